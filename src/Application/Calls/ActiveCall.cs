@@ -1,0 +1,132 @@
+using System.Text;
+using VoiceAgent.Application.Abstractions;
+using VoiceAgent.Domain.Callers;
+using VoiceAgent.Domain.Calls;
+using VoiceAgent.Domain.Conversations;
+using VoiceAgent.Domain.UseCases;
+
+namespace VoiceAgent.Application.Calls;
+
+/// <summary>
+/// The live state of one call while its relay session is open. The transport owns it; handlers change it.
+/// <see cref="Gate"/> serialises every change to the conversation and the current turn.
+/// </summary>
+public sealed class ActiveCall
+{
+    private readonly StringBuilder _partialPrompt = new();
+    private TurnHandle? _currentTurn;
+    private long _nextTurnId;
+
+    public ActiveCall(
+        Call call,
+        UseCase useCase,
+        CallerProfile? profile,
+        string systemPrompt,
+        ICallOutput output,
+        CancellationToken sessionToken)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        ArgumentNullException.ThrowIfNull(useCase);
+        ArgumentNullException.ThrowIfNull(output);
+        Call = call;
+        UseCase = useCase;
+        Profile = profile;
+        SystemPrompt = systemPrompt;
+        Output = output;
+        SessionToken = sessionToken;
+    }
+
+    public Call Call { get; }
+
+    public string CallSid => Call.CallSid;
+
+    public UseCase UseCase { get; }
+
+    public CallerProfile? Profile { get; }
+
+    /// <summary>The use case's system prompt with this call's placeholders filled.</summary>
+    public string SystemPrompt { get; }
+
+    public ICallOutput Output { get; }
+
+    /// <summary>Fires when the relay session closes or the host stops.</summary>
+    public CancellationToken SessionToken { get; }
+
+    public Lock Gate { get; } = new();
+
+    /// <summary>Guarded by <see cref="Gate"/>.</summary>
+    public Conversation Conversation { get; } = new();
+
+    /// <summary>The language the caller is being spoken to in, once switched.</summary>
+    public string? Language { get; set; }
+
+    public TurnHandle? CurrentTurn
+    {
+        get
+        {
+            lock (Gate)
+            {
+                return _currentTurn;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Starts a new turn for <paramref name="input"/>, cancelling the running one. Input the cancelled turn never
+    /// put into the conversation is carried over, so nothing the caller said is lost.
+    /// </summary>
+    /// <returns>The new turn and the one it superseded (to wait for before touching the conversation).</returns>
+    public (TurnHandle Turn, TurnHandle? Previous) BeginTurn(string input)
+    {
+        lock (Gate)
+        {
+            var previous = _currentTurn;
+            var text = input;
+            if (previous is not null)
+            {
+                previous.Cancel();
+                if (!previous.InputTaken)
+                {
+                    text = previous.Input + " " + input;
+                    previous.InputTaken = true;
+                }
+            }
+
+            var turn = new TurnHandle(++_nextTurnId, text, SessionToken);
+            _currentTurn = turn;
+            return (turn, previous);
+        }
+    }
+
+    /// <summary>Cancels whatever turn is running (session closing).</summary>
+    public void CancelCurrentTurn()
+    {
+        lock (Gate)
+        {
+            _currentTurn?.Cancel();
+        }
+    }
+
+    /// <summary>Collects a partial prompt (Twilio's partialPrompts); returns the whole utterance once last.</summary>
+    public string? AccumulatePrompt(string text, bool last)
+    {
+        lock (Gate)
+        {
+            if (!last)
+            {
+                _partialPrompt.Append(text);
+                return null;
+            }
+
+            if (_partialPrompt.Length == 0)
+            {
+                return text;
+            }
+
+            _partialPrompt.Append(text);
+            var whole = _partialPrompt.ToString();
+            _partialPrompt.Clear();
+            return whole;
+        }
+    }
+}

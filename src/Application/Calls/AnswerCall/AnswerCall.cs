@@ -1,0 +1,57 @@
+using FluentValidation;
+using Mediator;
+using Microsoft.Extensions.Logging;
+using VoiceAgent.Application.Common;
+using VoiceAgent.Application.Persistence;
+using VoiceAgent.Domain.Callers;
+using VoiceAgent.Domain.Calls;
+using VoiceAgent.Domain.Common;
+using VoiceAgent.Domain.UseCases;
+
+namespace VoiceAgent.Application.Calls.AnswerCall;
+
+/// <summary>Twilio's incoming-call webhook: decide which agent answers.</summary>
+public sealed record AnswerCall(string CallSid, string From, string To) : ICommand<AnswerCallResult>;
+
+/// <summary>The agent that answers, and the values the relay session must get back in its setup message.</summary>
+public sealed record AnswerCallResult(UseCase UseCase, CallerProfile? Profile, IReadOnlyDictionary<string, string> Parameters);
+
+internal sealed class AnswerCallValidator : AbstractValidator<AnswerCall>
+{
+    public AnswerCallValidator()
+    {
+        RuleFor(c => c.CallSid).MustBeCallSid();
+        RuleFor(c => c.From).MaximumLength(256);
+        RuleFor(c => c.To).MaximumLength(256);
+    }
+}
+
+internal sealed partial class AnswerCallHandler(
+    IUseCaseResolver resolver,
+    ICallJournal journal,
+    TimeProvider timeProvider,
+    ILogger<AnswerCallHandler> logger) : ICommandHandler<AnswerCall, AnswerCallResult>
+{
+    public async ValueTask<AnswerCallResult> Handle(AnswerCall command, CancellationToken cancellationToken)
+    {
+        var (useCase, profile) = await resolver.ResolveAsync(command.From, requestedUseCaseId: null, cancellationToken).ConfigureAwait(false);
+
+        // Created through the journal: the store's conditional write makes a webhook retry a no-op.
+        journal.CallCreated(Call.Create(command.CallSid, command.From, command.To, useCase.Id, timeProvider.GetUtcNow()));
+        Log.Answered(logger, command.CallSid, useCase.Id, profile is not null, PhoneNumbers.Mask(command.From));
+
+        var parameters = new Dictionary<string, string>(StringComparer.Ordinal) { [CallParameters.UseCaseId] = useCase.Id };
+        if (profile?.DisplayName is { Length: > 0 } name)
+        {
+            parameters[CallParameters.CallerName] = name;
+        }
+
+        return new AnswerCallResult(useCase, profile, parameters);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Call {CallSid} answered with use case {UseCaseId} (known caller: {KnownCaller}, from {From})")]
+        public static partial void Answered(ILogger logger, string callSid, string useCaseId, bool knownCaller, string from);
+    }
+}

@@ -1,0 +1,126 @@
+using FluentValidation;
+using Mediator;
+using Microsoft.Extensions.Logging;
+using VoiceAgent.Application.Abstractions;
+using VoiceAgent.Application.Common;
+using VoiceAgent.Application.Persistence;
+using VoiceAgent.Domain.Calls;
+using VoiceAgent.Domain.UseCases;
+
+namespace VoiceAgent.Application.Calls.EndSession;
+
+/// <summary>
+/// Twilio's Connect action callback: the relay session is over (completed, ended by us, or failed).
+/// Decides what the call does next: hang up, or hand off to a person.
+/// </summary>
+public sealed record EndSession(
+    string CallSid,
+    string? SessionId,
+    string SessionStatus,
+    string? HandoffData,
+    string? ErrorMessage) : ICommand<SessionEndDecision>;
+
+/// <summary>What the rest of the call does once the relay session is over.</summary>
+public abstract record SessionEndDecision;
+
+public sealed record HangUp(string? Announcement) : SessionEndDecision;
+
+public sealed record HandOff(HandoffSettings Settings) : SessionEndDecision;
+
+internal sealed class EndSessionValidator : AbstractValidator<EndSession>
+{
+    public static readonly string[] Statuses = ["completed", "ended", "failed"];
+
+    public EndSessionValidator()
+    {
+        RuleFor(c => c.CallSid).MustBeCallSid();
+        RuleFor(c => c.SessionStatus)
+            .NotEmpty()
+            .Must(s => Statuses.Contains(s, StringComparer.OrdinalIgnoreCase))
+            .WithMessage("SessionStatus must be one of completed, ended, failed.");
+        RuleFor(c => c.HandoffData).MaximumLength(16_384);
+    }
+}
+
+internal sealed partial class EndSessionHandler(
+    IActiveCallRegistry registry,
+    ICallRepository calls,
+    IUseCaseRepository useCases,
+    ICallJournal journal,
+    TimeProvider timeProvider,
+    ILogger<EndSessionHandler> logger) : ICommandHandler<EndSession, SessionEndDecision>
+{
+    public async ValueTask<SessionEndDecision> Handle(EndSession command, CancellationToken cancellationToken)
+    {
+        var (call, useCase) = await FindAsync(command.CallSid, cancellationToken).ConfigureAwait(false);
+        var failed = string.Equals(command.SessionStatus, "failed", StringComparison.OrdinalIgnoreCase);
+        var wantsHandoff = !string.IsNullOrWhiteSpace(command.HandoffData);
+
+        SessionEndDecision decision;
+        CallStatus outcome;
+        if (wantsHandoff && useCase?.Handoff is { } handoff)
+        {
+            decision = new HandOff(handoff);
+            outcome = CallStatus.HandedOff;
+        }
+        else if (failed)
+        {
+            decision = new HangUp(useCase?.ApologyLine ?? "Sorry, something went wrong. Please call again.");
+            outcome = CallStatus.Failed;
+            Log.SessionFailed(logger, command.CallSid, command.ErrorMessage ?? "(no error message)");
+        }
+        else
+        {
+            if (wantsHandoff)
+            {
+                Log.HandoffUnconfigured(logger, command.CallSid, useCase?.Id ?? "(unknown)");
+            }
+
+            decision = new HangUp(null);
+            outcome = CallStatus.Completed;
+        }
+
+        if (call is not null && call.End(outcome, command.HandoffData, timeProvider.GetUtcNow()))
+        {
+            journal.CallChanged(call);
+        }
+
+        Log.SessionEnded(logger, command.CallSid, command.SessionStatus, outcome);
+        return decision;
+    }
+
+    private async Task<(Call? Call, UseCase? UseCase)> FindAsync(string callSid, CancellationToken cancellationToken)
+    {
+        if (registry.TryGet(callSid, out var active) && active is not null)
+        {
+            return (active.Call, active.UseCase);
+        }
+
+        try
+        {
+            var call = await calls.GetAsync(callSid, cancellationToken).ConfigureAwait(false);
+            var useCase = call is null ? null : await useCases.GetAsync(call.UseCaseId, cancellationToken).ConfigureAwait(false);
+            return (call, useCase);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.LookupFailed(logger, ex, callSid);
+            return (null, null);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1301, Level = LogLevel.Information, Message = "Call {CallSid} relay session ended ({SessionStatus}) → {Outcome}")]
+        public static partial void SessionEnded(ILogger logger, string callSid, string sessionStatus, CallStatus outcome);
+
+        [LoggerMessage(EventId = 1302, Level = LogLevel.Warning, Message = "Call {CallSid} relay session failed: {ErrorMessage}")]
+        public static partial void SessionFailed(ILogger logger, string callSid, string errorMessage);
+
+        [LoggerMessage(EventId = 1303, Level = LogLevel.Warning, Message = "Call {CallSid} asked for a handoff but use case {UseCaseId} has no handoff settings; hanging up")]
+        public static partial void HandoffUnconfigured(ILogger logger, string callSid, string useCaseId);
+
+        [LoggerMessage(EventId = 1304, Level = LogLevel.Warning, Message = "Call {CallSid} could not be looked up at session end")]
+        public static partial void LookupFailed(ILogger logger, Exception exception, string callSid);
+    }
+}

@@ -1,0 +1,67 @@
+namespace VoiceAgent.Application.Calls;
+
+/// <summary>
+/// One answer in progress: its cancellation, what the caller said to start it, and — when the caller barged
+/// in — what they heard. Mutable fields are guarded by the owning <see cref="ActiveCall.Gate"/>.
+/// A turn is cancelled at most once, never reused, and disposed when it completes.
+/// </summary>
+public sealed class TurnHandle : IDisposable
+{
+    private readonly CancellationTokenSource _cts;
+    private volatile bool _cancelled;
+    private int _disposed;
+
+    internal TurnHandle(long id, string input, CancellationToken sessionToken)
+    {
+        Id = id;
+        Input = input;
+        _cts = CancellationTokenSource.CreateLinkedTokenSource(sessionToken);
+        Token = _cts.Token;
+    }
+
+    public long Id { get; }
+
+    public CancellationToken Token { get; }
+
+    /// <summary>True as soon as <see cref="Cancel"/> ran; checked by the sender before every frame.</summary>
+    public bool IsCancelled => _cancelled || Token.IsCancellationRequested;
+
+    /// <summary>What the caller said (joined with any input a superseded turn never used).</summary>
+    public string Input { get; internal set; }
+
+    /// <summary>Set once the caller's input is in the conversation, or handed over to a newer turn.</summary>
+    public bool InputTaken { get; internal set; }
+
+    /// <summary>The caller's barge-in report: what they heard of this turn's answer.</summary>
+    public string? Heard { get; internal set; }
+
+    /// <summary>Set once the turn has written its last change to the conversation.</summary>
+    public bool Completed { get; internal set; }
+
+    /// <summary>Completes when the turn's task has finished, whatever the outcome.</summary>
+    public Task Completion { get; internal set; } = Task.CompletedTask;
+
+    public void Cancel()
+    {
+        _cancelled = true;
+        if (Volatile.Read(ref _disposed) == 0)
+        {
+            try
+            {
+                _cts.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // Disposed between the check and the cancel: the turn is over, nothing to stop.
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _cts.Dispose();
+        }
+    }
+}

@@ -1,0 +1,63 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using VoiceAgent.Application.Abstractions;
+using VoiceAgent.Application.Common;
+using VoiceAgent.Domain.Callers;
+using VoiceAgent.Domain.Common;
+using VoiceAgent.Domain.UseCases;
+
+namespace VoiceAgent.Application.Calls;
+
+/// <summary>Finds the caller's profile and the use case that serves them.</summary>
+public interface IUseCaseResolver
+{
+    Task<(UseCase UseCase, CallerProfile? Profile)> ResolveAsync(string? from, string? requestedUseCaseId, CancellationToken cancellationToken);
+}
+
+/// <summary>The configured default use case is missing from the store: no call can be answered.</summary>
+public sealed class UseCaseNotFoundException(string useCaseId)
+    : Exception($"Use case '{useCaseId}' was not found in the store. Seed it, or point Conversation:DefaultUseCaseId at one that exists.")
+{
+    public string UseCaseId { get; } = useCaseId;
+}
+
+internal sealed partial class UseCaseResolver(
+    IUseCaseRepository useCases,
+    ICallerProfileRepository profiles,
+    IOptions<ConversationOptions> options,
+    ILogger<UseCaseResolver> logger) : IUseCaseResolver
+{
+    public async Task<(UseCase UseCase, CallerProfile? Profile)> ResolveAsync(
+        string? from, string? requestedUseCaseId, CancellationToken cancellationToken)
+    {
+        var profile = PhoneNumbers.IsE164(from)
+            ? await profiles.FindByPhoneNumberAsync(from!, cancellationToken).ConfigureAwait(false)
+            : null;
+
+        foreach (var candidate in new[] { requestedUseCaseId, profile?.UseCaseId })
+        {
+            if (string.IsNullOrWhiteSpace(candidate))
+            {
+                continue;
+            }
+
+            var useCase = await useCases.GetAsync(candidate, cancellationToken).ConfigureAwait(false);
+            if (useCase is not null)
+            {
+                return (useCase, profile);
+            }
+
+            Log.UseCaseMissing(logger, candidate, options.Value.DefaultUseCaseId);
+        }
+
+        var fallback = await useCases.GetAsync(options.Value.DefaultUseCaseId, cancellationToken).ConfigureAwait(false)
+            ?? throw new UseCaseNotFoundException(options.Value.DefaultUseCaseId);
+        return (fallback, profile);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1010, Level = LogLevel.Warning, Message = "Use case {UseCaseId} not found; using the default {DefaultUseCaseId}")]
+        public static partial void UseCaseMissing(ILogger logger, string useCaseId, string defaultUseCaseId);
+    }
+}

@@ -1,0 +1,37 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace VoiceAgent.Application.Common;
+
+/// <summary>How calls and turns behave. Bound from the "Conversation" section and validated on start.</summary>
+public sealed class ConversationOptions
+{
+    public const string SectionName = "Conversation";
+
+    /// <summary>The use case for callers without a profile (or whose profile names none).</summary>
+    [Required(ErrorMessage = "Conversation:DefaultUseCaseId is required: the use case callers without a profile get.")]
+    public string DefaultUseCaseId { get; set; } = "pizza";
+
+    /// <summary>How long a new turn waits for the turn it superseded to wind down before going ahead.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:00:30", ErrorMessage = "Conversation:SupersedeWait must be between 10 ms and 30 s.")]
+    public TimeSpan SupersedeWait { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>The longest one tool may run before its result becomes an error.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00", ErrorMessage = "Conversation:ToolTimeout must be between 100 ms and 5 min.")]
+    public TimeSpan ToolTimeout { get; set; } = TimeSpan.FromSeconds(10);
+}
+
+/// <summary>The write-behind journal. Bound from the "Persistence" section.</summary>
+public sealed class PersistenceOptions
+{
+    public const string SectionName = "Persistence";
+
+    [Range(16, 1_000_000, ErrorMessage = "Persistence:QueueCapacity must be between 16 and 1,000,000.")]
+    public int QueueCapacity { get; set; } = 50_000;
+
+    /// <summary>The first retry delay after a failed write; doubles up to <see cref="MaxRetryDelay"/>.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00", ErrorMessage = "Persistence:FirstRetryDelay must be between 1 ms and 1 min.")]
+    public TimeSpan FirstRetryDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:10:00", ErrorMessage = "Persistence:MaxRetryDelay must be between 1 ms and 10 min.")]
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(10);
+}

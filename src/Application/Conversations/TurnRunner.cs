@@ -1,0 +1,283 @@
+using System.Text;
+using Mediator;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using VoiceAgent.Application.Abstractions;
+using VoiceAgent.Application.Calls;
+using VoiceAgent.Application.Common;
+using VoiceAgent.Application.Persistence;
+using VoiceAgent.Application.Tools.InvokeTool;
+using VoiceAgent.Domain.Conversations;
+
+namespace VoiceAgent.Application.Conversations;
+
+/// <summary>Runs turns off the receive loop.</summary>
+public interface ITurnRunner
+{
+    /// <summary>
+    /// Starts <paramref name="turn"/> in the background and returns at once. With <paramref name="fixedReply"/>
+    /// the reply is spoken instead of asking the model.
+    /// </summary>
+    void Start(ActiveCall call, TurnHandle turn, TurnHandle? previous, string? fixedReply = null);
+}
+
+/// <summary>
+/// One caller turn: wait for the superseded turn to let go, record what the caller said, stream the model's
+/// answer token by token to the caller, run tool rounds, and record what the caller actually heard —
+/// whether the turn completed, was interrupted, superseded, or failed.
+/// </summary>
+internal sealed partial class TurnRunner(
+    ILanguageModel model,
+    IServiceProvider services,
+    ICallJournal journal,
+    IOptions<ConversationOptions> options,
+    ILogger<TurnRunner> logger) : ITurnRunner
+{
+    private const string CancelledToolResult = "Not completed: the caller interrupted before this tool finished.";
+    private const string AbandonedToolResult = "Not completed: the answer failed before this tool finished.";
+    private const string ToolLimitResult = "Not run: too many tool rounds in one answer.";
+
+    // Resolved on first use: the mediator's handlers depend on this runner.
+    private ISender Sender => _sender ??= (ISender)services.GetService(typeof(ISender))!;
+
+    private ISender? _sender;
+
+    public void Start(ActiveCall call, TurnHandle turn, TurnHandle? previous, string? fixedReply = null)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        ArgumentNullException.ThrowIfNull(turn);
+        turn.Completion = Task.Run(() => RunAsync(call, turn, previous, fixedReply), CancellationToken.None);
+    }
+
+    private async Task RunAsync(ActiveCall call, TurnHandle turn, TurnHandle? previous, string? fixedReply)
+    {
+        var spoken = new StringBuilder();
+        string? apology = null;
+        try
+        {
+            if (previous is not null)
+            {
+                await WaitForAsync(previous, turn).ConfigureAwait(false);
+            }
+
+            lock (call.Gate)
+            {
+                if (turn.IsCancelled || turn.InputTaken)
+                {
+                    return;
+                }
+
+                var index = call.Conversation.AddUserText(turn.Input);
+                turn.InputTaken = true;
+                journal.SaveFrom(call, index);
+            }
+
+            if (fixedReply is not null)
+            {
+                spoken.Append(fixedReply);
+                await call.Output.SendAsync(new SpeakText(fixedReply, Last: true), turn, turn.Token).ConfigureAwait(false);
+                return;
+            }
+
+            await AnswerAsync(call, turn, spoken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (turn.IsCancelled)
+        {
+            Log.TurnCancelled(logger, call.CallSid, turn.Id, turn.Heard is not null);
+        }
+        catch (Exception ex)
+        {
+            Log.TurnFailed(logger, ex, call.CallSid, turn.Id);
+            apology = call.UseCase.ApologyLine;
+            await ApologiseAsync(call, apology).ConfigureAwait(false);
+        }
+        finally
+        {
+            Finish(call, turn, spoken, apology);
+            turn.Dispose();
+        }
+    }
+
+    private async Task AnswerAsync(ActiveCall call, TurnHandle turn, StringBuilder spoken)
+    {
+        var useCase = call.UseCase;
+        for (var round = 0; ; round++)
+        {
+            ModelRequest request;
+            lock (call.Gate)
+            {
+                request = new ModelRequest(call.SystemPrompt, [.. call.Conversation.Messages], useCase.Tools, useCase.Model);
+            }
+
+            List<ContentBlock>? toolUses = null;
+            await foreach (var streamEvent in model.StreamAsync(request, turn.Token).ConfigureAwait(false))
+            {
+                switch (streamEvent)
+                {
+                    case TextDelta { Text.Length: > 0 } delta:
+                        spoken.Append(delta.Text);
+                        await call.Output.SendAsync(new SpeakText(delta.Text, Last: false), turn, turn.Token).ConfigureAwait(false);
+                        break;
+                    case ToolUseRequested use:
+                        (toolUses ??= []).Add(new ToolUseBlock(use.ToolUseId, use.Name, use.InputJson));
+                        break;
+                    case ModelCompleted completed when completed.StopReason is not (ModelStopReason.EndTurn or ModelStopReason.ToolUse):
+                        Log.ModelStopped(logger, call.CallSid, turn.Id, completed.StopReason);
+                        break;
+                }
+            }
+
+            turn.Token.ThrowIfCancellationRequested();
+            if (toolUses is null)
+            {
+                await call.Output.SendAsync(new SpeakText(string.Empty, Last: true), turn, turn.Token).ConfigureAwait(false);
+                return;
+            }
+
+            // The text before the tool uses was spoken; it and the uses form one assistant message.
+            lock (call.Gate)
+            {
+                List<ContentBlock> content = spoken.Length > 0 ? [new TextBlock(spoken.ToString()), .. toolUses] : toolUses;
+                journal.SaveFrom(call, call.Conversation.AddAssistant(content));
+                spoken.Clear();
+            }
+
+            if (round >= useCase.Model.MaxToolRounds)
+            {
+                Log.ToolRoundsExceeded(logger, call.CallSid, turn.Id, useCase.Model.MaxToolRounds);
+                AnswerPendingToolUses(call, ToolLimitResult);
+                throw new InvalidOperationException($"More than {useCase.Model.MaxToolRounds} tool rounds in one answer.");
+            }
+
+            var results = await InvokeToolsAsync(call, turn, toolUses).ConfigureAwait(false);
+            lock (call.Gate)
+            {
+                journal.SaveFrom(call, call.Conversation.AddToolResults(results));
+            }
+
+            turn.Token.ThrowIfCancellationRequested();
+        }
+    }
+
+    /// <summary>
+    /// Runs the tool uses in parallel. Every use gets a result, even when the caller interrupts: tools that
+    /// were cancelled answer with an error, tools with side effects run to completion and keep their result.
+    /// </summary>
+    private async Task<ToolResultBlock[]> InvokeToolsAsync(ActiveCall call, TurnHandle turn, List<ContentBlock> toolUses)
+    {
+        var tasks = new Task<ToolResultBlock>[toolUses.Count];
+        for (var i = 0; i < toolUses.Count; i++)
+        {
+            var use = (ToolUseBlock)toolUses[i];
+            tasks[i] = Sender.Send(new InvokeTool(call, use), turn.Token).AsTask();
+        }
+
+        var results = new ToolResultBlock[tasks.Length];
+        for (var i = 0; i < tasks.Length; i++)
+        {
+            try
+            {
+                results[i] = await tasks[i].ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                results[i] = new ToolResultBlock(((ToolUseBlock)toolUses[i]).ToolUseId, CancelledToolResult, ToolResultStatus.Error);
+            }
+        }
+
+        return results;
+    }
+
+    private async Task ApologiseAsync(ActiveCall call, string apology)
+    {
+        try
+        {
+            await call.Output.SendAsync(new SpeakText(apology, Last: true), null, call.SessionToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or InvalidOperationException)
+        {
+            Log.ApologyNotSent(logger, call.CallSid);
+        }
+    }
+
+    private async Task WaitForAsync(TurnHandle previous, TurnHandle turn)
+    {
+        try
+        {
+            await previous.Completion.WaitAsync(options.Value.SupersedeWait, turn.Token).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            Log.SupersedeTimedOut(logger, previous.Id, turn.Id);
+        }
+    }
+
+    /// <summary>Leaves the conversation valid and true to what the caller heard, however the turn ended.</summary>
+    private void Finish(ActiveCall call, TurnHandle turn, StringBuilder spoken, string? apology)
+    {
+        lock (call.Gate)
+        {
+            var conversation = call.Conversation;
+            var firstChanged = conversation.Messages.Count;
+            AnswerPendingToolUses(call, turn.IsCancelled ? CancelledToolResult : AbandonedToolResult);
+            if (apology is not null)
+            {
+                spoken.Append(spoken.Length > 0 ? " " : string.Empty).Append(apology);
+            }
+
+            if (spoken.Length > 0 && conversation.Last is { Role: ConversationRole.User })
+            {
+                conversation.AddAssistant([new TextBlock(spoken.ToString())]);
+            }
+
+            journal.SaveFrom(call, firstChanged);
+            if (turn.Heard is not null)
+            {
+                journal.SaveTruncation(call, conversation.TruncateLastAssistant(turn.Heard));
+            }
+
+            turn.Completed = true;
+        }
+    }
+
+    private void AnswerPendingToolUses(ActiveCall call, string reason)
+    {
+        lock (call.Gate)
+        {
+            var pending = call.Conversation.PendingToolUses;
+            if (pending.Count == 0)
+            {
+                return;
+            }
+
+            var results = new ToolResultBlock[pending.Count];
+            for (var i = 0; i < pending.Count; i++)
+            {
+                results[i] = new ToolResultBlock(pending[i].ToolUseId, reason, ToolResultStatus.Error);
+            }
+
+            journal.SaveFrom(call, call.Conversation.AddToolResults(results));
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 2001, Level = LogLevel.Debug, Message = "Call {CallSid} turn {TurnId} cancelled (barge-in: {BargeIn})")]
+        public static partial void TurnCancelled(ILogger logger, string callSid, long turnId, bool bargeIn);
+
+        [LoggerMessage(EventId = 2002, Level = LogLevel.Error, Message = "Call {CallSid} turn {TurnId} failed; the caller hears the apology line")]
+        public static partial void TurnFailed(ILogger logger, Exception exception, string callSid, long turnId);
+
+        [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Call {CallSid} turn {TurnId}: model stopped with {StopReason}")]
+        public static partial void ModelStopped(ILogger logger, string callSid, long turnId, ModelStopReason stopReason);
+
+        [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "Call {CallSid} turn {TurnId} exceeded {MaxRounds} tool rounds")]
+        public static partial void ToolRoundsExceeded(ILogger logger, string callSid, long turnId, int maxRounds);
+
+        [LoggerMessage(EventId = 2005, Level = LogLevel.Warning, Message = "Call {CallSid}: the apology could not be sent (session closing)")]
+        public static partial void ApologyNotSent(ILogger logger, string callSid);
+
+        [LoggerMessage(EventId = 2006, Level = LogLevel.Warning, Message = "Turn {PreviousTurnId} did not wind down in time; turn {TurnId} goes ahead")]
+        public static partial void SupersedeTimedOut(ILogger logger, long previousTurnId, long turnId);
+    }
+}

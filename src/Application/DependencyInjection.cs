@@ -1,0 +1,35 @@
+using FluentValidation;
+using Microsoft.Extensions.DependencyInjection;
+using VoiceAgent.Application.Calls;
+using VoiceAgent.Application.Common;
+using VoiceAgent.Application.Conversations;
+using VoiceAgent.Application.Persistence;
+
+namespace VoiceAgent.Application;
+
+public static class DependencyInjection
+{
+    /// <summary>Handlers, validators, the turn runner and the write-behind journal. Ports come from Infrastructure.</summary>
+    public static IServiceCollection AddApplication(this IServiceCollection services)
+    {
+        services.AddMediator(options =>
+        {
+            options.ServiceLifetime = ServiceLifetime.Singleton;
+            options.Namespace = "VoiceAgent.Application.Mediator";
+            options.PipelineBehaviors = [typeof(ValidationBehaviour<,>)];
+        });
+        services.AddValidatorsFromAssembly(typeof(DependencyInjection).Assembly, ServiceLifetime.Singleton, includeInternalTypes: true);
+
+        services.AddOptions<ConversationOptions>().BindConfiguration(ConversationOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<PersistenceOptions>().BindConfiguration(PersistenceOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<IActiveCallRegistry, ActiveCallRegistry>();
+        services.AddSingleton<IUseCaseResolver, UseCaseResolver>();
+        services.AddSingleton<ITurnRunner, TurnRunner>();
+        services.AddSingleton<CallJournal>();
+        services.AddSingleton<ICallJournal>(sp => sp.GetRequiredService<CallJournal>());
+        services.AddHostedService<CallJournalWriter>();
+        return services;
+    }
+}

@@ -1,0 +1,101 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using VoiceAgent.Application.Common;
+using VoiceAgent.Domain.Calls;
+using VoiceAgent.Domain.Conversations;
+using VoiceAgent.Domain.Tools;
+
+namespace VoiceAgent.Application.Persistence;
+
+/// <summary>
+/// Write-behind persistence: callers enqueue without waiting, a background writer stores in order, retrying
+/// until the store answers. Nothing here ever sits between a prompt and its first token.
+/// </summary>
+public interface ICallJournal
+{
+    void CallCreated(Call call);
+
+    void CallChanged(Call call);
+
+    void MessageSaved(string callSid, int index, ConversationMessage message);
+
+    void MessageRemoved(string callSid, int index);
+
+    void ToolCallRecorded(ToolCall toolCall);
+
+    /// <summary>Entries waiting to be written.</summary>
+    int Pending { get; }
+}
+
+internal abstract record JournalEntry(string CallSid);
+
+internal sealed record CallCreatedEntry(Call Call) : JournalEntry(Call.CallSid);
+
+internal sealed record CallChangedEntry(Call Call) : JournalEntry(Call.CallSid);
+
+internal sealed record MessageSavedEntry(string Sid, int Index, ConversationMessage Message) : JournalEntry(Sid);
+
+internal sealed record MessageRemovedEntry(string Sid, int Index) : JournalEntry(Sid);
+
+internal sealed record ToolCallEntry(ToolCall ToolCall) : JournalEntry(ToolCall.CallSid);
+
+internal sealed partial class CallJournal : ICallJournal
+{
+    private readonly Channel<JournalEntry> _channel;
+    private readonly ILogger<CallJournal> _logger;
+    private int _pending;
+
+    public CallJournal(IOptions<PersistenceOptions> options, ILogger<CallJournal> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _logger = logger;
+        _channel = Channel.CreateBounded<JournalEntry>(new BoundedChannelOptions(options.Value.QueueCapacity)
+        {
+            SingleReader = true,
+            SingleWriter = false,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+    }
+
+    public int Pending => Volatile.Read(ref _pending);
+
+    internal ChannelReader<JournalEntry> Reader => _channel.Reader;
+
+    public void CallCreated(Call call) => Enqueue(new CallCreatedEntry(Snapshot(call)));
+
+    public void CallChanged(Call call) => Enqueue(new CallChangedEntry(Snapshot(call)));
+
+    public void MessageSaved(string callSid, int index, ConversationMessage message) =>
+        Enqueue(new MessageSavedEntry(callSid, index, message));
+
+    public void MessageRemoved(string callSid, int index) => Enqueue(new MessageRemovedEntry(callSid, index));
+
+    public void ToolCallRecorded(ToolCall toolCall) => Enqueue(new ToolCallEntry(toolCall));
+
+    internal void Written() => Interlocked.Decrement(ref _pending);
+
+    internal void Complete() => _channel.Writer.TryComplete();
+
+    private void Enqueue(JournalEntry entry)
+    {
+        if (_channel.Writer.TryWrite(entry))
+        {
+            Interlocked.Increment(ref _pending);
+            return;
+        }
+
+        // Full (the store has been down long enough to fill the queue) or completed (shutting down).
+        Log.Dropped(_logger, entry.GetType().Name, entry.CallSid);
+    }
+
+    // Calls are mutable; the writer must store the state at the time of the change.
+    private static Call Snapshot(Call c) => Call.Restore(
+        c.CallSid, c.From, c.To, c.UseCaseId, c.Status, c.CreatedAt, c.ConnectedAt, c.EndedAt, c.SessionId, c.HandoffData);
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 3001, Level = LogLevel.Error, Message = "Journal queue refused {Entry} for call {CallSid}: full or closed; the write is lost")]
+        public static partial void Dropped(ILogger logger, string entry, string callSid);
+    }
+}

@@ -1,0 +1,103 @@
+using System.Globalization;
+using FluentValidation;
+using Mediator;
+using Microsoft.Extensions.Logging;
+using VoiceAgent.Application.Abstractions;
+using VoiceAgent.Application.Calls;
+using VoiceAgent.Application.Common;
+using VoiceAgent.Application.Persistence;
+using VoiceAgent.Domain.Calls;
+
+namespace VoiceAgent.Application.Relay.StartSession;
+
+/// <summary>
+/// The relay's setup message: the call is connected. The cancellation token given to Send is the session's
+/// lifetime; it ends every turn of this call.
+/// </summary>
+public sealed record StartSession(
+    string CallSid,
+    string SessionId,
+    string? From,
+    string? To,
+    IReadOnlyDictionary<string, string> CustomParameters,
+    ICallOutput Output) : ICommand<ActiveCall>;
+
+internal sealed class StartSessionValidator : AbstractValidator<StartSession>
+{
+    public StartSessionValidator()
+    {
+        RuleFor(c => c.CallSid).MustBeCallSid();
+        RuleFor(c => c.SessionId).NotEmpty().MaximumLength(64);
+        RuleFor(c => c.From).MaximumLength(256);
+        RuleFor(c => c.To).MaximumLength(256);
+        RuleFor(c => c.CustomParameters).NotNull().Must(p => p.Count <= 64).WithMessage("At most 64 custom parameters.");
+        RuleFor(c => c.Output).NotNull();
+    }
+}
+
+internal sealed partial class StartSessionHandler(
+    IUseCaseResolver resolver,
+    ICallRepository calls,
+    IActiveCallRegistry registry,
+    ICallJournal journal,
+    TimeProvider timeProvider,
+    ILogger<StartSessionHandler> logger) : ICommandHandler<StartSession, ActiveCall>
+{
+    public async ValueTask<ActiveCall> Handle(StartSession command, CancellationToken cancellationToken)
+    {
+        command.CustomParameters.TryGetValue(CallParameters.UseCaseId, out var requested);
+        var (useCase, profile) = await resolver.ResolveAsync(command.From, requested, cancellationToken).ConfigureAwait(false);
+
+        var now = timeProvider.GetUtcNow();
+        var call = await LoadCallAsync(command.CallSid, cancellationToken).ConfigureAwait(false)
+            ?? Call.Create(command.CallSid, command.From ?? string.Empty, command.To ?? string.Empty, useCase.Id, now);
+        call.Connect(command.SessionId, now);
+        journal.CallChanged(call);
+
+        var values = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["today"] = now.ToString("dddd d MMMM yyyy", CultureInfo.InvariantCulture),
+            ["now"] = now.ToString("HH:mm 'UTC'", CultureInfo.InvariantCulture),
+        };
+        if (profile is not null)
+        {
+            foreach (var (key, value) in profile.PromptValues())
+            {
+                values[key] = value;
+            }
+        }
+
+        foreach (var (key, value) in command.CustomParameters)
+        {
+            values["param." + key] = value;
+        }
+
+        var active = new ActiveCall(call, useCase, profile, useCase.RenderSystemPrompt(values), command.Output, cancellationToken);
+        registry.Add(active);
+        Log.SessionStarted(logger, command.CallSid, command.SessionId, useCase.Id);
+        return active;
+    }
+
+    private async Task<Call?> LoadCallAsync(string callSid, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await calls.GetAsync(callSid, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The store being down must not stop the call; the journal writes the call once it is back.
+            Log.CallLoadFailed(logger, ex, callSid);
+            return null;
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Call {CallSid} relay session {SessionId} started with use case {UseCaseId}")]
+        public static partial void SessionStarted(ILogger logger, string callSid, string sessionId, string useCaseId);
+
+        [LoggerMessage(EventId = 1102, Level = LogLevel.Warning, Message = "Call {CallSid} could not be loaded; continuing with a new record")]
+        public static partial void CallLoadFailed(ILogger logger, Exception exception, string callSid);
+    }
+}

@@ -1,0 +1,120 @@
+using System.Diagnostics;
+using System.Text.Json;
+using FluentValidation;
+using Mediator;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using VoiceAgent.Application.Abstractions;
+using VoiceAgent.Application.Calls;
+using VoiceAgent.Application.Common;
+using VoiceAgent.Application.Persistence;
+using VoiceAgent.Domain.Conversations;
+using VoiceAgent.Domain.Tools;
+
+namespace VoiceAgent.Application.Tools.InvokeTool;
+
+/// <summary>Run one tool use the model asked for. Never throws for a tool's fault: that becomes an error result.</summary>
+public sealed record InvokeTool(ActiveCall Call, ToolUseBlock ToolUse) : ICommand<ToolResultBlock>;
+
+internal sealed class InvokeToolValidator : AbstractValidator<InvokeTool>
+{
+    public InvokeToolValidator()
+    {
+        RuleFor(c => c.Call).NotNull();
+        RuleFor(c => c.ToolUse).NotNull();
+        RuleFor(c => c.ToolUse.ToolUseId).NotEmpty().When(c => c.ToolUse is not null);
+        RuleFor(c => c.ToolUse.Name).NotEmpty().When(c => c.ToolUse is not null);
+    }
+}
+
+internal sealed partial class InvokeToolHandler(
+    IEnumerable<ITool> tools,
+    ICallJournal journal,
+    TimeProvider timeProvider,
+    IOptions<ConversationOptions> options,
+    ILogger<InvokeToolHandler> logger) : ICommandHandler<InvokeTool, ToolResultBlock>
+{
+    private readonly Dictionary<string, ITool> _tools = tools.ToDictionary(t => t.Name, StringComparer.Ordinal);
+
+    public async ValueTask<ToolResultBlock> Handle(InvokeTool command, CancellationToken cancellationToken)
+    {
+        var (call, use) = command;
+        var started = timeProvider.GetUtcNow();
+        var stopwatch = Stopwatch.StartNew();
+        var outcome = await RunAsync(call, use, cancellationToken).ConfigureAwait(false);
+        var duration = stopwatch.Elapsed;
+
+        journal.ToolCallRecorded(new ToolCall(call.CallSid, use.ToolUseId, use.Name, use.InputJson, outcome.Status, outcome.Content, started, duration));
+        Log.ToolRan(logger, call.CallSid, use.Name, outcome.Status, duration.TotalMilliseconds);
+        return new ToolResultBlock(use.ToolUseId, outcome.Content, outcome.Status);
+    }
+
+    private async ValueTask<ToolOutcome> RunAsync(ActiveCall call, ToolUseBlock use, CancellationToken turnToken)
+    {
+        if (!call.UseCase.AllowsTool(use.Name))
+        {
+            Log.ToolRefused(logger, call.CallSid, use.Name);
+            return ToolOutcome.Error($"Tool '{use.Name}' is not available in this conversation.");
+        }
+
+        if (!_tools.TryGetValue(use.Name, out var tool))
+        {
+            Log.ToolMissing(logger, call.CallSid, use.Name);
+            return ToolOutcome.Error($"Tool '{use.Name}' is not available right now.");
+        }
+
+        JsonDocument input;
+        try
+        {
+            input = JsonDocument.Parse(string.IsNullOrWhiteSpace(use.InputJson) ? "{}" : use.InputJson);
+        }
+        catch (JsonException)
+        {
+            return ToolOutcome.Error($"The input for '{use.Name}' was not valid JSON.");
+        }
+
+        using (input)
+        {
+            // Read-only tools stop with the turn; tools with side effects finish even if the caller barges in.
+            var lifetime = tool.IsIdempotent ? turnToken : call.SessionToken;
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(lifetime);
+            timeout.CancelAfter(options.Value.ToolTimeout);
+            try
+            {
+                return await tool.InvokeAsync(call, input.RootElement, timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (turnToken.IsCancellationRequested && tool.IsIdempotent)
+            {
+                throw;
+            }
+            catch (OperationCanceledException) when (!lifetime.IsCancellationRequested)
+            {
+                Log.ToolTimedOut(logger, call.CallSid, use.Name, options.Value.ToolTimeout);
+                return ToolOutcome.Error($"Tool '{use.Name}' took too long and was stopped.");
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                Log.ToolThrew(logger, ex, call.CallSid, use.Name);
+                return ToolOutcome.Error($"Tool '{use.Name}' failed: {ex.Message}");
+            }
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Call {CallSid} tool {Tool} finished {Status} in {ElapsedMs} ms")]
+        public static partial void ToolRan(ILogger logger, string callSid, string tool, ToolResultStatus status, double elapsedMs);
+
+        [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "Call {CallSid}: the model asked for tool {Tool}, which this use case does not allow")]
+        public static partial void ToolRefused(ILogger logger, string callSid, string tool);
+
+        [LoggerMessage(EventId = 4003, Level = LogLevel.Error, Message = "Call {CallSid}: tool {Tool} is allowed by the use case but no handler is registered")]
+        public static partial void ToolMissing(ILogger logger, string callSid, string tool);
+
+        [LoggerMessage(EventId = 4004, Level = LogLevel.Warning, Message = "Call {CallSid}: tool {Tool} timed out after {Timeout}")]
+        public static partial void ToolTimedOut(ILogger logger, string callSid, string tool, TimeSpan timeout);
+
+        [LoggerMessage(EventId = 4005, Level = LogLevel.Error, Message = "Call {CallSid}: tool {Tool} threw")]
+        public static partial void ToolThrew(ILogger logger, Exception exception, string callSid, string tool);
+    }
+}

@@ -1,0 +1,133 @@
+using VoiceAgent.Domain.Common;
+
+namespace VoiceAgent.Domain.Calls;
+
+public enum CallStatus
+{
+    /// <summary>The webhook answered; the relay has not connected yet.</summary>
+    Ringing,
+
+    /// <summary>The relay WebSocket is up.</summary>
+    InProgress,
+
+    Completed,
+
+    HandedOff,
+
+    Failed,
+}
+
+/// <summary>One phone call, identified by Twilio's CallSid.</summary>
+public sealed class Call
+{
+    private Call(string callSid, string from, string to, string useCaseId, DateTimeOffset createdAt)
+    {
+        CallSid = callSid;
+        From = from;
+        To = to;
+        UseCaseId = useCaseId;
+        CreatedAt = createdAt;
+        Status = CallStatus.Ringing;
+    }
+
+    public string CallSid { get; }
+
+    public string From { get; }
+
+    public string To { get; }
+
+    public string UseCaseId { get; }
+
+    public CallStatus Status { get; private set; }
+
+    public DateTimeOffset CreatedAt { get; }
+
+    public DateTimeOffset? ConnectedAt { get; private set; }
+
+    public DateTimeOffset? EndedAt { get; private set; }
+
+    public string? SessionId { get; private set; }
+
+    public string? HandoffData { get; private set; }
+
+    public bool IsEnded => Status is CallStatus.Completed or CallStatus.HandedOff or CallStatus.Failed;
+
+    public static Call Create(string callSid, string from, string to, string useCaseId, DateTimeOffset now)
+    {
+        if (string.IsNullOrWhiteSpace(callSid))
+        {
+            throw new DomainException("A call needs a CallSid.");
+        }
+
+        if (string.IsNullOrWhiteSpace(useCaseId))
+        {
+            throw new DomainException($"Call {callSid} needs a use case.");
+        }
+
+        return new Call(callSid, from ?? string.Empty, to ?? string.Empty, useCaseId, now);
+    }
+
+    /// <summary>Rebuilds a call from storage.</summary>
+    public static Call Restore(
+        string callSid,
+        string from,
+        string to,
+        string useCaseId,
+        CallStatus status,
+        DateTimeOffset createdAt,
+        DateTimeOffset? connectedAt,
+        DateTimeOffset? endedAt,
+        string? sessionId,
+        string? handoffData)
+    {
+        var call = Create(callSid, from, to, useCaseId, createdAt);
+        call.Status = status;
+        call.ConnectedAt = connectedAt;
+        call.EndedAt = endedAt;
+        call.SessionId = sessionId;
+        call.HandoffData = handoffData;
+        return call;
+    }
+
+    /// <summary>The relay connected. Idempotent for the same session id.</summary>
+    public void Connect(string sessionId, DateTimeOffset now)
+    {
+        if (string.IsNullOrWhiteSpace(sessionId))
+        {
+            throw new DomainException($"Call {CallSid}: a relay session needs an id.");
+        }
+
+        if (IsEnded)
+        {
+            throw new DomainException($"Call {CallSid} has ended; a relay session cannot start.");
+        }
+
+        if (Status == CallStatus.InProgress && !string.Equals(SessionId, sessionId, StringComparison.Ordinal))
+        {
+            throw new DomainException($"Call {CallSid} already has relay session {SessionId}.");
+        }
+
+        SessionId = sessionId;
+        ConnectedAt ??= now;
+        Status = CallStatus.InProgress;
+    }
+
+    /// <summary>The call ended. Ending an ended call keeps the first outcome.</summary>
+    public bool End(CallStatus outcome, string? handoffData, DateTimeOffset now)
+    {
+        if (outcome is not (CallStatus.Completed or CallStatus.HandedOff or CallStatus.Failed))
+        {
+            throw new DomainException($"{outcome} is not an end state.");
+        }
+
+        if (IsEnded)
+        {
+            return false;
+        }
+
+        Status = outcome;
+        HandoffData = handoffData;
+        EndedAt = now;
+        return true;
+    }
+}

@@ -1,0 +1,222 @@
+using VoiceAgent.Domain.Common;
+
+namespace VoiceAgent.Domain.Conversations;
+
+/// <summary>
+/// The history of one call as the model sees it. Invariants, enforced on every change:
+/// the first message is the caller's; roles alternate; every tool use of an assistant message is answered,
+/// in the next (user) message, by exactly one tool result; text blocks are never empty.
+/// The class is not thread-safe: the owning call serialises access.
+/// </summary>
+public sealed class Conversation
+{
+    private readonly List<ConversationMessage> _messages = [];
+
+    public IReadOnlyList<ConversationMessage> Messages => _messages;
+
+    public ConversationMessage? Last => _messages.Count == 0 ? null : _messages[^1];
+
+    /// <summary>Tool uses of the last assistant message that still wait for their results.</summary>
+    public IReadOnlyList<ToolUseBlock> PendingToolUses =>
+        Last is { Role: ConversationRole.Assistant } last ? last.ToolUses.ToList() : [];
+
+    /// <summary>Rebuilds a conversation from stored messages, checking every invariant.</summary>
+    public static Conversation Restore(IEnumerable<ConversationMessage> messages)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        var conversation = new Conversation();
+        foreach (var message in messages)
+        {
+            if (message.Role == ConversationRole.Assistant)
+            {
+                conversation.AddAssistant(message.Content);
+            }
+            else
+            {
+                conversation.AppendUser(message.Content);
+            }
+        }
+
+        return conversation;
+    }
+
+    /// <summary>
+    /// Adds what the caller said. When the last message is already the caller's (the answer to it was never
+    /// heard, or it carries tool results) the text joins that message, so roles keep alternating.
+    /// </summary>
+    /// <returns>The index of the message that changed or was added.</returns>
+    public int AddUserText(string text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            throw new DomainException("Caller text must not be empty.");
+        }
+
+        if (PendingToolUses.Count > 0)
+        {
+            throw new DomainException("The last assistant message has tool uses without results; add the results first.");
+        }
+
+        var block = new TextBlock(text);
+        if (Last is { Role: ConversationRole.User } last)
+        {
+            _messages[^1] = new ConversationMessage(ConversationRole.User, [.. last.Content, block]);
+            return _messages.Count - 1;
+        }
+
+        _messages.Add(new ConversationMessage(ConversationRole.User, [block]));
+        return _messages.Count - 1;
+    }
+
+    /// <summary>Adds the model's answer: text and/or tool uses, following a caller message.</summary>
+    /// <returns>The index of the added message.</returns>
+    public int AddAssistant(IReadOnlyList<ContentBlock> content)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        if (Last is not { Role: ConversationRole.User })
+        {
+            throw new DomainException("An assistant message must follow a caller message.");
+        }
+
+        if (content.Count == 0)
+        {
+            throw new DomainException("An assistant message needs at least one block.");
+        }
+
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var block in content)
+        {
+            switch (block)
+            {
+                case TextBlock text when string.IsNullOrEmpty(text.Text):
+                    throw new DomainException("Text blocks must not be empty.");
+                case TextBlock:
+                    break;
+                case ToolUseBlock use when string.IsNullOrWhiteSpace(use.ToolUseId) || string.IsNullOrWhiteSpace(use.Name):
+                    throw new DomainException("A tool use needs an id and a name.");
+                case ToolUseBlock use when !ids.Add(use.ToolUseId):
+                    throw new DomainException($"Tool use id '{use.ToolUseId}' appears twice in one message.");
+                case ToolUseBlock:
+                    break;
+                default:
+                    throw new DomainException($"An assistant message cannot hold a {block.GetType().Name}.");
+            }
+        }
+
+        _messages.Add(new ConversationMessage(ConversationRole.Assistant, [.. content]));
+        return _messages.Count - 1;
+    }
+
+    /// <summary>Answers every pending tool use of the last assistant message, in one caller-side message.</summary>
+    /// <returns>The index of the added message.</returns>
+    public int AddToolResults(IReadOnlyList<ToolResultBlock> results)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        var pending = PendingToolUses;
+        if (pending.Count == 0)
+        {
+            throw new DomainException("There is no tool use waiting for a result.");
+        }
+
+        var expected = pending.Select(static p => p.ToolUseId).ToHashSet(StringComparer.Ordinal);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var result in results)
+        {
+            if (!expected.Contains(result.ToolUseId))
+            {
+                throw new DomainException($"Tool result '{result.ToolUseId}' answers no pending tool use.");
+            }
+
+            if (!seen.Add(result.ToolUseId))
+            {
+                throw new DomainException($"Tool use '{result.ToolUseId}' has more than one result.");
+            }
+        }
+
+        if (seen.Count != expected.Count)
+        {
+            var missing = string.Join(", ", expected.Where(id => !seen.Contains(id)));
+            throw new DomainException($"Every tool use needs a result; missing: {missing}.");
+        }
+
+        _messages.Add(new ConversationMessage(ConversationRole.User, [.. results]));
+        return _messages.Count - 1;
+    }
+
+    /// <summary>
+    /// Cuts the text of the last assistant message down to what the caller actually heard before barging in.
+    /// Tool uses in that message stay (they ran, or were answered). When nothing was heard and the message
+    /// holds only text, the message is removed.
+    /// </summary>
+    public TruncationResult TruncateLastAssistant(string? heard)
+    {
+        if (Last is not { Role: ConversationRole.Assistant } last)
+        {
+            return TruncationResult.None;
+        }
+
+        var index = _messages.Count - 1;
+        var kept = HeardPart(last.Text, heard);
+        var toolUses = last.ToolUses.ToList();
+        if (kept.Length == 0 && toolUses.Count == 0)
+        {
+            _messages.RemoveAt(index);
+            return new TruncationResult(index, Removed: true);
+        }
+
+        List<ContentBlock> content = kept.Length == 0 ? [] : [new TextBlock(kept)];
+        content.AddRange(toolUses);
+        _messages[index] = new ConversationMessage(ConversationRole.Assistant, content);
+        return new TruncationResult(index, Removed: false);
+    }
+
+    /// <summary>
+    /// The part of <paramref name="full"/> the caller heard. Twilio reports the heard utterance; when it is a
+    /// prefix of what we sent (ignoring case and surrounding space) the original text is kept to that length,
+    /// otherwise the heard text itself is what the caller knows.
+    /// </summary>
+    internal static string HeardPart(string full, string? heard)
+    {
+        var h = heard?.Trim() ?? string.Empty;
+        if (h.Length == 0)
+        {
+            return string.Empty;
+        }
+
+        var f = full.TrimStart();
+        return f.StartsWith(h, StringComparison.OrdinalIgnoreCase) ? f[..h.Length] : h;
+    }
+
+    private void AppendUser(IReadOnlyList<ContentBlock> content)
+    {
+        var results = content.OfType<ToolResultBlock>().ToList();
+        if (results.Count > 0)
+        {
+            AddToolResults(results);
+            foreach (var text in content.OfType<TextBlock>())
+            {
+                AddUserText(text.Text);
+            }
+
+            return;
+        }
+
+        foreach (var block in content)
+        {
+            if (block is not TextBlock text)
+            {
+                throw new DomainException($"A caller message cannot hold a {block.GetType().Name}.");
+            }
+
+            AddUserText(text.Text);
+        }
+    }
+}
+
+/// <summary>What <see cref="Conversation.TruncateLastAssistant"/> changed.</summary>
+public readonly record struct TruncationResult(int Index, bool Removed)
+{
+    public static TruncationResult None { get; } = new(-1, false);
+
+    public bool Changed => Index >= 0;
+}

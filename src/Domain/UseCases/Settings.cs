@@ -1,0 +1,122 @@
+using System.Text.RegularExpressions;
+using VoiceAgent.Domain.Common;
+
+namespace VoiceAgent.Domain.UseCases;
+
+/// <summary>
+/// ConversationRelay attributes, named as Twilio names them. Null means "leave Twilio's default".
+/// Interruptible values are Twilio's: "none", "dtmf", "speech", "any" (true/false are accepted aliases).
+/// </summary>
+public sealed record RelaySettings
+{
+    public string? Language { get; init; }
+
+    public string? TtsLanguage { get; init; }
+
+    public string? TranscriptionLanguage { get; init; }
+
+    public string? TtsProvider { get; init; }
+
+    public string? Voice { get; init; }
+
+    public string? TranscriptionProvider { get; init; }
+
+    public string? SpeechModel { get; init; }
+
+    public string? Interruptible { get; init; }
+
+    public string? WelcomeGreetingInterruptible { get; init; }
+
+    public string? ReportInputDuringAgentSpeech { get; init; }
+
+    public bool? DtmfDetection { get; init; }
+
+    public bool? Preemptible { get; init; }
+
+    public bool? PartialPrompts { get; init; }
+
+    public IReadOnlyList<string> Hints { get; init; } = [];
+
+    public string? Debug { get; init; }
+
+    public string? ElevenlabsTextNormalization { get; init; }
+
+    public string? IntelligenceService { get; init; }
+}
+
+/// <summary>Per-language voice and transcription settings (the TwiML <c>&lt;Language&gt;</c> element).</summary>
+public sealed record LanguageOption(
+    string Code,
+    string? TtsProvider = null,
+    string? Voice = null,
+    string? TranscriptionProvider = null,
+    string? SpeechModel = null);
+
+/// <summary>How the model is called for this use case.</summary>
+public sealed record ModelSettings
+{
+    /// <summary>Ordered model or inference-profile ids; the first is preferred, the rest are fallbacks.</summary>
+    public IReadOnlyList<string> InferenceProfiles { get; init; } = [];
+
+    public int MaxTokens { get; init; } = 512;
+
+    public float? Temperature { get; init; }
+
+    public float? TopP { get; init; }
+
+    /// <summary>How many model → tools → model rounds one caller turn may take.</summary>
+    public int MaxToolRounds { get; init; } = 4;
+}
+
+/// <summary>A tool the model may call, as declared to it.</summary>
+public sealed partial record ToolSpec
+{
+    public ToolSpec(string name, string description, string inputSchemaJson)
+    {
+        if (name is null || !ValidName().IsMatch(name))
+        {
+            throw new DomainException($"'{name}' is not a valid tool name (letters, digits, _ or -, 1-64, starting with a letter).");
+        }
+
+        if (string.IsNullOrWhiteSpace(description))
+        {
+            throw new DomainException($"Tool '{name}' needs a description.");
+        }
+
+        if (string.IsNullOrWhiteSpace(inputSchemaJson))
+        {
+            throw new DomainException($"Tool '{name}' needs an input schema.");
+        }
+
+        Name = name;
+        Description = description;
+        InputSchemaJson = inputSchemaJson;
+    }
+
+    public string Name { get; }
+
+    public string Description { get; }
+
+    public string InputSchemaJson { get; }
+
+    [GeneratedRegex("^[a-zA-Z][a-zA-Z0-9_-]{0,63}$", RegexOptions.CultureInvariant)]
+    private static partial Regex ValidName();
+}
+
+/// <summary>What a key press does.</summary>
+public abstract record DtmfAction;
+
+/// <summary>Speak a fixed reply.</summary>
+public sealed record DtmfReply(string Text) : DtmfAction;
+
+/// <summary>Treat the key as if the caller had said <paramref name="Text"/>.</summary>
+public sealed record DtmfPrompt(string Text) : DtmfAction;
+
+public enum HandoffMode
+{
+    Dial,
+    Enqueue,
+}
+
+/// <summary>Where a live-agent handoff goes once the relay session ends.</summary>
+public sealed record HandoffSettings(HandoffMode Mode, string Target, string? Announcement = null);

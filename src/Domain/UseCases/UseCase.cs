@@ -1,0 +1,120 @@
+using System.Text.RegularExpressions;
+using VoiceAgent.Domain.Common;
+
+namespace VoiceAgent.Domain.UseCases;
+
+/// <summary>
+/// What an agent is for: its instructions, its voice, the tools it may use and how it hands off.
+/// Immutable; built once from configuration or the store and shared by every call that uses it.
+/// </summary>
+public sealed partial class UseCase
+{
+    public UseCase(
+        string id,
+        string name,
+        string systemPrompt,
+        RelaySettings relay,
+        ModelSettings model,
+        string? greeting = null,
+        IReadOnlyList<LanguageOption>? languages = null,
+        IReadOnlyList<ToolSpec>? tools = null,
+        IReadOnlyDictionary<string, DtmfAction>? dtmfMap = null,
+        HandoffSettings? handoff = null,
+        string? apologyLine = null)
+    {
+        if (string.IsNullOrWhiteSpace(id))
+        {
+            throw new DomainException("A use case needs an id.");
+        }
+
+        if (string.IsNullOrWhiteSpace(systemPrompt))
+        {
+            throw new DomainException($"Use case '{id}' needs a system prompt.");
+        }
+
+        ArgumentNullException.ThrowIfNull(relay);
+        ArgumentNullException.ThrowIfNull(model);
+
+        Tools = tools ?? [];
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var tool in Tools)
+        {
+            if (!names.Add(tool.Name))
+            {
+                throw new DomainException($"Use case '{id}' declares tool '{tool.Name}' twice.");
+            }
+        }
+
+        DtmfMap = dtmfMap ?? new Dictionary<string, DtmfAction>();
+        foreach (var (digit, action) in DtmfMap)
+        {
+            if (digit.Length != 1 || "0123456789*#ABCDabcd".IndexOf(digit[0], StringComparison.Ordinal) < 0)
+            {
+                throw new DomainException($"Use case '{id}': '{digit}' is not a DTMF digit.");
+            }
+
+            if (action is null)
+            {
+                throw new DomainException($"Use case '{id}': digit '{digit}' has no action.");
+            }
+        }
+
+        Languages = languages ?? [];
+        Id = id;
+        Name = string.IsNullOrWhiteSpace(name) ? id : name;
+        SystemPrompt = systemPrompt;
+        Relay = relay;
+        Model = model;
+        Greeting = greeting;
+        Handoff = handoff;
+        ApologyLine = string.IsNullOrWhiteSpace(apologyLine)
+            ? "Sorry, I'm having trouble answering right now. Could you say that again in a moment?"
+            : apologyLine;
+    }
+
+    public string Id { get; }
+
+    public string Name { get; }
+
+    /// <summary>Instructions for the model; <c>{{name}}</c> placeholders are filled per call.</summary>
+    public string SystemPrompt { get; }
+
+    /// <summary>Spoken by Twilio as soon as the relay connects (welcomeGreeting).</summary>
+    public string? Greeting { get; }
+
+    public RelaySettings Relay { get; }
+
+    public ModelSettings Model { get; }
+
+    public IReadOnlyList<LanguageOption> Languages { get; }
+
+    public IReadOnlyList<ToolSpec> Tools { get; }
+
+    /// <summary>Key pressed → what happens. Keys are single DTMF digits.</summary>
+    public IReadOnlyDictionary<string, DtmfAction> DtmfMap { get; }
+
+    public HandoffSettings? Handoff { get; }
+
+    /// <summary>Spoken when the model cannot answer, so the caller is never left in silence.</summary>
+    public string ApologyLine { get; }
+
+    public bool AllowsTool(string name) => Tools.Any(t => string.Equals(t.Name, name, StringComparison.Ordinal));
+
+    /// <summary>
+    /// Fills <c>{{name}}</c> placeholders from <paramref name="values"/>. A placeholder without a value becomes
+    /// empty so the model never sees template syntax.
+    /// </summary>
+    public string RenderSystemPrompt(IReadOnlyDictionary<string, string> values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        return Placeholder().Replace(SystemPrompt, match =>
+            values.TryGetValue(match.Groups[1].Value, out var value) ? value : string.Empty);
+    }
+
+    /// <summary>The placeholder names the system prompt uses, in order of first use.</summary>
+    public IReadOnlyList<string> PlaceholderNames =>
+        Placeholder().Matches(SystemPrompt).Select(m => m.Groups[1].Value).Distinct(StringComparer.Ordinal).ToList();
+
+    [GeneratedRegex(@"\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}", RegexOptions.CultureInvariant)]
+    private static partial Regex Placeholder();
+}
