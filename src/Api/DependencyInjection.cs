@@ -1,0 +1,55 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using VoiceAgent.Api.Common;
+using VoiceAgent.Api.Relay;
+using VoiceAgent.Api.Twilio;
+
+namespace VoiceAgent.Api;
+
+internal static class DependencyInjection
+{
+    public static IServiceCollection AddApi(this IServiceCollection services)
+    {
+        services.AddOptions<TwilioOptions>().BindConfiguration(TwilioOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TwilioOptions>, TwilioOptionsValidator>();
+        services.AddOptions<RelayOptions>().BindConfiguration(RelayOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+
+        services.AddSingleton<TwilioRequestValidator>();
+        services.AddProblemDetails();
+        services.AddExceptionHandler<ExceptionHandler>();
+        services.AddHealthChecks().AddCheck<ReadinessCheck>("ready", tags: ["ready"]);
+        services.AddHostedService<StartupWarnings>();
+        return services;
+    }
+}
+
+/// <summary>Ready while the host runs; not ready from the moment it starts stopping (SIGTERM), so no new calls arrive.</summary>
+internal sealed class ReadinessCheck(IHostApplicationLifetime lifetime) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(lifetime.ApplicationStopping.IsCancellationRequested
+            ? HealthCheckResult.Unhealthy("stopping")
+            : HealthCheckResult.Healthy());
+}
+
+/// <summary>Says loudly, at start, when a safety switch is off.</summary>
+internal sealed partial class StartupWarnings(IOptions<TwilioOptions> twilio, ILogger<StartupWarnings> logger) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (!twilio.Value.ValidateSignatures)
+        {
+            Log.SignaturesOff(logger);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 9100, Level = LogLevel.Critical, Message = "!!! Twilio:ValidateSignatures is OFF: anyone can post webhooks and open relay sessions. Local development only. !!!")]
+        public static partial void SignaturesOff(ILogger logger);
+    }
+}

@@ -1,0 +1,30 @@
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using VoiceAgent.Api;
+using VoiceAgent.Api.Endpoints;
+using VoiceAgent.Api.Relay;
+using VoiceAgent.Application;
+using VoiceAgent.Infrastructure;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.Services.AddApplication().AddInfrastructure().AddApi();
+
+var app = builder.Build();
+var relay = app.Services.GetRequiredService<IOptions<RelayOptions>>().Value;
+
+app.UseExceptionHandler();
+app.UseWebSockets(new WebSocketOptions
+{
+    KeepAliveInterval = relay.KeepAliveInterval,
+    KeepAliveTimeout = relay.KeepAliveTimeout == TimeSpan.Zero ? Timeout.InfiniteTimeSpan : relay.KeepAliveTimeout,
+});
+
+app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+app.MapVoiceEndpoints();
+app.MapRelayEndpoint();
+
+await app.RunAsync();
+
+/// <summary>The host's entry point; visible to the integration tests' WebApplicationFactory.</summary>
+public partial class Program;

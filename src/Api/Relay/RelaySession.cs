@@ -1,0 +1,438 @@
+using System.Buffers;
+using System.Net.WebSockets;
+using System.Text.Json;
+using System.Threading.Channels;
+using FluentValidation;
+using Mediator;
+using VoiceAgent.Application.Abstractions;
+using VoiceAgent.Application.Calls;
+using VoiceAgent.Application.Relay.HandleDtmf;
+using VoiceAgent.Application.Relay.HandleInterrupt;
+using VoiceAgent.Application.Relay.HandlePrompt;
+using VoiceAgent.Application.Relay.StartSession;
+
+namespace VoiceAgent.Api.Relay;
+
+/// <summary>
+/// One ConversationRelay WebSocket: a receive loop that parses and dispatches frames (never awaiting the
+/// model), and a send loop that is the socket's only writer, fed by a bounded channel. Frames of a cancelled
+/// turn are dropped by the send loop, so nothing of an interrupted answer goes out after the interrupt.
+/// </summary>
+internal sealed partial class RelaySession : ICallOutput, IDisposable
+{
+    private const int InitialReceiveBuffer = 4 * 1024;
+    private const string SetupFailedLine = "Sorry, we can't take your call right now. Please try again later.";
+
+    private readonly WebSocket _socket;
+    private readonly ISender _sender;
+    private readonly IActiveCallRegistry _registry;
+    private readonly RelayOptions _options;
+    private readonly ILogger _logger;
+    private readonly Channel<OutboundFrame> _outbound;
+    private readonly CancellationTokenSource _session;
+    private readonly ArrayBufferWriter<byte> _sendBuffer = new(512);
+    private readonly Utf8JsonWriter _json;
+    private ActiveCall? _call;
+    private IDisposable? _logScope;
+    private int _badFrames;
+
+    public RelaySession(
+        WebSocket socket,
+        ISender sender,
+        IActiveCallRegistry registry,
+        RelayOptions options,
+        ILogger logger,
+        CancellationToken lifetime)
+    {
+        _socket = socket;
+        _sender = sender;
+        _registry = registry;
+        _options = options;
+        _logger = logger;
+        _session = CancellationTokenSource.CreateLinkedTokenSource(lifetime);
+        _json = new Utf8JsonWriter(_sendBuffer);
+        _outbound = Channel.CreateBounded<OutboundFrame>(new BoundedChannelOptions(options.SendQueueCapacity)
+        {
+            SingleReader = true,
+            SingleWriter = false,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+    }
+
+    public async Task RunAsync()
+    {
+        var sendLoop = SendLoopAsync();
+        var close = (Status: WebSocketCloseStatus.NormalClosure, Description: (string?)null);
+        try
+        {
+            close = await ReceiveLoopAsync(_session.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_session.IsCancellationRequested)
+        {
+            close = (WebSocketCloseStatus.EndpointUnavailable, "server stopping");
+        }
+        catch (WebSocketException ex)
+        {
+            Log.ConnectionLost(_logger, ex, _call?.CallSid ?? "(before setup)");
+        }
+        finally
+        {
+            await ShutdownAsync(close.Status, close.Description).ConfigureAwait(false);
+            await sendLoop.ConfigureAwait(false);
+        }
+    }
+
+    public ValueTask SendAsync(OutboundMessage message, TurnHandle? turn, CancellationToken cancellationToken)
+    {
+        var frame = new OutboundFrame(message, turn);
+        return _outbound.Writer.TryWrite(frame) ? ValueTask.CompletedTask : WriteSlowAsync(frame, cancellationToken);
+    }
+
+    public void Dispose()
+    {
+        _logScope?.Dispose();
+        _json.Dispose();
+        _session.Dispose();
+    }
+
+    private async ValueTask WriteSlowAsync(OutboundFrame frame, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _outbound.Writer.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException ex)
+        {
+            throw new OperationCanceledException("The relay session is closed.", ex, cancellationToken);
+        }
+    }
+
+    private async Task<(WebSocketCloseStatus, string?)> ReceiveLoopAsync(CancellationToken token)
+    {
+        while (true)
+        {
+            // Idle calls hold no receive buffer: wait for data with a zero-byte read, then rent one.
+            var peek = await _socket.ReceiveAsync(Memory<byte>.Empty, token).ConfigureAwait(false);
+            if (peek.MessageType == WebSocketMessageType.Close)
+            {
+                return (WebSocketCloseStatus.NormalClosure, null);
+            }
+
+            var message = peek.EndOfMessage
+                ? new ReceivedMessage(ArrayPool<byte>.Shared.Rent(1), 0, peek.MessageType, false)
+                : await ReadMessageAsync(token).ConfigureAwait(false);
+            try
+            {
+                if (message.Type == WebSocketMessageType.Close)
+                {
+                    return (WebSocketCloseStatus.NormalClosure, null);
+                }
+
+                if (message.Oversized)
+                {
+                    BadFrame("oversized", $"larger than {_options.MaxFrameBytes} bytes");
+                }
+                else if (message.Type == WebSocketMessageType.Binary)
+                {
+                    BadFrame("binary", "binary frames are not part of the protocol");
+                }
+                else
+                {
+                    await DispatchAsync(message.Buffer.AsMemory(0, message.Length), token).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(message.Buffer);
+            }
+
+            if (_badFrames >= _options.MaxConsecutiveBadFrames)
+            {
+                Log.TooManyBadFrames(_logger, _call?.CallSid ?? "(before setup)", _badFrames);
+                return (WebSocketCloseStatus.InvalidPayloadData, "too many invalid messages");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reads one whole message into a pooled buffer, growing it up to the cap; past the cap the rest of the
+    /// message is read and thrown away. The caller returns the buffer to the pool.
+    /// </summary>
+    private async ValueTask<ReceivedMessage> ReadMessageAsync(CancellationToken token)
+    {
+        var cap = _options.MaxFrameBytes;
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(InitialReceiveBuffer, cap + 1));
+        var length = 0;
+        var oversized = false;
+        while (true)
+        {
+            if (!oversized && length == buffer.Length)
+            {
+                var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, cap + 1));
+                buffer.AsSpan(0, length).CopyTo(bigger);
+                ArrayPool<byte>.Shared.Return(buffer);
+                buffer = bigger;
+            }
+
+            var target = oversized ? buffer.AsMemory() : buffer.AsMemory(length);
+            var result = await _socket.ReceiveAsync(target, token).ConfigureAwait(false);
+            if (!oversized)
+            {
+                length += result.Count;
+                oversized = length > cap;
+            }
+
+            if (result.EndOfMessage || result.MessageType == WebSocketMessageType.Close)
+            {
+                return new ReceivedMessage(buffer, oversized ? 0 : length, result.MessageType, oversized);
+            }
+        }
+    }
+
+    private async ValueTask DispatchAsync(ReadOnlyMemory<byte> frame, CancellationToken token)
+    {
+        string? type;
+        try
+        {
+            type = RelayFrame.ReadType(frame.Span);
+        }
+        catch (JsonException)
+        {
+            BadFrame("malformed", "not valid JSON");
+            return;
+        }
+
+        try
+        {
+            switch (type)
+            {
+                case "setup":
+                    await OnSetupAsync(Read(frame, RelayJsonContext.Default.SetupMessage), token).ConfigureAwait(false);
+                    break;
+                case "prompt" when _call is { } call:
+                    var prompt = Read(frame, RelayJsonContext.Default.PromptMessage);
+                    await _sender.Send(new HandlePrompt(call, prompt.VoicePrompt, prompt.Last, prompt.Lang), token).ConfigureAwait(false);
+                    GoodFrame();
+                    break;
+                case "interrupt" when _call is { } call:
+                    var interrupt = Read(frame, RelayJsonContext.Default.InterruptMessage);
+                    await _sender.Send(new HandleInterrupt(call, interrupt.UtteranceUntilInterrupt, interrupt.DurationUntilInterruptMs), token).ConfigureAwait(false);
+                    GoodFrame();
+                    break;
+                case "dtmf" when _call is { } call:
+                    var dtmf = Read(frame, RelayJsonContext.Default.DtmfMessage);
+                    await _sender.Send(new HandleDtmf(call, dtmf.Digit), token).ConfigureAwait(false);
+                    GoodFrame();
+                    break;
+                case "prompt" or "interrupt" or "dtmf":
+                    BadFrame(type, "arrived before setup");
+                    break;
+                case "info":
+                    Log.Info(_logger, _call?.CallSid ?? "(before setup)");
+                    GoodFrame();
+                    break;
+                case "error":
+                    var error = Read(frame, RelayJsonContext.Default.ErrorMessage);
+                    Log.TwilioReportedError(_logger, _call?.CallSid ?? "(before setup)", error.Description ?? "(no description)");
+                    GoodFrame();
+                    break;
+                case null:
+                    BadFrame("untyped", "no \"type\" property");
+                    break;
+                default:
+                    BadFrame("unknown", "unknown message type");
+                    break;
+            }
+        }
+        catch (JsonException ex)
+        {
+            BadFrame(type ?? "untyped", ex.Message);
+        }
+        catch (ValidationException ex)
+        {
+            BadFrame(type ?? "untyped", string.Join("; ", ex.Errors.Select(e => e.ErrorMessage)));
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Our fault, not Twilio's: keep the call up and do not count it against the peer.
+            Log.HandlerFailed(_logger, ex, _call?.CallSid ?? "(before setup)", type ?? "untyped");
+        }
+    }
+
+    private async ValueTask OnSetupAsync(SetupMessage setup, CancellationToken token)
+    {
+        if (_call is not null)
+        {
+            BadFrame("setup", "a second setup on the same session");
+            return;
+        }
+
+        var parameters = setup.CustomParameters ?? [];
+        try
+        {
+            _call = await _sender.Send(new StartSession(setup.CallSid, setup.SessionId, setup.From, setup.To, parameters, this), token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not (OperationCanceledException or ValidationException))
+        {
+            Log.SetupFailed(_logger, ex, setup.CallSid);
+            await SendAsync(new SpeakText(SetupFailedLine, Last: true), null, token).ConfigureAwait(false);
+            await SendAsync(new EndRelay(null), null, token).ConfigureAwait(false);
+            return;
+        }
+
+        _logScope = _logger.BeginScope(new Dictionary<string, object> { ["CallSid"] = setup.CallSid });
+        GoodFrame();
+    }
+
+    private static T Read<T>(ReadOnlyMemory<byte> frame, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> info) =>
+        JsonSerializer.Deserialize(frame.Span, info) ?? throw new JsonException("The message is null.");
+
+    private void GoodFrame() => _badFrames = 0;
+
+    private void BadFrame(string kind, string reason)
+    {
+        _badFrames++;
+        Log.BadFrame(_logger, _call?.CallSid ?? "(before setup)", kind, reason, _badFrames);
+    }
+
+    private async Task SendLoopAsync()
+    {
+        var token = _session.Token;
+        try
+        {
+            await foreach (var frame in _outbound.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+            {
+                if (frame.Turn is { IsCancelled: true })
+                {
+                    continue;
+                }
+
+                Serialize(frame.Message);
+                await _socket.SendAsync(_sendBuffer.WrittenMemory, WebSocketMessageType.Text, endOfMessage: true, token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The socket is gone: stop the session so the receive loop and every turn end too.
+            if (!token.IsCancellationRequested)
+            {
+                Log.SendFailed(_logger, ex, _call?.CallSid ?? "(before setup)");
+                await _session.CancelAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    private void Serialize(OutboundMessage message)
+    {
+        _sendBuffer.ResetWrittenCount();
+        _json.Reset(_sendBuffer);
+        var context = RelayJsonContext.Default;
+        switch (message)
+        {
+            case SpeakText t:
+                JsonSerializer.Serialize(_json, new TextFrame(t.Token, t.Last, t.Lang, t.Interruptible, t.Preemptible), context.TextFrame);
+                break;
+            case PlayMedia p:
+                JsonSerializer.Serialize(_json, new PlayFrame(p.Source, p.Loop, p.Preemptible, p.Interruptible), context.PlayFrame);
+                break;
+            case SendDigits d:
+                JsonSerializer.Serialize(_json, new SendDigitsFrame(d.Digits), context.SendDigitsFrame);
+                break;
+            case SwitchLanguage l:
+                JsonSerializer.Serialize(_json, new LanguageFrame(l.TtsLanguage, l.TranscriptionLanguage), context.LanguageFrame);
+                break;
+            case EndRelay e:
+                JsonSerializer.Serialize(_json, new EndFrame(e.HandoffData), context.EndFrame);
+                break;
+            default:
+                throw new InvalidOperationException($"No wire format for {message.GetType().Name}.");
+        }
+
+        _json.Flush();
+    }
+
+    private async Task ShutdownAsync(WebSocketCloseStatus status, string? description)
+    {
+        var call = _call;
+        call?.CancelCurrentTurn();
+        if (call is not null)
+        {
+            _registry.Remove(call);
+            var turn = call.CurrentTurn;
+            if (turn is not null)
+            {
+                try
+                {
+                    await turn.Completion.WaitAsync(_options.CloseTimeout).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                    Log.TurnDidNotStop(_logger, call.CallSid);
+                }
+            }
+        }
+
+        _outbound.Writer.TryComplete();
+        if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+        {
+            using var timeout = new CancellationTokenSource(_options.CloseTimeout);
+            try
+            {
+                if (_socket.State == WebSocketState.CloseReceived)
+                {
+                    await _socket.CloseOutputAsync(status, description, timeout.Token).ConfigureAwait(false);
+                }
+                else
+                {
+                    await _socket.CloseAsync(status, description, timeout.Token).ConfigureAwait(false);
+                }
+            }
+            catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
+            {
+                Log.CloseFailed(_logger, call?.CallSid ?? "(before setup)");
+            }
+        }
+
+        Log.SessionClosed(_logger, call?.CallSid ?? "(before setup)", status);
+    }
+
+    private sealed record OutboundFrame(OutboundMessage Message, TurnHandle? Turn);
+
+    private readonly record struct ReceivedMessage(byte[] Buffer, int Length, WebSocketMessageType Type, bool Oversized);
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 6001, Level = LogLevel.Warning, Message = "Call {CallSid}: dropped a {Kind} relay frame ({Reason}); {Count} bad in a row")]
+        public static partial void BadFrame(ILogger logger, string callSid, string kind, string reason, int count);
+
+        [LoggerMessage(EventId = 6002, Level = LogLevel.Warning, Message = "Call {CallSid}: {Count} bad frames in a row; closing with 1007")]
+        public static partial void TooManyBadFrames(ILogger logger, string callSid, int count);
+
+        [LoggerMessage(EventId = 6003, Level = LogLevel.Warning, Message = "Call {CallSid}: Twilio reported an error: {Description}")]
+        public static partial void TwilioReportedError(ILogger logger, string callSid, string description);
+
+        [LoggerMessage(EventId = 6004, Level = LogLevel.Debug, Message = "Call {CallSid}: info message from Twilio")]
+        public static partial void Info(ILogger logger, string callSid);
+
+        [LoggerMessage(EventId = 6005, Level = LogLevel.Error, Message = "Call {CallSid}: handling a {Type} message failed")]
+        public static partial void HandlerFailed(ILogger logger, Exception exception, string callSid, string type);
+
+        [LoggerMessage(EventId = 6006, Level = LogLevel.Error, Message = "Call {CallSid}: the session could not start; the caller hears an apology")]
+        public static partial void SetupFailed(ILogger logger, Exception exception, string callSid);
+
+        [LoggerMessage(EventId = 6007, Level = LogLevel.Information, Message = "Call {CallSid}: connection lost")]
+        public static partial void ConnectionLost(ILogger logger, Exception exception, string callSid);
+
+        [LoggerMessage(EventId = 6008, Level = LogLevel.Warning, Message = "Call {CallSid}: sending failed; ending the session")]
+        public static partial void SendFailed(ILogger logger, Exception exception, string callSid);
+
+        [LoggerMessage(EventId = 6009, Level = LogLevel.Warning, Message = "Call {CallSid}: the running turn did not stop within the close timeout")]
+        public static partial void TurnDidNotStop(ILogger logger, string callSid);
+
+        [LoggerMessage(EventId = 6010, Level = LogLevel.Debug, Message = "Call {CallSid}: the close handshake did not complete")]
+        public static partial void CloseFailed(ILogger logger, string callSid);
+
+        [LoggerMessage(EventId = 6011, Level = LogLevel.Information, Message = "Call {CallSid}: relay session closed ({Status})")]
+        public static partial void SessionClosed(ILogger logger, string callSid, WebSocketCloseStatus status);
+    }
+}

@@ -1,0 +1,98 @@
+using System.Xml.Linq;
+using VoiceAgent.Application.Calls.EndSession;
+using VoiceAgent.Domain.UseCases;
+
+namespace VoiceAgent.Api.Twilio;
+
+/// <summary>TwiML documents, built with System.Xml.Linq so every value is escaped. Attribute names are Twilio's.</summary>
+public static class Twiml
+{
+    public const string ContentType = "application/xml";
+
+    /// <summary>
+    /// <c>&lt;Response&gt;&lt;Connect action&gt;&lt;ConversationRelay …&gt;</c> with the use case's voice settings,
+    /// its languages and the custom parameters the relay returns in its setup message.
+    /// </summary>
+    public static string ConversationRelay(
+        UseCase useCase,
+        string relayUrl,
+        string actionUrl,
+        IReadOnlyDictionary<string, string> parameters)
+    {
+        ArgumentNullException.ThrowIfNull(useCase);
+        ArgumentNullException.ThrowIfNull(parameters);
+        var relay = useCase.Relay;
+        var element = new XElement("ConversationRelay", new XAttribute("url", relayUrl));
+        Add(element, "welcomeGreeting", useCase.Greeting);
+        Add(element, "welcomeGreetingInterruptible", relay.WelcomeGreetingInterruptible);
+        Add(element, "ttsProvider", relay.TtsProvider);
+        Add(element, "voice", relay.Voice);
+        Add(element, "transcriptionProvider", relay.TranscriptionProvider);
+        Add(element, "speechModel", relay.SpeechModel);
+        Add(element, "language", relay.Language);
+        Add(element, "ttsLanguage", relay.TtsLanguage);
+        Add(element, "transcriptionLanguage", relay.TranscriptionLanguage);
+        Add(element, "interruptible", relay.Interruptible);
+        Add(element, "reportInputDuringAgentSpeech", relay.ReportInputDuringAgentSpeech);
+        Add(element, "dtmfDetection", relay.DtmfDetection);
+        Add(element, "preemptible", relay.Preemptible);
+        Add(element, "partialPrompts", relay.PartialPrompts);
+        Add(element, "hints", relay.Hints.Count == 0 ? null : string.Join(',', relay.Hints));
+        Add(element, "debug", relay.Debug);
+        Add(element, "elevenlabsTextNormalization", relay.ElevenlabsTextNormalization);
+        Add(element, "intelligenceService", relay.IntelligenceService);
+
+        foreach (var language in useCase.Languages)
+        {
+            var child = new XElement("Language", new XAttribute("code", language.Code));
+            Add(child, "ttsProvider", language.TtsProvider);
+            Add(child, "voice", language.Voice);
+            Add(child, "transcriptionProvider", language.TranscriptionProvider);
+            Add(child, "speechModel", language.SpeechModel);
+            element.Add(child);
+        }
+
+        foreach (var (name, value) in parameters)
+        {
+            element.Add(new XElement("Parameter", new XAttribute("name", name), new XAttribute("value", value)));
+        }
+
+        return Document(new XElement("Connect", new XAttribute("action", actionUrl), element));
+    }
+
+    /// <summary>What the call does after the relay session: hang up (optionally saying something) or hand off.</summary>
+    public static string SessionEnd(SessionEndDecision decision) => decision switch
+    {
+        HandOff { Settings: var handoff } => Document(
+            Say(handoff.Announcement),
+            handoff.Mode == HandoffMode.Dial ? new XElement("Dial", handoff.Target) : new XElement("Enqueue", handoff.Target)),
+        HangUp hangUp => Document(Say(hangUp.Announcement), new XElement("Hangup")),
+        _ => throw new ArgumentOutOfRangeException(nameof(decision), decision, "Unknown session end decision."),
+    };
+
+    /// <summary>Said when the call cannot be answered at all (the webhook failed).</summary>
+    public static string Unavailable(string message) => Document(Say(message), new XElement("Hangup"));
+
+    private static XElement? Say(string? text) => string.IsNullOrWhiteSpace(text) ? null : new XElement("Say", text);
+
+    private static string Document(params XElement?[] verbs) =>
+        Declaration + new XElement("Response", verbs).ToString(SaveOptions.DisableFormatting);
+
+    private const string Declaration = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>";
+
+    private static void Add(XElement element, string name, string? value)
+    {
+        if (!string.IsNullOrEmpty(value))
+        {
+            element.Add(new XAttribute(name, value));
+        }
+    }
+
+    private static void Add(XElement element, string name, bool? value)
+    {
+        if (value is { } flag)
+        {
+            element.Add(new XAttribute(name, flag ? "true" : "false"));
+        }
+    }
+}

@@ -1,0 +1,152 @@
+using System.Collections.Concurrent;
+using VoiceAgent.Application.Abstractions;
+using VoiceAgent.Domain.Callers;
+using VoiceAgent.Domain.Calls;
+using VoiceAgent.Domain.Conversations;
+using VoiceAgent.Domain.Tools;
+using VoiceAgent.Domain.UseCases;
+
+namespace VoiceAgent.Infrastructure.Persistence.Embedded;
+
+/// <summary>
+/// The in-process store used when no AWS is configured: for local runs and tests. Everything lives in memory
+/// and is gone on restart; use cases and profiles come from the seed files at start.
+/// </summary>
+internal sealed class EmbeddedUseCaseRepository : IUseCaseRepository
+{
+    private readonly ConcurrentDictionary<string, UseCase> _useCases = new(StringComparer.Ordinal);
+
+    public void Put(UseCase useCase) => _useCases[useCase.Id] = useCase;
+
+    public Task<UseCase?> GetAsync(string useCaseId, CancellationToken cancellationToken) =>
+        Task.FromResult(_useCases.GetValueOrDefault(useCaseId));
+}
+
+internal sealed class EmbeddedCallerProfileRepository : ICallerProfileRepository
+{
+    private readonly ConcurrentDictionary<string, CallerProfile> _profiles = new(StringComparer.Ordinal);
+
+    public void Put(CallerProfile profile) => _profiles[profile.PhoneNumber] = profile;
+
+    public Task<CallerProfile?> FindByPhoneNumberAsync(string phoneNumber, CancellationToken cancellationToken) =>
+        Task.FromResult(_profiles.GetValueOrDefault(phoneNumber));
+}
+
+internal sealed class EmbeddedCallRepository : ICallRepository
+{
+    private readonly ConcurrentDictionary<string, CallRecord> _calls = new(StringComparer.Ordinal);
+
+    public Task<bool> TryAddAsync(Call call, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        var record = Record(call.CallSid);
+        lock (record)
+        {
+            if (record.Call is not null)
+            {
+                return Task.FromResult(false);
+            }
+
+            record.Call = call;
+            return Task.FromResult(true);
+        }
+    }
+
+    public Task SaveAsync(Call call, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        var record = Record(call.CallSid);
+        lock (record)
+        {
+            record.Call = call;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<Call?> GetAsync(string callSid, CancellationToken cancellationToken)
+    {
+        if (!_calls.TryGetValue(callSid, out var record))
+        {
+            return Task.FromResult<Call?>(null);
+        }
+
+        lock (record)
+        {
+            return Task.FromResult(record.Call);
+        }
+    }
+
+    public Task SaveMessageAsync(string callSid, int index, ConversationMessage message, CancellationToken cancellationToken)
+    {
+        var record = Record(callSid);
+        lock (record)
+        {
+            record.Messages[index] = message;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task DeleteMessageAsync(string callSid, int index, CancellationToken cancellationToken)
+    {
+        var record = Record(callSid);
+        lock (record)
+        {
+            record.Messages.Remove(index);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<ConversationMessage>> GetMessagesAsync(string callSid, CancellationToken cancellationToken)
+    {
+        if (!_calls.TryGetValue(callSid, out var record))
+        {
+            return Task.FromResult<IReadOnlyList<ConversationMessage>>([]);
+        }
+
+        lock (record)
+        {
+            return Task.FromResult<IReadOnlyList<ConversationMessage>>(record.Messages.Values.ToList());
+        }
+    }
+
+    public Task SaveToolCallAsync(ToolCall toolCall, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(toolCall);
+        var record = Record(toolCall.CallSid);
+        lock (record)
+        {
+            record.ToolCalls[toolCall.ToolUseId] = toolCall;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<ToolCall>> GetToolCallsAsync(string callSid, CancellationToken cancellationToken)
+    {
+        if (!_calls.TryGetValue(callSid, out var record))
+        {
+            return Task.FromResult<IReadOnlyList<ToolCall>>([]);
+        }
+
+        lock (record)
+        {
+            return Task.FromResult<IReadOnlyList<ToolCall>>(record.ToolCalls.Values.OrderBy(t => t.StartedAt).ToList());
+        }
+    }
+
+    // Turns can be written before the call record lands (both go through the journal in order, but a store
+    // outage on the call write must not lose turns): keep them under a placeholder until the call arrives.
+    private CallRecord Record(string callSid) => _calls.GetOrAdd(callSid, static _ => new CallRecord(null));
+
+    private sealed class CallRecord(Call? call)
+    {
+        public Call? Call { get; set; } = call;
+
+        public SortedDictionary<int, ConversationMessage> Messages { get; } = [];
+
+        public Dictionary<string, ToolCall> ToolCalls { get; } = new(StringComparer.Ordinal);
+    }
+}

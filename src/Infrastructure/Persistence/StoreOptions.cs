@@ -1,0 +1,24 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace VoiceAgent.Infrastructure.Persistence;
+
+public enum StoreProvider
+{
+    /// <summary>In-process memory, seeded from the JSON seed files. The default with no AWS configured.</summary>
+    Embedded,
+}
+
+/// <summary>Where calls, use cases and profiles live. Bound from the "Store" section and validated on start.</summary>
+public sealed class StoreOptions
+{
+    public const string SectionName = "Store";
+
+    public StoreProvider Provider { get; set; } = StoreProvider.Embedded;
+
+    /// <summary>The seed folder (usecases/*.json, caller-profiles.json); relative paths start at the app's folder.</summary>
+    [Required(ErrorMessage = "Store:SeedPath is required: the folder holding usecases/*.json and caller-profiles.json.")]
+    public string SeedPath { get; set; } = "seed";
+
+    public string ResolveSeedPath() =>
+        Path.IsPathRooted(SeedPath) ? SeedPath : Path.Combine(AppContext.BaseDirectory, SeedPath);
+}

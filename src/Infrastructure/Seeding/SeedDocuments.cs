@@ -1,0 +1,137 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using VoiceAgent.Domain.Callers;
+using VoiceAgent.Domain.Common;
+using VoiceAgent.Domain.UseCases;
+
+namespace VoiceAgent.Infrastructure.Seeding;
+
+/// <summary>A use case as written in seed/usecases/*.json (and stored by the DynamoDB seeding command).</summary>
+internal sealed class UseCaseDocument
+{
+    public string? Id { get; set; }
+
+    public string? Name { get; set; }
+
+    public string? SystemPrompt { get; set; }
+
+    public string? Greeting { get; set; }
+
+    public string? ApologyLine { get; set; }
+
+    public RelaySettings? Relay { get; set; }
+
+    public ModelSettings? Model { get; set; }
+
+    public List<LanguageOption>? Languages { get; set; }
+
+    public List<ToolDocument>? Tools { get; set; }
+
+    public Dictionary<string, DtmfDocument>? Dtmf { get; set; }
+
+    public HandoffSettings? Handoff { get; set; }
+
+    public UseCase ToDomain(string source)
+    {
+        try
+        {
+            var tools = Tools?.Select(t => new ToolSpec(t.Name ?? string.Empty, t.Description ?? string.Empty, t.InputSchema.ValueKind == JsonValueKind.Undefined ? string.Empty : t.InputSchema.GetRawText())).ToList();
+            var dtmf = Dtmf?.ToDictionary(kv => kv.Key, kv => kv.Value.ToDomain(kv.Key), StringComparer.Ordinal);
+            return new UseCase(
+                Id ?? string.Empty,
+                Name ?? string.Empty,
+                SystemPrompt ?? string.Empty,
+                Relay ?? new RelaySettings(),
+                Model ?? new ModelSettings(),
+                Greeting,
+                Languages,
+                tools,
+                dtmf,
+                Handoff,
+                ApologyLine);
+        }
+        catch (DomainException ex)
+        {
+            throw new SeedDataException($"{source}: {ex.Message}", ex);
+        }
+    }
+}
+
+internal sealed class ToolDocument
+{
+    public string? Name { get; set; }
+
+    public string? Description { get; set; }
+
+    public JsonElement InputSchema { get; set; }
+}
+
+internal sealed class DtmfDocument
+{
+    /// <summary>Speak this text.</summary>
+    public string? Reply { get; set; }
+
+    /// <summary>Treat the key as if the caller said this.</summary>
+    public string? Prompt { get; set; }
+
+    public DtmfAction ToDomain(string digit) => (Reply, Prompt) switch
+    {
+        ({ Length: > 0 } reply, null) => new DtmfReply(reply),
+        (null, { Length: > 0 } prompt) => new DtmfPrompt(prompt),
+        _ => throw new DomainException($"digit '{digit}' needs exactly one of 'reply' or 'prompt'."),
+    };
+}
+
+/// <summary>A caller profile as written in seed/caller-profiles.json.</summary>
+internal sealed class CallerProfileDocument
+{
+    public string? PhoneNumber { get; set; }
+
+    public string? DisplayName { get; set; }
+
+    public string? UseCaseId { get; set; }
+
+    public string? PreferredLanguage { get; set; }
+
+    public Dictionary<string, string>? Attributes { get; set; }
+
+    public CallerProfile ToDomain(string source)
+    {
+        try
+        {
+            return new CallerProfile(PhoneNumber ?? string.Empty, DisplayName, UseCaseId, PreferredLanguage, Attributes);
+        }
+        catch (DomainException ex)
+        {
+            throw new SeedDataException($"{source}: {ex.Message}", ex);
+        }
+    }
+}
+
+/// <summary>A seed file that cannot be read or does not describe a valid use case or profile.</summary>
+public sealed class SeedDataException : Exception
+{
+    public SeedDataException()
+    {
+    }
+
+    public SeedDataException(string message)
+        : base(message)
+    {
+    }
+
+    public SeedDataException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
+
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    ReadCommentHandling = JsonCommentHandling.Skip,
+    AllowTrailingCommas = true,
+    UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    UseStringEnumConverter = true)]
+[JsonSerializable(typeof(UseCaseDocument))]
+[JsonSerializable(typeof(List<CallerProfileDocument>))]
+internal sealed partial class SeedJsonContext : JsonSerializerContext;
