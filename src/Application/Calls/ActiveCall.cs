@@ -82,18 +82,17 @@ public sealed class ActiveCall
         {
             var previous = _currentTurn;
             var text = input;
-            if (previous is not null)
+            if (previous is { InputTaken: false })
             {
-                previous.Cancel();
-                if (!previous.InputTaken)
-                {
-                    text = previous.Input + " " + input;
-                    previous.InputTaken = true;
-                }
+                text = previous.Input + " " + input;
+                previous.InputTaken = true;
             }
 
             var turn = new TurnHandle(++_nextTurnId, text, SessionToken);
             _currentTurn = turn;
+
+            // Last, with every field settled: cancellation may run the old turn's continuation inline.
+            previous?.Cancel();
             return (turn, previous);
         }
     }

@@ -1,0 +1,92 @@
+using Mediator;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using NSubstitute;
+using VoiceAgent.Application.Abstractions;
+using VoiceAgent.Application.Calls;
+using VoiceAgent.Application.Relay.StartSession;
+using VoiceAgent.Domain.UseCases;
+
+namespace VoiceAgent.Application.Tests;
+
+/// <summary>The application layer wired as in production, with its ports faked.</summary>
+internal sealed class Harness : IAsyncDisposable
+{
+    private readonly ServiceProvider _services;
+    private readonly CancellationTokenSource _session = new();
+
+    public Harness(UseCase? useCase = null, params ITool[] tools)
+    {
+        UseCase = useCase ?? PizzaUseCase();
+        var useCases = Substitute.For<IUseCaseRepository>();
+        useCases.GetAsync(UseCase.Id, Arg.Any<CancellationToken>()).Returns(UseCase);
+        var profiles = Substitute.For<ICallerProfileRepository>();
+
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Conversation:DefaultUseCaseId"] = UseCase.Id,
+                ["Conversation:ToolTimeout"] = "00:00:02",
+                ["Persistence:FirstRetryDelay"] = "00:00:00.010",
+                ["Persistence:MaxRetryDelay"] = "00:00:00.050",
+            })
+            .Build();
+        var services = new ServiceCollection()
+            .AddSingleton<IConfiguration>(configuration)
+            .AddLogging()
+            .AddApplication()
+            .AddSingleton<ILanguageModel>(Model)
+            .AddSingleton(useCases)
+            .AddSingleton(profiles)
+            .AddSingleton<ICallRepository>(Calls)
+            .AddSingleton<TimeProvider>(Time);
+        foreach (var tool in tools)
+        {
+            services.AddSingleton(tool);
+        }
+
+        _services = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+        Sender = _services.GetRequiredService<ISender>();
+    }
+
+    public UseCase UseCase { get; }
+
+    public ScriptedModel Model { get; } = new();
+
+    public RecordingOutput Output { get; } = new();
+
+    public FakeCallRepository Calls { get; } = new();
+
+    public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 24, 12, 0, 0, TimeSpan.Zero));
+
+    public ISender Sender { get; }
+
+    public T Get<T>() where T : notnull => _services.GetRequiredService<T>();
+
+    public async Task<ActiveCall> StartAsync(IReadOnlyDictionary<string, string>? parameters = null) =>
+        await Sender.Send(new StartSession("CA00000000000000000000000000000001", "VX1", "+15550001234", "+15550009999", parameters ?? new Dictionary<string, string>(), Output), _session.Token);
+
+    public static UseCase PizzaUseCase(IReadOnlyList<ToolSpec>? tools = null, IReadOnlyDictionary<string, DtmfAction>? dtmf = null, int maxToolRounds = 3) =>
+        new(
+            "pizza",
+            "Pizza",
+            "You take pizza orders. Caller: {{caller.name}}.",
+            new RelaySettings(),
+            new ModelSettings { MaxToolRounds = maxToolRounds },
+            greeting: "Hi!",
+            tools: tools,
+            dtmfMap: dtmf,
+            apologyLine: "Sorry, say that again?");
+
+    public async ValueTask DisposeAsync()
+    {
+        await _session.CancelAsync();
+        await _services.DisposeAsync();
+        _session.Dispose();
+        Output.Dispose();
+    }
+
+    internal static NullLoggerFactory Loggers => NullLoggerFactory.Instance;
+}

@@ -1,0 +1,203 @@
+using System.Runtime.CompilerServices;
+using FluentValidation;
+using VoiceAgent.Application.Abstractions;
+using VoiceAgent.Application.Calls;
+using VoiceAgent.Application.Relay.HandleDtmf;
+using VoiceAgent.Application.Relay.HandleInterrupt;
+using VoiceAgent.Application.Relay.HandlePrompt;
+using VoiceAgent.Domain.Conversations;
+using VoiceAgent.Domain.UseCases;
+
+namespace VoiceAgent.Application.Tests;
+
+public sealed class TurnTests
+{
+    [Fact]
+    public async Task A_prompt_streams_the_answer_token_by_token_then_marks_the_end()
+    {
+        await using var harness = new Harness();
+        harness.Model.ThenSays("We open ", "at eleven.");
+        var call = await harness.StartAsync();
+
+        await harness.Sender.Send(new HandlePrompt(call, "When do you open?", Last: true, Lang: "en-US"));
+        await call.CurrentTurn!.Completion;
+
+        Assert.Equal(["We open ", "at eleven.", ""], harness.Output.Heard.Select(h => h.Token));
+        Assert.Equal([false, false, true], harness.Output.Heard.Select(h => h.Last));
+        Assert.Equal(["When do you open?", "We open at eleven."], call.Conversation.Messages.Select(m => m.Text));
+        var request = Assert.Single(harness.Model.Requests);
+        Assert.Equal("You take pizza orders. Caller: .", request.SystemPrompt);
+        Assert.Equal("When do you open?", Assert.Single(request.Messages).Text);
+    }
+
+    [Fact]
+    public async Task Partial_prompts_are_joined_and_answered_once_the_last_arrives()
+    {
+        await using var harness = new Harness();
+        harness.Model.ThenSays("Sure.");
+        var call = await harness.StartAsync();
+
+        await harness.Sender.Send(new HandlePrompt(call, "A large ", Last: false, Lang: null));
+        Assert.Null(call.CurrentTurn);
+        await harness.Sender.Send(new HandlePrompt(call, "pepperoni", Last: true, Lang: null));
+        await call.CurrentTurn!.Completion;
+
+        Assert.Equal("A large pepperoni", call.Conversation.Messages[0].Text);
+    }
+
+    [Fact]
+    public async Task Barge_in_stops_the_answer_at_once_and_keeps_only_what_was_heard()
+    {
+        await using var harness = new Harness();
+        var release = new TaskCompletionSource();
+        harness.Model.Then((_, ct) => SlowAnswer(release.Task, ct));
+        var call = await harness.StartAsync();
+
+        await harness.Sender.Send(new HandlePrompt(call, "What's on the menu?", Last: true, Lang: null));
+        await harness.Output.WaitForAsync(o => o.Heard.Count >= 2);
+        var turn = call.CurrentTurn!;
+
+        await harness.Sender.Send(new HandleInterrupt(call, "We have margherita", 900));
+        release.SetResult();
+        await turn.Completion;
+
+        Assert.True(turn.IsCancelled);
+        Assert.Equal("We have margherita, pepperoni", harness.Output.HeardText);
+        Assert.DoesNotContain(harness.Output.Heard, h => h.Last);
+        Assert.Equal(["What's on the menu?", "We have margherita"], call.Conversation.Messages.Select(m => m.Text));
+    }
+
+    [Fact]
+    public async Task Barge_in_after_the_answer_completed_truncates_the_stored_answer()
+    {
+        await using var harness = new Harness();
+        harness.Model.ThenSays("Pickup takes about twenty minutes, delivery forty.");
+        var call = await harness.StartAsync();
+        await harness.Sender.Send(new HandlePrompt(call, "How long?", Last: true, Lang: null));
+        await call.CurrentTurn!.Completion;
+
+        await harness.Sender.Send(new HandleInterrupt(call, "Pickup takes about", 1200));
+
+        Assert.Equal("Pickup takes about", call.Conversation.Last!.Text);
+    }
+
+    [Fact]
+    public async Task A_new_prompt_supersedes_a_running_turn_without_losing_what_the_caller_said()
+    {
+        await using var harness = new Harness();
+        var firstAsked = new TaskCompletionSource();
+        harness.Model.Then((_, ct) => NeverAnswers(firstAsked, ct)).ThenSays("A large margherita, got it.");
+        var call = await harness.StartAsync();
+
+        await harness.Sender.Send(new HandlePrompt(call, "I'd like a pizza.", Last: true, Lang: null));
+        var first = call.CurrentTurn!;
+        await firstAsked.Task.WaitAsync(TimeSpan.FromSeconds(5));
+        await harness.Sender.Send(new HandlePrompt(call, "A large margherita.", Last: true, Lang: null));
+        var second = call.CurrentTurn!;
+        await second.Completion;
+
+        Assert.True(first.IsCancelled);
+        Assert.True(first.Completion.IsCompleted);
+        Assert.Equal(2, call.Conversation.Messages.Count);
+        Assert.Equal("I'd like a pizza.A large margherita.", call.Conversation.Messages[0].Text);
+        Assert.Equal(2, harness.Model.Requests[1].Messages[0].Content.Count);
+        Assert.Equal("A large margherita, got it.", call.Conversation.Messages[1].Text);
+    }
+
+    [Fact]
+    public async Task A_failing_model_gives_the_apology_and_the_call_goes_on()
+    {
+        await using var harness = new Harness();
+        harness.Model.Then((_, _) => Fails()).ThenSays("Hello again!");
+        var call = await harness.StartAsync();
+
+        await harness.Sender.Send(new HandlePrompt(call, "Hello?", Last: true, Lang: null));
+        await call.CurrentTurn!.Completion;
+        var apology = Assert.Single(harness.Output.Heard);
+        Assert.Equal(("Sorry, say that again?", true), (apology.Token, apology.Last));
+
+        await harness.Sender.Send(new HandlePrompt(call, "Hello!", Last: true, Lang: null));
+        await call.CurrentTurn!.Completion;
+        Assert.Equal("Sorry, say that again?Hello again!", harness.Output.HeardText);
+        Assert.Equal(
+            [ConversationRole.User, ConversationRole.Assistant, ConversationRole.User, ConversationRole.Assistant],
+            call.Conversation.Messages.Select(m => m.Role));
+    }
+
+    [Fact]
+    public async Task A_mapped_key_speaks_its_reply_without_the_model()
+    {
+        var useCase = Harness.PizzaUseCase(dtmf: new Dictionary<string, DtmfAction> { ["2"] = new DtmfReply("We open at eleven.") });
+        await using var harness = new Harness(useCase);
+        var call = await harness.StartAsync();
+
+        await harness.Sender.Send(new HandleDtmf(call, "2"));
+        await call.CurrentTurn!.Completion;
+
+        Assert.Empty(harness.Model.Requests);
+        var reply = Assert.Single(harness.Output.Heard);
+        Assert.Equal(("We open at eleven.", true), (reply.Token, reply.Last));
+        Assert.Equal("We open at eleven.", call.Conversation.Last!.Text);
+    }
+
+    [Fact]
+    public async Task An_unmapped_key_goes_to_the_model()
+    {
+        await using var harness = new Harness();
+        harness.Model.ThenSays("You pressed five.");
+        var call = await harness.StartAsync();
+
+        await harness.Sender.Send(new HandleDtmf(call, "5"));
+        await call.CurrentTurn!.Completion;
+
+        Assert.Contains("pressed 5", Assert.Single(harness.Model.Requests).Messages[0].Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Invalid_commands_are_refused_before_any_handler_runs()
+    {
+        await using var harness = new Harness();
+        var call = await harness.StartAsync();
+
+        await Assert.ThrowsAsync<ValidationException>(async () => await harness.Sender.Send(new HandleDtmf(call, "xx")));
+        await Assert.ThrowsAsync<ValidationException>(async () => await harness.Sender.Send(new HandlePrompt(call, new string('a', 9000), true, null)));
+        Assert.Null(call.CurrentTurn);
+    }
+
+    [Fact]
+    public async Task Session_start_fills_the_prompt_and_registers_the_call()
+    {
+        await using var harness = new Harness();
+        var call = await harness.StartAsync();
+
+        Assert.True(harness.Get<IActiveCallRegistry>().TryGet(call.CallSid, out var registered));
+        Assert.Same(call, registered);
+        Assert.Equal(Domain.Calls.CallStatus.InProgress, call.Call.Status);
+        Assert.Equal("VX1", call.Call.SessionId);
+    }
+
+    private static async IAsyncEnumerable<ModelStreamEvent> SlowAnswer(Task release, [EnumeratorCancellation] CancellationToken ct)
+    {
+        yield return new TextDelta("We have margherita");
+        yield return new TextDelta(", pepperoni");
+        await release.WaitAsync(ct);
+        yield return new TextDelta(" and calzone.");
+        yield return new ModelCompleted(ModelStopReason.EndTurn);
+    }
+
+    private static async IAsyncEnumerable<ModelStreamEvent> NeverAnswers(TaskCompletionSource asked, [EnumeratorCancellation] CancellationToken ct)
+    {
+        asked.SetResult();
+        await Task.Delay(Timeout.Infinite, ct);
+        yield break;
+    }
+
+    private static async IAsyncEnumerable<ModelStreamEvent> Fails()
+    {
+        await Task.Yield();
+        throw new LanguageModelUnavailableException("connection refused");
+#pragma warning disable CS0162 // an iterator needs a yield
+        yield break;
+#pragma warning restore CS0162
+    }
+}

@@ -1,0 +1,79 @@
+using VoiceAgent.Domain.Callers;
+using VoiceAgent.Domain.Calls;
+using VoiceAgent.Domain.Common;
+
+namespace VoiceAgent.Domain.Tests;
+
+public sealed class CallTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 24, 12, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public void A_call_rings_connects_and_ends_once()
+    {
+        var call = Call.Create("CA1", "+15550001", "+15550002", "pizza", T0);
+        Assert.Equal(CallStatus.Ringing, call.Status);
+
+        call.Connect("VX1", T0.AddSeconds(1));
+        call.Connect("VX1", T0.AddSeconds(2));
+        Assert.Equal(CallStatus.InProgress, call.Status);
+        Assert.Equal(T0.AddSeconds(1), call.ConnectedAt);
+
+        Assert.True(call.End(CallStatus.HandedOff, "{\"reason\":\"x\"}", T0.AddSeconds(30)));
+        Assert.False(call.End(CallStatus.Completed, null, T0.AddSeconds(31)));
+        Assert.Equal(CallStatus.HandedOff, call.Status);
+        Assert.Equal("{\"reason\":\"x\"}", call.HandoffData);
+        Assert.Equal(T0.AddSeconds(30), call.EndedAt);
+    }
+
+    [Fact]
+    public void A_second_session_or_a_session_after_the_end_is_refused()
+    {
+        var call = Call.Create("CA1", "+15550001", "+15550002", "pizza", T0);
+        call.Connect("VX1", T0);
+        Assert.Throws<DomainException>(() => call.Connect("VX2", T0));
+
+        call.End(CallStatus.Completed, null, T0);
+        Assert.Throws<DomainException>(() => call.Connect("VX1", T0));
+        Assert.Throws<DomainException>(() => call.End(CallStatus.Ringing, null, T0));
+    }
+
+    [Fact]
+    public void A_call_needs_a_sid_and_a_use_case()
+    {
+        Assert.Throws<DomainException>(() => Call.Create("", "a", "b", "pizza", T0));
+        Assert.Throws<DomainException>(() => Call.Create("CA1", "a", "b", " ", T0));
+    }
+
+    [Theory]
+    [InlineData("+15550001234", true)]
+    [InlineData("+442071234567", true)]
+    [InlineData("15550001234", false)]
+    [InlineData("+0555", false)]
+    [InlineData("+1555000123456789", false)]
+    [InlineData("client:alice", false)]
+    [InlineData(null, false)]
+    public void E164_numbers_are_recognised(string? number, bool valid)
+    {
+        Assert.Equal(valid, PhoneNumbers.IsE164(number));
+    }
+
+    [Fact]
+    public void Masking_keeps_only_the_last_four_digits()
+    {
+        Assert.Equal("+*******1234", PhoneNumbers.Mask("+15550001234"));
+        Assert.Equal("(none)", PhoneNumbers.Mask(null));
+        Assert.Equal("***", PhoneNumbers.Mask("abc"));
+    }
+
+    [Fact]
+    public void Caller_profiles_need_an_E164_number_and_expose_prompt_values()
+    {
+        Assert.Throws<DomainException>(() => new CallerProfile("555-1234"));
+
+        var profile = new CallerProfile("+15550001234", "Ana", attributes: new Dictionary<string, string> { ["usualOrder"] = "pepperoni" });
+        var values = profile.PromptValues();
+        Assert.Equal("Ana", values["caller.name"]);
+        Assert.Equal("pepperoni", values["caller.usualOrder"]);
+    }
+}

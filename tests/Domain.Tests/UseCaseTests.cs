@@ -1,0 +1,52 @@
+using VoiceAgent.Domain.Common;
+using VoiceAgent.Domain.UseCases;
+
+namespace VoiceAgent.Domain.Tests;
+
+public sealed class UseCaseTests
+{
+    [Fact]
+    public void System_prompt_placeholders_are_filled_and_unknown_ones_become_empty()
+    {
+        var useCase = Make("Hello {{caller.name}}, today is {{ today }}. {{missing}}End.");
+
+        var rendered = useCase.RenderSystemPrompt(new Dictionary<string, string> { ["caller.name"] = "Ana", ["today"] = "Monday" });
+
+        Assert.Equal("Hello Ana, today is Monday. End.", rendered);
+        Assert.Equal(["caller.name", "today", "missing"], useCase.PlaceholderNames);
+    }
+
+    [Fact]
+    public void Tools_must_have_unique_valid_names()
+    {
+        var spec = new ToolSpec("place_order", "Places an order.", "{\"type\":\"object\"}");
+        Assert.Throws<DomainException>(() => Make("p", tools: [spec, spec]));
+        Assert.Throws<DomainException>(() => new ToolSpec("1bad", "d", "{}"));
+        Assert.Throws<DomainException>(() => new ToolSpec("has space", "d", "{}"));
+        Assert.Throws<DomainException>(() => new ToolSpec("ok", " ", "{}"));
+
+        var useCase = Make("p", tools: [spec]);
+        Assert.True(useCase.AllowsTool("place_order"));
+        Assert.False(useCase.AllowsTool("Place_Order"));
+    }
+
+    [Theory]
+    [InlineData("12")]
+    [InlineData("x")]
+    [InlineData("")]
+    public void Dtmf_keys_must_be_single_digits(string key)
+    {
+        Assert.Throws<DomainException>(() => Make("p", dtmf: new Dictionary<string, DtmfAction> { [key] = new DtmfReply("hi") }));
+    }
+
+    [Fact]
+    public void A_use_case_needs_an_id_and_a_prompt_and_gets_a_default_apology()
+    {
+        Assert.Throws<DomainException>(() => new UseCase(" ", "n", "p", new RelaySettings(), new ModelSettings()));
+        Assert.Throws<DomainException>(() => new UseCase("id", "n", " ", new RelaySettings(), new ModelSettings()));
+        Assert.False(string.IsNullOrWhiteSpace(Make("p").ApologyLine));
+    }
+
+    private static UseCase Make(string prompt, IReadOnlyList<ToolSpec>? tools = null, IReadOnlyDictionary<string, DtmfAction>? dtmf = null) =>
+        new("pizza", "Pizza", prompt, new RelaySettings(), new ModelSettings(), tools: tools, dtmfMap: dtmf);
+}
