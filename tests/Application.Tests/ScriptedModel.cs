@@ -5,7 +5,7 @@ using VoiceAgent.Application.Abstractions;
 namespace VoiceAgent.Application.Tests;
 
 /// <summary>A model that plays one script per call, in order, and records every request.</summary>
-internal sealed class ScriptedModel : ILanguageModel
+public sealed class ScriptedModel : ILanguageModel
 {
     private readonly ConcurrentQueue<Func<ModelRequest, CancellationToken, IAsyncEnumerable<ModelStreamEvent>>> _scripts = new();
 

@@ -88,7 +88,7 @@ public sealed class ActiveCall
                 previous.InputTaken = true;
             }
 
-            var turn = new TurnHandle(++_nextTurnId, text, SessionToken);
+            var turn = new TurnHandle(++_nextTurnId, text, previous, SessionToken);
             _currentTurn = turn;
 
             // Last, with every field settled: cancellation may run the old turn's continuation inline.

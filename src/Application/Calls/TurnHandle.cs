@@ -11,10 +11,11 @@ public sealed class TurnHandle : IDisposable
     private volatile bool _cancelled;
     private int _disposed;
 
-    internal TurnHandle(long id, string input, CancellationToken sessionToken)
+    internal TurnHandle(long id, string input, TurnHandle? previous, CancellationToken sessionToken)
     {
         Id = id;
         Input = input;
+        Previous = previous is { Completed: false } ? previous : null;
         _cts = CancellationTokenSource.CreateLinkedTokenSource(sessionToken);
         Token = _cts.Token;
     }
@@ -35,8 +36,31 @@ public sealed class TurnHandle : IDisposable
     /// <summary>The caller's barge-in report: what they heard of this turn's answer.</summary>
     public string? Heard { get; internal set; }
 
-    /// <summary>Set once the turn has written its last change to the conversation.</summary>
-    public bool Completed { get; internal set; }
+    /// <summary>
+    /// Set once the turn is closed: its last change is in the conversation and it may write nothing more.
+    /// A turn is closed by itself when it winds down, or by the next turn if it is slow to.
+    /// </summary>
+    public bool Completed
+    {
+        get;
+        internal set
+        {
+            field = value;
+            if (value)
+            {
+                Previous = null;
+            }
+        }
+    }
+
+    /// <summary>The turn this one superseded, while that one is still open.</summary>
+    internal TurnHandle? Previous { get; private set; }
+
+    /// <summary>What has been handed to the caller and not yet recorded. Guarded by the call's gate.</summary>
+    internal System.Text.StringBuilder Spoken { get; } = new();
+
+    /// <summary>Spoken after a failure, recorded with the rest.</summary>
+    internal string? Apology { get; set; }
 
     /// <summary>Completes when the turn's task has finished, whatever the outcome.</summary>
     public Task Completion { get; internal set; } = Task.CompletedTask;

@@ -1,4 +1,3 @@
-using System.Text;
 using Mediator;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -51,8 +50,6 @@ internal sealed partial class TurnRunner(
 
     private async Task RunAsync(ActiveCall call, TurnHandle turn, TurnHandle? previous, string? fixedReply)
     {
-        var spoken = new StringBuilder();
-        string? apology = null;
         try
         {
             if (previous is not null)
@@ -67,6 +64,9 @@ internal sealed partial class TurnRunner(
                     return;
                 }
 
+                // Turns this one superseded that have not wound down are closed now, oldest first, so what the
+                // caller heard of them is recorded before what the caller says next.
+                CloseSuperseded(call, turn);
                 var index = call.Conversation.AddUserText(turn.Input);
                 turn.InputTaken = true;
                 journal.SaveFrom(call, index);
@@ -74,31 +74,40 @@ internal sealed partial class TurnRunner(
 
             if (fixedReply is not null)
             {
-                spoken.Append(fixedReply);
+                await SpeakAsync(call, turn, fixedReply).ConfigureAwait(false);
                 await call.Output.SendAsync(new SpeakText(fixedReply, Last: true), turn, turn.Token).ConfigureAwait(false);
                 return;
             }
 
-            await AnswerAsync(call, turn, spoken).ConfigureAwait(false);
+            await AnswerAsync(call, turn).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (turn.IsCancelled)
         {
             Log.TurnCancelled(logger, call.CallSid, turn.Id, turn.Heard is not null);
         }
+        catch (Exception ex) when (turn.IsCancelled)
+        {
+            // Cancelled, then tripped over the turn that took over: nothing to say to the caller.
+            Log.CancelledTurnFailed(logger, ex, call.CallSid, turn.Id);
+        }
         catch (Exception ex)
         {
             Log.TurnFailed(logger, ex, call.CallSid, turn.Id);
-            apology = call.UseCase.ApologyLine;
-            await ApologiseAsync(call, apology).ConfigureAwait(false);
+            turn.Apology = call.UseCase.ApologyLine;
+            await ApologiseAsync(call, turn.Apology).ConfigureAwait(false);
         }
         finally
         {
-            Finish(call, turn, spoken, apology);
+            lock (call.Gate)
+            {
+                Close(call, turn);
+            }
+
             turn.Dispose();
         }
     }
 
-    private async Task AnswerAsync(ActiveCall call, TurnHandle turn, StringBuilder spoken)
+    private async Task AnswerAsync(ActiveCall call, TurnHandle turn)
     {
         var useCase = call.UseCase;
         for (var round = 0; ; round++)
@@ -115,7 +124,7 @@ internal sealed partial class TurnRunner(
                 switch (streamEvent)
                 {
                     case TextDelta { Text.Length: > 0 } delta:
-                        spoken.Append(delta.Text);
+                        await SpeakAsync(call, turn, delta.Text).ConfigureAwait(false);
                         await call.Output.SendAsync(new SpeakText(delta.Text, Last: false), turn, turn.Token).ConfigureAwait(false);
                         break;
                     case ToolUseRequested use:
@@ -137,6 +146,8 @@ internal sealed partial class TurnRunner(
             // The text before the tool uses was spoken; it and the uses form one assistant message.
             lock (call.Gate)
             {
+                ThrowIfClosed(turn);
+                var spoken = turn.Spoken;
                 List<ContentBlock> content = spoken.Length > 0 ? [new TextBlock(spoken.ToString()), .. toolUses] : toolUses;
                 journal.SaveFrom(call, call.Conversation.AddAssistant(content));
                 spoken.Clear();
@@ -145,17 +156,42 @@ internal sealed partial class TurnRunner(
             if (round >= useCase.Model.MaxToolRounds)
             {
                 Log.ToolRoundsExceeded(logger, call.CallSid, turn.Id, useCase.Model.MaxToolRounds);
-                AnswerPendingToolUses(call, ToolLimitResult);
+                lock (call.Gate)
+                {
+                    AnswerPendingToolUses(call, ToolLimitResult);
+                }
+
                 throw new InvalidOperationException($"More than {useCase.Model.MaxToolRounds} tool rounds in one answer.");
             }
 
             var results = await InvokeToolsAsync(call, turn, toolUses).ConfigureAwait(false);
             lock (call.Gate)
             {
+                ThrowIfClosed(turn);
                 journal.SaveFrom(call, call.Conversation.AddToolResults(results));
             }
 
             turn.Token.ThrowIfCancellationRequested();
+        }
+    }
+
+    /// <summary>Notes text as handed to the caller; refused once the turn was closed by the next one.</summary>
+    private static ValueTask SpeakAsync(ActiveCall call, TurnHandle turn, string text)
+    {
+        lock (call.Gate)
+        {
+            ThrowIfClosed(turn);
+            turn.Spoken.Append(text);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    private static void ThrowIfClosed(TurnHandle turn)
+    {
+        if (turn.Completed)
+        {
+            throw new OperationCanceledException("The turn was closed by the turn that superseded it.", turn.Token);
         }
     }
 
@@ -212,52 +248,74 @@ internal sealed partial class TurnRunner(
         }
     }
 
-    /// <summary>Leaves the conversation valid and true to what the caller heard, however the turn ended.</summary>
-    private void Finish(ActiveCall call, TurnHandle turn, StringBuilder spoken, string? apology)
+    /// <summary>Closes every still-open turn <paramref name="turn"/> superseded, oldest first. Under the gate.</summary>
+    private void CloseSuperseded(ActiveCall call, TurnHandle turn)
     {
-        lock (call.Gate)
+        var open = new Stack<TurnHandle>();
+        for (var previous = turn.Previous; previous is { Completed: false }; previous = previous.Previous)
         {
-            var conversation = call.Conversation;
-            var firstChanged = conversation.Messages.Count;
-            AnswerPendingToolUses(call, turn.IsCancelled ? CancelledToolResult : AbandonedToolResult);
-            if (apology is not null)
-            {
-                spoken.Append(spoken.Length > 0 ? " " : string.Empty).Append(apology);
-            }
+            open.Push(previous);
+        }
 
-            if (spoken.Length > 0 && conversation.Last is { Role: ConversationRole.User })
-            {
-                conversation.AddAssistant([new TextBlock(spoken.ToString())]);
-            }
-
-            journal.SaveFrom(call, firstChanged);
-            if (turn.Heard is not null)
-            {
-                journal.SaveTruncation(call, conversation.TruncateLastAssistant(turn.Heard));
-            }
-
-            turn.Completed = true;
+        while (open.TryPop(out var previous))
+        {
+            Close(call, previous);
         }
     }
 
+    /// <summary>
+    /// Leaves the conversation valid and true to what the caller heard of <paramref name="turn"/>, however it
+    /// ended: open tool uses answered, spoken text (and any apology) recorded, a barge-in applied. Idempotent;
+    /// under the gate.
+    /// </summary>
+    private void Close(ActiveCall call, TurnHandle turn)
+    {
+        if (turn.Completed)
+        {
+            return;
+        }
+
+        CloseSuperseded(call, turn);
+        turn.Completed = true;
+        var conversation = call.Conversation;
+        var firstChanged = conversation.Messages.Count;
+        AnswerPendingToolUses(call, turn.IsCancelled ? CancelledToolResult : AbandonedToolResult);
+
+        var spoken = turn.Spoken;
+        if (turn.Apology is not null)
+        {
+            spoken.Append(spoken.Length > 0 ? " " : string.Empty).Append(turn.Apology);
+        }
+
+        if (spoken.Length > 0 && conversation.Last is { Role: ConversationRole.User })
+        {
+            conversation.AddAssistant([new TextBlock(spoken.ToString())]);
+        }
+
+        spoken.Clear();
+        journal.SaveFrom(call, firstChanged);
+        if (turn.Heard is not null)
+        {
+            journal.SaveTruncation(call, conversation.TruncateLastAssistant(turn.Heard));
+        }
+    }
+
+    /// <summary>Answers every open tool use with an error. Under the gate.</summary>
     private void AnswerPendingToolUses(ActiveCall call, string reason)
     {
-        lock (call.Gate)
+        var pending = call.Conversation.PendingToolUses;
+        if (pending.Count == 0)
         {
-            var pending = call.Conversation.PendingToolUses;
-            if (pending.Count == 0)
-            {
-                return;
-            }
-
-            var results = new ToolResultBlock[pending.Count];
-            for (var i = 0; i < pending.Count; i++)
-            {
-                results[i] = new ToolResultBlock(pending[i].ToolUseId, reason, ToolResultStatus.Error);
-            }
-
-            journal.SaveFrom(call, call.Conversation.AddToolResults(results));
+            return;
         }
+
+        var results = new ToolResultBlock[pending.Count];
+        for (var i = 0; i < pending.Count; i++)
+        {
+            results[i] = new ToolResultBlock(pending[i].ToolUseId, reason, ToolResultStatus.Error);
+        }
+
+        journal.SaveFrom(call, call.Conversation.AddToolResults(results));
     }
 
     private static partial class Log
@@ -267,6 +325,9 @@ internal sealed partial class TurnRunner(
 
         [LoggerMessage(EventId = 2002, Level = LogLevel.Error, Message = "Call {CallSid} turn {TurnId} failed; the caller hears the apology line")]
         public static partial void TurnFailed(ILogger logger, Exception exception, string callSid, long turnId);
+
+        [LoggerMessage(EventId = 2007, Level = LogLevel.Debug, Message = "Call {CallSid} turn {TurnId} failed after it was cancelled")]
+        public static partial void CancelledTurnFailed(ILogger logger, Exception exception, string callSid, long turnId);
 
         [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Call {CallSid} turn {TurnId}: model stopped with {StopReason}")]
         public static partial void ModelStopped(ILogger logger, string callSid, long turnId, ModelStopReason stopReason);

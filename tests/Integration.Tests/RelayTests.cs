@@ -1,0 +1,152 @@
+using System.Net.WebSockets;
+using VoiceAgent.Application.Abstractions;
+using VoiceAgent.Application.Persistence;
+using VoiceAgent.Domain.Conversations;
+
+namespace VoiceAgent.Integration.Tests;
+
+/// <summary>Plays Twilio's side of ConversationRelay over a real WebSocket against the hosted API.</summary>
+public sealed class RelayTests
+{
+    [Fact]
+    public async Task A_whole_call_streams_answers_stops_on_barge_in_answers_dtmf_and_records_what_was_heard()
+    {
+        await using var factory = new VoiceAgentFactory(realModel: false, new Dictionary<string, string?> { ["Conversation:SupersedeWait"] = "00:00:00.200" });
+        var release = new TaskCompletionSource();
+        factory.Model
+            .ThenSays("We're open ", "until ten ", "tonight.")
+            .Then((_, _) => SpecialsIgnoringCancellation(release.Task))
+            .ThenSays("Bye now.");
+        await using (var twilio = await factory.ConnectRelayAsync())
+        {
+            await twilio.SetupAsync();
+            await twilio.PromptAsync("How late are you open?");
+            var first = await twilio.ReceiveAnswerAsync();
+            Assert.Equal(["We're open ", "until ten ", "tonight.", ""], first.Select(f => f.GetProperty("token").GetString()));
+            Assert.All(first, f => Assert.Equal("text", f.GetProperty("type").GetString()));
+
+            await twilio.PromptAsync("What are the specials?");
+            var partial = await twilio.ReceiveAsync();
+            Assert.Equal("Today we have ", partial!.Value.GetProperty("token").GetString());
+            await twilio.SendJsonAsync(new { type = "interrupt", utteranceUntilInterrupt = "Today we have", durationUntilInterruptMs = 700 });
+            await twilio.SendJsonAsync(new { type = "dtmf", digit = "2" });
+
+            // The key press is answered only after the interrupt was handled, and nothing of the interrupted answer came in between.
+            var reply = Assert.Single(await twilio.ReceiveAnswerAsync());
+            Assert.StartsWith("We're open Monday to Thursday", reply.GetProperty("token").GetString(), StringComparison.Ordinal);
+
+            // The model keeps talking although its turn was cancelled; the send loop must drop all of it.
+            release.SetResult();
+            await twilio.PromptAsync("Thanks, bye.");
+            var last = await twilio.ReceiveAnswerAsync();
+            Assert.Equal("Bye now.", RelayClient.Text(last));
+        }
+
+        var messages = await WaitForMessagesAsync(factory, 8);
+        Assert.Equal(
+            [
+                "How late are you open?", "We're open until ten tonight.",
+                "What are the specials?", "Today we have",
+                "(The caller pressed 2 on the keypad.)", "We're open Monday to Thursday eleven to ten, Friday and Saturday eleven to eleven, and Sunday noon to nine.",
+                "Thanks, bye.", "Bye now.",
+            ],
+            messages.Select(m => m.Text));
+    }
+
+    [Fact]
+    public async Task An_unsigned_upgrade_is_refused()
+    {
+        await using var factory = new VoiceAgentFactory();
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => factory.ConnectRelayAsync(sign: false));
+        Assert.Contains("403", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Bad_frames_are_dropped_without_hurting_the_call_and_a_run_of_them_closes_with_1007()
+    {
+        await using var factory = new VoiceAgentFactory();
+        factory.Model.ThenSays("Still here.");
+        await using var twilio = await factory.ConnectRelayAsync();
+
+        await twilio.SendTextAsync("{not json");
+        await twilio.SendTextAsync("{\"type\":\"bogus\"}");
+        await twilio.PromptAsync("before setup");
+        await twilio.SendTextAsync("{\"type\":\"prompt\",\"voicePrompt\":\"" + new string('x', 5000) + "\"}");
+        await twilio.SetupAsync();
+        await twilio.SendTextAsync("{\"type\":\"prompt\"}");
+        await twilio.SendTextAsync("{\"type\":\"dtmf\",\"digit\":\"xx\"}");
+        await twilio.PromptAsync("Are you there?");
+        Assert.Equal("Still here.", RelayClient.Text(await twilio.ReceiveAnswerAsync()));
+
+        for (var i = 0; i < 5; i++)
+        {
+            await twilio.SendTextAsync("garbage " + i);
+        }
+
+        Assert.Null(await twilio.ReceiveAsync());
+        Assert.Equal(WebSocketCloseStatus.InvalidPayloadData, twilio.Socket.CloseStatus);
+    }
+
+    [Fact]
+    public async Task A_misbehaving_call_does_not_disturb_another()
+    {
+        await using var factory = new VoiceAgentFactory();
+        factory.Model.ThenSays("Hello ", "there.");
+        await using var bad = await factory.ConnectRelayAsync();
+        await using var good = await factory.ConnectRelayAsync();
+        await good.SetupAsync();
+
+        for (var i = 0; i < 5; i++)
+        {
+            await bad.SendTextAsync("]");
+        }
+
+        await good.PromptAsync("Hi");
+        Assert.Equal("Hello there.", RelayClient.Text(await good.ReceiveAnswerAsync()));
+        Assert.Null(await bad.ReceiveAsync());
+    }
+
+    [Fact]
+    public async Task With_no_model_reachable_the_caller_hears_an_apology_and_the_call_stays_up()
+    {
+        await using var factory = new VoiceAgentFactory(realModel: true);
+        await using var twilio = await factory.ConnectRelayAsync();
+        await twilio.SetupAsync();
+
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            await twilio.PromptAsync("Can I order a pizza?");
+            var answer = Assert.Single(await twilio.ReceiveAnswerAsync());
+            Assert.StartsWith("Sorry, I'm having a little trouble", answer.GetProperty("token").GetString(), StringComparison.Ordinal);
+        }
+
+        Assert.Equal(WebSocketState.Open, twilio.Socket.State);
+    }
+
+    /// <summary>A model that does not stop when cancelled: it goes on yielding once released.</summary>
+    private static async IAsyncEnumerable<ModelStreamEvent> SpecialsIgnoringCancellation(Task release)
+    {
+        yield return new TextDelta("Today we have ");
+        await release;
+        yield return new TextDelta("a truffle pizza and ");
+        yield return new TextDelta("a spicy calzone.");
+        yield return new ModelCompleted(ModelStopReason.EndTurn);
+    }
+
+    private static async Task<IReadOnlyList<ConversationMessage>> WaitForMessagesAsync(VoiceAgentFactory factory, int count)
+    {
+        var repository = factory.Get<ICallRepository>();
+        var journal = factory.Get<ICallJournal>();
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            var messages = await repository.GetMessagesAsync(RelayClient.CallSid, CancellationToken.None);
+            if ((messages.Count >= count && journal.Pending == 0) || DateTime.UtcNow > deadline)
+            {
+                return messages;
+            }
+
+            await Task.Delay(10);
+        }
+    }
+}

@@ -1,0 +1,82 @@
+using System.Xml.Linq;
+using VoiceAgent.Api.Twilio;
+using VoiceAgent.Application.Calls.EndSession;
+using VoiceAgent.Domain.UseCases;
+
+namespace VoiceAgent.Integration.Tests;
+
+public sealed class TwimlTests
+{
+    [Fact]
+    public void ConversationRelay_matches_the_official_helpers_output_as_xml()
+    {
+        var useCase = new UseCase(
+            "pizza",
+            "Pizza",
+            "prompt",
+            new RelaySettings
+            {
+                WelcomeGreetingInterruptible = "any",
+                TtsProvider = "Google",
+                Voice = "en-US-Journey-O",
+                TranscriptionProvider = "Deepgram",
+                SpeechModel = "nova-3-general",
+                Language = "en-US",
+                Interruptible = "any",
+                ReportInputDuringAgentSpeech = "speech",
+                DtmfDetection = true,
+                Preemptible = false,
+                Hints = ["pepperoni", "calzone"],
+            },
+            new ModelSettings(),
+            greeting: "Thanks for calling \"Dough & Co\" <pizza>!",
+            languages: [new LanguageOption("es-ES", "Google", "es-ES-Neural2-B", "Deepgram")]);
+
+        var xml = Twiml.ConversationRelay(
+            useCase,
+            "wss://voice.example.com/ws",
+            "https://voice.example.com/action",
+            new Dictionary<string, string> { ["callerName"] = "Ana & \"Bo\"" });
+
+        var expected = XDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Vectors", "twiml-conversationrelay.xml")));
+        AssertSameXml(expected.Root!, XDocument.Parse(xml).Root!);
+        Assert.Contains("&amp;", xml, StringComparison.Ordinal);
+        Assert.Contains("&lt;pizza", xml, StringComparison.Ordinal);
+        Assert.DoesNotContain("<pizza>", xml, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Session_end_hangs_up_or_hands_off()
+    {
+        var hangUp = XDocument.Parse(Twiml.SessionEnd(new HangUp(null))).Root!;
+        Assert.Equal(["Hangup"], hangUp.Elements().Select(e => e.Name.LocalName));
+
+        var dial = XDocument.Parse(Twiml.SessionEnd(new HandOff(new HandoffSettings(HandoffMode.Dial, "+15005550006", "Connecting you & co.")))).Root!;
+        Assert.Equal(["Say", "Dial"], dial.Elements().Select(e => e.Name.LocalName));
+        Assert.Equal("Connecting you & co.", dial.Element("Say")!.Value);
+        Assert.Equal("+15005550006", dial.Element("Dial")!.Value);
+
+        var enqueue = XDocument.Parse(Twiml.SessionEnd(new HandOff(new HandoffSettings(HandoffMode.Enqueue, "support")))).Root!;
+        Assert.Equal("support", Assert.Single(enqueue.Elements("Enqueue")).Value);
+    }
+
+    private static void AssertSameXml(XElement expected, XElement actual)
+    {
+        Assert.Equal(expected.Name, actual.Name);
+        Assert.Equal(
+            expected.Attributes().Select(a => (a.Name.LocalName, a.Value)).OrderBy(a => a.LocalName, StringComparer.Ordinal),
+            actual.Attributes().Select(a => (a.Name.LocalName, a.Value)).OrderBy(a => a.LocalName, StringComparer.Ordinal));
+        var expectedChildren = expected.Elements().ToList();
+        var actualChildren = actual.Elements().ToList();
+        Assert.Equal(expectedChildren.Count, actualChildren.Count);
+        for (var i = 0; i < expectedChildren.Count; i++)
+        {
+            AssertSameXml(expectedChildren[i], actualChildren[i]);
+        }
+
+        if (expectedChildren.Count == 0)
+        {
+            Assert.Equal(expected.Value, actual.Value);
+        }
+    }
+}

@@ -1,0 +1,190 @@
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using VoiceAgent.Api.Twilio;
+using VoiceAgent.Application.Abstractions;
+using VoiceAgent.Application.Tests;
+
+namespace VoiceAgent.Integration.Tests;
+
+/// <summary>
+/// The real host with signature checks on (a non-Development environment), the embedded store, and a
+/// scripted model unless a test asks for the real OpenAI-compatible adapter.
+/// </summary>
+public sealed class VoiceAgentFactory : WebApplicationFactory<Program>
+{
+    public const string AuthToken = "integration-test-token";
+    public const string PublicBaseUrl = "https://voice.example.com";
+
+    private readonly Dictionary<string, string?> _settings = new()
+    {
+        ["Twilio:AuthToken"] = AuthToken,
+        ["Twilio:PublicBaseUrl"] = PublicBaseUrl,
+        ["Twilio:ValidateSignatures"] = "true",
+        ["Relay:MaxFrameBytes"] = "4096",
+        ["Relay:MaxConsecutiveBadFrames"] = "5",
+        ["Llm:Endpoint"] = "http://127.0.0.1:9/v1",
+        ["Llm:Model"] = "test-model",
+        ["Llm:RequestTimeout"] = "00:00:05",
+    };
+
+    public VoiceAgentFactory()
+        : this(realModel: false)
+    {
+    }
+
+    internal VoiceAgentFactory(bool realModel, IDictionary<string, string?>? settings = null)
+    {
+        UseRealModel = realModel;
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            _settings[key] = value;
+        }
+    }
+
+    public ScriptedModel Model { get; } = new();
+
+    public bool UseRealModel { get; }
+
+    public string Environment { get; init; } = "Testing";
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment(Environment);
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
+
+        builder.ConfigureTestServices(services =>
+        {
+            if (!UseRealModel)
+            {
+                services.RemoveAll<ILanguageModel>();
+                services.AddSingleton<ILanguageModel>(Model);
+            }
+        });
+    }
+
+    public T Get<T>() where T : notnull => Services.GetRequiredService<T>();
+
+    /// <summary>Posts a form as Twilio does, signed for <paramref name="signedUrl"/> (the public URL by default).</summary>
+    public async Task<HttpResponseMessage> PostSignedAsync(string path, IDictionary<string, string> form, string? signedUrl = null, bool sign = true)
+    {
+        using var client = CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new FormUrlEncodedContent(form) };
+        if (sign)
+        {
+            request.Headers.Add(TwilioRequestValidator.SignatureHeader, TwilioSignature.Compute(AuthToken, signedUrl ?? PublicBaseUrl + path, form));
+        }
+
+        return await client.SendAsync(request);
+    }
+
+    /// <summary>Opens the relay WebSocket as Twilio does: the upgrade signed over the wss:// URL.</summary>
+    public async Task<RelayClient> ConnectRelayAsync(bool sign = true)
+    {
+        var client = Server.CreateWebSocketClient();
+        if (sign)
+        {
+            var signature = TwilioSignature.Compute(AuthToken, "wss://voice.example.com/ws", []);
+            client.ConfigureRequest = request => request.Headers[TwilioRequestValidator.SignatureHeader] = signature;
+        }
+
+        var socket = await client.ConnectAsync(new Uri(Server.BaseAddress, "/ws"), CancellationToken.None);
+        return new RelayClient(socket);
+    }
+}
+
+/// <summary>Twilio's side of ConversationRelay, for tests.</summary>
+public sealed class RelayClient(WebSocket socket) : IAsyncDisposable
+{
+    public const string CallSid = "CA0123456789abcdef0123456789abcdef";
+
+    public WebSocket Socket { get; } = socket;
+
+    public Task SendJsonAsync(object message) => SendTextAsync(JsonSerializer.Serialize(message));
+
+    public Task SendTextAsync(string text) =>
+        Socket.SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+
+    public Task SetupAsync(string from = "+15550001234") => SendJsonAsync(new
+    {
+        type = "setup",
+        sessionId = "VX0123456789abcdef0123456789abcdef",
+        accountSid = "AC0123456789abcdef0123456789abcdef",
+        callSid = CallSid,
+        from,
+        to = "+15550009999",
+        direction = "inbound",
+        callType = "PSTN",
+        callStatus = "RINGING",
+        customParameters = new Dictionary<string, string> { ["useCaseId"] = "pizza" },
+    });
+
+    public Task PromptAsync(string text) => SendJsonAsync(new { type = "prompt", voicePrompt = text, lang = "en-US", last = true });
+
+    /// <summary>The next frame as JSON, or null when the server closed the socket.</summary>
+    public async Task<JsonElement?> ReceiveAsync(TimeSpan? timeout = null)
+    {
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(10));
+        var buffer = new byte[64 * 1024];
+        var length = 0;
+        while (true)
+        {
+            var result = await Socket.ReceiveAsync(buffer.AsMemory(length), cts.Token);
+            if (result.MessageType == WebSocketMessageType.Close)
+            {
+                return null;
+            }
+
+            length += result.Count;
+            if (result.EndOfMessage)
+            {
+                using var document = JsonDocument.Parse(buffer.AsMemory(0, length));
+                return document.RootElement.Clone();
+            }
+        }
+    }
+
+    /// <summary>Text frames up to and including the one with last=true.</summary>
+    public async Task<List<JsonElement>> ReceiveAnswerAsync()
+    {
+        var frames = new List<JsonElement>();
+        while (true)
+        {
+            var frame = await ReceiveAsync() ?? throw new InvalidOperationException("The socket closed mid-answer.");
+            frames.Add(frame);
+            if (frame.GetProperty("type").GetString() == "text" && frame.GetProperty("last").GetBoolean())
+            {
+                return frames;
+            }
+        }
+    }
+
+    public static string Text(IEnumerable<JsonElement> frames) =>
+        string.Concat(frames.Where(f => f.GetProperty("type").GetString() == "text").Select(f => f.GetProperty("token").GetString()));
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Socket.State == WebSocketState.Open)
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            try
+            {
+                await Socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", cts.Token);
+            }
+            catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
+            {
+                // The server may already be gone.
+            }
+        }
+
+        Socket.Dispose();
+    }
+}
