@@ -6,6 +6,12 @@ using VoiceAgent.Api.Relay;
 using VoiceAgent.Application;
 using VoiceAgent.Infrastructure;
 
+if (args is ["healthcheck", ..])
+{
+    // The container's HEALTHCHECK: no curl in the runtime image, so the app probes itself.
+    return await HealthProbe.RunAsync(args);
+}
+
 var builder = WebApplication.CreateBuilder(args);
 builder.Services.AddApplication().AddInfrastructure().AddApi();
 
@@ -25,6 +31,7 @@ app.MapVoiceEndpoints();
 app.MapRelayEndpoint();
 
 await app.RunAsync();
+return 0;
 
 /// <summary>The host's entry point; visible to the integration tests' WebApplicationFactory.</summary>
 public partial class Program;
