@@ -13,7 +13,7 @@ if (args is ["healthcheck", ..])
 }
 
 var builder = WebApplication.CreateBuilder(args);
-builder.Services.AddApplication().AddInfrastructure().AddApi();
+builder.Services.AddApplication().AddInfrastructure(builder.Configuration).AddApi();
 
 var app = builder.Build();
 var relay = app.Services.GetRequiredService<IOptions<RelayOptions>>().Value;

@@ -53,6 +53,9 @@ public sealed class VoiceAgentFactory : WebApplicationFactory<Program>
 
     public string Environment { get; init; } = "Testing";
 
+    /// <summary>Extra service replacements applied after the app's own registrations.</summary>
+    public Action<IServiceCollection>? TestServices { get; init; }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment(Environment);
@@ -68,6 +71,8 @@ public sealed class VoiceAgentFactory : WebApplicationFactory<Program>
                 services.RemoveAll<ILanguageModel>();
                 services.AddSingleton<ILanguageModel>(Model);
             }
+
+            TestServices?.Invoke(services);
         });
     }
 

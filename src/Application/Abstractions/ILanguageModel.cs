@@ -44,7 +44,7 @@ public enum ModelStopReason
 public sealed record ModelUsage(int InputTokens, int OutputTokens, long? LatencyMs = null);
 
 /// <summary>The model could not be reached or refused the request; the caller hears the apology line.</summary>
-public sealed class LanguageModelUnavailableException : Exception
+public class LanguageModelUnavailableException : Exception
 {
     public LanguageModelUnavailableException()
     {

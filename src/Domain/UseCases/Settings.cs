@@ -66,6 +66,9 @@ public sealed record ModelSettings
 
     /// <summary>How many model → tools → model rounds one caller turn may take.</summary>
     public int MaxToolRounds { get; init; } = 4;
+
+    /// <summary>"auto" (default), "any" (must call some tool), or the name of the one tool the model must call.</summary>
+    public string? ToolChoice { get; init; }
 }
 
 /// <summary>A tool the model may call, as declared to it.</summary>

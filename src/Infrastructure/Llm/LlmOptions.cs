@@ -6,6 +6,9 @@ public enum LlmProvider
 {
     /// <summary>Any OpenAI-compatible chat endpoint: Ollama, vLLM, LM Studio, OpenAI itself.</summary>
     OpenAICompatible,
+
+    /// <summary>AWS Bedrock ConverseStream with fallback across inference profiles (the "Bedrock" section).</summary>
+    Bedrock,
 }
 
 /// <summary>Which model answers. Bound from the "Llm" section and validated on start.</summary>

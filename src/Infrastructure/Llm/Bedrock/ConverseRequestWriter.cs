@@ -1,0 +1,200 @@
+using System.Buffers;
+using System.Text.Json;
+using VoiceAgent.Application.Abstractions;
+using VoiceAgent.Domain.Conversations;
+
+namespace VoiceAgent.Infrastructure.Llm.Bedrock;
+
+/// <summary>Writes the ConverseStream request body (Bedrock Converse API shape) with a Utf8JsonWriter.</summary>
+internal static class ConverseRequestWriter
+{
+    public static byte[] Write(ModelRequest request, BedrockOptions options)
+    {
+        var buffer = new ArrayBufferWriter<byte>(4096);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            WriteMessages(json, request.Messages);
+
+            json.WriteStartArray("system");
+            json.WriteStartObject();
+            json.WriteString("text", request.SystemPrompt);
+            json.WriteEndObject();
+            json.WriteEndArray();
+
+            if (request.Tools.Count > 0)
+            {
+                WriteToolConfig(json, request);
+            }
+
+            json.WriteStartObject("inferenceConfig");
+            json.WriteNumber("maxTokens", request.Settings.MaxTokens);
+            if (request.Settings.Temperature is { } temperature)
+            {
+                json.WriteNumber("temperature", temperature);
+            }
+
+            if (request.Settings.TopP is { } topP)
+            {
+                json.WriteNumber("topP", topP);
+            }
+
+            json.WriteEndObject();
+
+            if (!string.IsNullOrWhiteSpace(options.AdditionalModelRequestFields))
+            {
+                json.WritePropertyName("additionalModelRequestFields");
+                using var extra = JsonDocument.Parse(options.AdditionalModelRequestFields);
+                extra.RootElement.WriteTo(json);
+            }
+
+            if (!string.IsNullOrWhiteSpace(options.GuardrailIdentifier))
+            {
+                json.WriteStartObject("guardrailConfig");
+                json.WriteString("guardrailIdentifier", options.GuardrailIdentifier);
+                json.WriteString("guardrailVersion", options.GuardrailVersion ?? "DRAFT");
+                json.WriteString("streamProcessingMode", options.GuardrailStreamProcessingMode);
+                json.WriteEndObject();
+            }
+
+            if (options.LatencyOptimized)
+            {
+                json.WriteStartObject("performanceConfig");
+                json.WriteString("latency", "optimized");
+                json.WriteEndObject();
+            }
+
+            json.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static void WriteMessages(Utf8JsonWriter json, IReadOnlyList<ConversationMessage> messages)
+    {
+        json.WriteStartArray("messages");
+        foreach (var message in messages)
+        {
+            json.WriteStartObject();
+            json.WriteString("role", message.Role == ConversationRole.User ? "user" : "assistant");
+            json.WriteStartArray("content");
+            foreach (var block in message.Content)
+            {
+                json.WriteStartObject();
+                switch (block)
+                {
+                    case TextBlock text:
+                        json.WriteString("text", text.Text);
+                        break;
+                    case ToolUseBlock use:
+                        json.WriteStartObject("toolUse");
+                        json.WriteString("toolUseId", use.ToolUseId);
+                        json.WriteString("name", use.Name);
+                        json.WritePropertyName("input");
+                        WriteJsonObjectOrEmpty(json, use.InputJson);
+                        json.WriteEndObject();
+                        break;
+                    case ToolResultBlock result:
+                        json.WriteStartObject("toolResult");
+                        json.WriteString("toolUseId", result.ToolUseId);
+                        json.WriteStartArray("content");
+                        json.WriteStartObject();
+                        if (IsJsonObject(result.Content))
+                        {
+                            json.WritePropertyName("json");
+                            json.WriteRawValue(result.Content, skipInputValidation: true);
+                        }
+                        else
+                        {
+                            json.WriteString("text", result.Content);
+                        }
+
+                        json.WriteEndObject();
+                        json.WriteEndArray();
+                        json.WriteString("status", result.Status == ToolResultStatus.Success ? "success" : "error");
+                        json.WriteEndObject();
+                        break;
+                }
+
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+    }
+
+    private static void WriteToolConfig(Utf8JsonWriter json, ModelRequest request)
+    {
+        json.WriteStartObject("toolConfig");
+        json.WriteStartArray("tools");
+        foreach (var tool in request.Tools)
+        {
+            json.WriteStartObject();
+            json.WriteStartObject("toolSpec");
+            json.WriteString("name", tool.Name);
+            json.WriteString("description", tool.Description);
+            json.WriteStartObject("inputSchema");
+            json.WritePropertyName("json");
+            json.WriteRawValue(tool.InputSchemaJson);
+            json.WriteEndObject();
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+        json.WriteStartObject("toolChoice");
+        switch (request.Settings.ToolChoice)
+        {
+            case null or "" or "auto":
+                json.WriteStartObject("auto");
+                json.WriteEndObject();
+                break;
+            case "any":
+                json.WriteStartObject("any");
+                json.WriteEndObject();
+                break;
+            case var name:
+                json.WriteStartObject("tool");
+                json.WriteString("name", name);
+                json.WriteEndObject();
+                break;
+        }
+
+        json.WriteEndObject();
+        json.WriteEndObject();
+    }
+
+    private static void WriteJsonObjectOrEmpty(Utf8JsonWriter json, string input)
+    {
+        if (IsJsonObject(input))
+        {
+            json.WriteRawValue(input, skipInputValidation: true);
+        }
+        else
+        {
+            json.WriteStartObject();
+            json.WriteEndObject();
+        }
+    }
+
+    private static bool IsJsonObject(string value)
+    {
+        if (string.IsNullOrWhiteSpace(value) || value.TrimStart()[0] != '{')
+        {
+            return false;
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(value);
+            return document.RootElement.ValueKind == JsonValueKind.Object;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,258 @@
+using System.Net.Http.Headers;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Json;
+using Amazon.Runtime;
+using Amazon.Runtime.EventStreams;
+using Amazon.Runtime.EventStreams.Internal;
+using Amazon.Runtime.Signing;
+using VoiceAgent.Application.Abstractions;
+
+namespace VoiceAgent.Infrastructure.Llm.Bedrock;
+
+/// <summary>
+/// One ConverseStream call on one model or inference profile: a SigV4-signed POST, then the
+/// application/vnd.amazon.eventstream response decoded as it arrives. Text deltas are yielded the moment their
+/// frame is complete; tool-use input is gathered per content block and yielded at its contentBlockStop.
+/// No retries here: the resilience layer decides.
+/// </summary>
+internal sealed class ConverseStreamClient(HttpClient http, BedrockOptions options, Func<AWSCredentials> credentials)
+{
+    private const int ReadBufferSize = 16 * 1024;
+
+    public async IAsyncEnumerable<ModelStreamEvent> StreamAsync(
+        string profile,
+        ModelRequest request,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var body = ConverseRequestWriter.Write(request, options);
+        using var message = await CreateRequestAsync(profile, body, cancellationToken).ConfigureAwait(false);
+        using var response = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw await ErrorFromResponseAsync(profile, response, cancellationToken).ConfigureAwait(false);
+        }
+
+        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        using var decoder = new EventStreamDecoder();
+        var frames = new Queue<EventStreamMessage>();
+        decoder.MessageReceived += (_, e) => frames.Enqueue(e.Message);
+
+        var parser = new ConverseStreamParser(profile);
+        var buffer = new byte[ReadBufferSize];
+        while (true)
+        {
+            var read = await stream.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+            {
+                break;
+            }
+
+            // The SDK decoder ignores data at a non-zero offset: always hand it the buffer from 0.
+            decoder.ProcessData(buffer, 0, read);
+            while (frames.TryDequeue(out var frame))
+            {
+                if (parser.Parse(frame) is { } streamEvent)
+                {
+                    yield return streamEvent;
+                }
+            }
+        }
+
+        yield return parser.Complete();
+    }
+
+    private async Task<HttpRequestMessage> CreateRequestAsync(string profile, byte[] body, CancellationToken cancellationToken)
+    {
+        var uri = new Uri(options.ResolveEndpoint(), $"/model/{Uri.EscapeDataString(profile)}/converse-stream");
+        var signing = new AWSSigningRequest { HttpMethod = HttpMethod.Post, RequestUri = uri, Content = body };
+        signing.Headers["Content-Type"] = "application/json";
+        signing.Headers["Accept"] = "application/vnd.amazon.eventstream";
+        var signed = await AWSSigV4Signer.SignAsync(
+            signing,
+            new AWSSigV4Parameters
+            {
+                Credentials = credentials(),
+                Region = Amazon.RegionEndpoint.GetBySystemName(options.Region),
+                Service = "bedrock",
+                SignPayload = true,
+            },
+            cancellationToken).ConfigureAwait(false);
+
+        var message = new HttpRequestMessage(HttpMethod.Post, uri) { Content = new ByteArrayContent(body) };
+        message.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        message.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/vnd.amazon.eventstream"));
+        foreach (var (name, value) in signed.Headers)
+        {
+            if (!string.Equals(name, "Content-Type", StringComparison.OrdinalIgnoreCase)
+                && !string.Equals(name, "Accept", StringComparison.OrdinalIgnoreCase)
+                && !string.Equals(name, "Host", StringComparison.OrdinalIgnoreCase))
+            {
+                message.Headers.TryAddWithoutValidation(name, value);
+            }
+        }
+
+        return message;
+    }
+
+    private static async Task<BedrockException> ErrorFromResponseAsync(string profile, HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        var status = (int)response.StatusCode;
+        var errorType = response.Headers.TryGetValues("x-amzn-ErrorType", out var values) ? values.First() : null;
+        var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        var message = ErrorMessage(text) ?? response.ReasonPhrase ?? "no message";
+        errorType ??= ErrorTypeFromBody(text) ?? $"HTTP {status}";
+        return new BedrockException(BedrockException.KindOf(errorType, status), errorType.Split(':')[0], status, profile, message);
+    }
+
+    internal static string? ErrorMessage(string json)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            foreach (var name in new[] { "message", "Message" })
+            {
+                if (document.RootElement.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String)
+                {
+                    return value.GetString();
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // Not JSON: fall through to the reason phrase.
+        }
+
+        return null;
+    }
+
+    private static string? ErrorTypeFromBody(string json)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            return document.RootElement.TryGetProperty("__type", out var type) ? type.GetString()?.Split('#')[^1] : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}
+
+/// <summary>Turns decoded event-stream frames into model stream events; stateful per response.</summary>
+internal sealed class ConverseStreamParser(string profile)
+{
+    private readonly Dictionary<int, ToolBlock> _tools = [];
+    private ModelStopReason _stopReason = ModelStopReason.EndTurn;
+    private ModelUsage? _usage;
+
+    public ModelStreamEvent? Parse(EventStreamMessage frame)
+    {
+        var messageType = Header(frame, ":message-type");
+        if (messageType == "exception")
+        {
+            var type = Header(frame, ":exception-type") ?? "unknown";
+            throw new BedrockException(BedrockException.KindOf(type, null), type, null, profile, ConverseStreamClient.ErrorMessage(Encoding.UTF8.GetString(frame.Payload)) ?? "no message");
+        }
+
+        if (messageType == "error")
+        {
+            var code = Header(frame, ":error-code") ?? "unknown";
+            throw new BedrockException(BedrockException.KindOf(code, null), code, null, profile, Header(frame, ":error-message") ?? "no message");
+        }
+
+        using var document = JsonDocument.Parse(frame.Payload);
+        var root = document.RootElement;
+        switch (Header(frame, ":event-type"))
+        {
+            case "contentBlockStart"
+                when root.TryGetProperty("start", out var start) && start.TryGetProperty("toolUse", out var toolStart):
+                _tools[root.GetProperty("contentBlockIndex").GetInt32()] =
+                    new ToolBlock(toolStart.GetProperty("toolUseId").GetString()!, toolStart.GetProperty("name").GetString()!);
+                return null;
+            case "contentBlockDelta" when root.TryGetProperty("delta", out var delta):
+                if (delta.TryGetProperty("text", out var text))
+                {
+                    return new TextDelta(text.GetString() ?? string.Empty);
+                }
+
+                if (delta.TryGetProperty("toolUse", out var toolDelta)
+                    && _tools.TryGetValue(root.GetProperty("contentBlockIndex").GetInt32(), out var block))
+                {
+                    block.Input.Append(toolDelta.GetProperty("input").GetString());
+                }
+
+                return null;
+            case "contentBlockStop":
+                var index = root.GetProperty("contentBlockIndex").GetInt32();
+                if (_tools.Remove(index, out var finished))
+                {
+                    return new ToolUseRequested(finished.Id, finished.Name, CompleteInput(finished));
+                }
+
+                return null;
+            case "messageStop":
+                _stopReason = StopReason(root.TryGetProperty("stopReason", out var reason) ? reason.GetString() : null);
+                return null;
+            case "metadata":
+                _usage = Usage(root);
+                return null;
+            default:
+                return null;
+        }
+    }
+
+    public ModelCompleted Complete() => new(_stopReason, _usage);
+
+    private string CompleteInput(ToolBlock block)
+    {
+        var input = block.Input.Length == 0 ? "{}" : block.Input.ToString();
+        try
+        {
+            using var parsed = JsonDocument.Parse(input);
+            return input;
+        }
+        catch (JsonException ex)
+        {
+            throw new BedrockException(BedrockErrorKind.ModelStreamError, "invalidToolInput", null, profile, $"tool '{block.Name}' input is not valid JSON: {ex.Message}");
+        }
+    }
+
+    private static ModelStopReason StopReason(string? value) => value switch
+    {
+        "end_turn" => ModelStopReason.EndTurn,
+        "tool_use" => ModelStopReason.ToolUse,
+        "max_tokens" => ModelStopReason.MaxTokens,
+        "stop_sequence" => ModelStopReason.StopSequence,
+        "guardrail_intervened" => ModelStopReason.GuardrailIntervened,
+        "content_filtered" => ModelStopReason.ContentFiltered,
+        _ => ModelStopReason.Other,
+    };
+
+    private static ModelUsage? Usage(JsonElement root)
+    {
+        if (!root.TryGetProperty("usage", out var usage))
+        {
+            return null;
+        }
+
+        long? latency = root.TryGetProperty("metrics", out var metrics) && metrics.TryGetProperty("latencyMs", out var ms) ? ms.GetInt64() : null;
+        return new ModelUsage(
+            usage.TryGetProperty("inputTokens", out var input) ? input.GetInt32() : 0,
+            usage.TryGetProperty("outputTokens", out var output) ? output.GetInt32() : 0,
+            latency);
+    }
+
+    private static string? Header(EventStreamMessage frame, string name) =>
+        frame.Headers.TryGetValue(name, out var header) ? header.AsString() : null;
+
+    private sealed class ToolBlock(string id, string name)
+    {
+        public string Id { get; } = id;
+
+        public string Name { get; } = name;
+
+        public StringBuilder Input { get; } = new();
+    }
+}
