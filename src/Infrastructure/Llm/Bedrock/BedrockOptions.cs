@@ -1,5 +1,5 @@
 using System.ComponentModel.DataAnnotations;
-using System.Text.Json;
+using VoiceAgent.Infrastructure.Common;
 
 namespace VoiceAgent.Infrastructure.Llm.Bedrock;
 
@@ -83,22 +83,9 @@ public sealed class BedrockOptions : IValidatableObject
             yield return new ValidationResult("Bedrock:GuardrailStreamProcessingMode must be sync or async.", [nameof(GuardrailStreamProcessingMode)]);
         }
 
-        if (!string.IsNullOrWhiteSpace(AdditionalModelRequestFields) && !IsJsonObject(AdditionalModelRequestFields))
+        if (!string.IsNullOrWhiteSpace(AdditionalModelRequestFields) && !JsonText.IsObject(AdditionalModelRequestFields))
         {
             yield return new ValidationResult("Bedrock:AdditionalModelRequestFields must be a JSON object.", [nameof(AdditionalModelRequestFields)]);
-        }
-    }
-
-    private static bool IsJsonObject(string json)
-    {
-        try
-        {
-            using var document = JsonDocument.Parse(json);
-            return document.RootElement.ValueKind == JsonValueKind.Object;
-        }
-        catch (JsonException)
-        {
-            return false;
         }
     }
 }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text.Json;
 using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Domain.Conversations;
+using VoiceAgent.Infrastructure.Common;
 
 namespace VoiceAgent.Infrastructure.Llm.Bedrock;
 
@@ -99,7 +100,7 @@ internal static class ConverseRequestWriter
                         json.WriteString("toolUseId", result.ToolUseId);
                         json.WriteStartArray("content");
                         json.WriteStartObject();
-                        if (IsJsonObject(result.Content))
+                        if (JsonText.IsObject(result.Content))
                         {
                             json.WritePropertyName("json");
                             json.WriteRawValue(result.Content, skipInputValidation: true);
@@ -169,7 +170,7 @@ internal static class ConverseRequestWriter
 
     private static void WriteJsonObjectOrEmpty(Utf8JsonWriter json, string input)
     {
-        if (IsJsonObject(input))
+        if (JsonText.IsObject(input))
         {
             json.WriteRawValue(input, skipInputValidation: true);
         }
@@ -177,24 +178,6 @@ internal static class ConverseRequestWriter
         {
             json.WriteStartObject();
             json.WriteEndObject();
-        }
-    }
-
-    private static bool IsJsonObject(string value)
-    {
-        if (string.IsNullOrWhiteSpace(value) || value.TrimStart()[0] != '{')
-        {
-            return false;
-        }
-
-        try
-        {
-            using var document = JsonDocument.Parse(value);
-            return document.RootElement.ValueKind == JsonValueKind.Object;
-        }
-        catch (JsonException)
-        {
-            return false;
         }
     }
 }
