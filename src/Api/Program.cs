@@ -16,6 +16,12 @@ var builder = WebApplication.CreateBuilder(args);
 builder.Services.AddApplication().AddInfrastructure(builder.Configuration).AddApi();
 
 var app = builder.Build();
+if (args is ["seed", ..])
+{
+    // dotnet run --project src/Api -- seed: create the DynamoDB table and load the seed files.
+    return await VoiceAgent.Infrastructure.DependencyInjection.SeedAsync(app.Services, CancellationToken.None);
+}
+
 var relay = app.Services.GetRequiredService<IOptions<RelayOptions>>().Value;
 
 app.UseExceptionHandler();

@@ -1,4 +1,5 @@
 using System.ClientModel;
+using Amazon.DynamoDBv2;
 using Amazon.Runtime;
 using Amazon.Runtime.Credentials;
 using Microsoft.Extensions.Configuration;
@@ -14,6 +15,7 @@ using VoiceAgent.Infrastructure.Llm;
 using VoiceAgent.Infrastructure.Llm.Bedrock;
 using VoiceAgent.Infrastructure.Llm.OpenAICompatible;
 using VoiceAgent.Infrastructure.Persistence;
+using VoiceAgent.Infrastructure.Persistence.DynamoDb;
 using VoiceAgent.Infrastructure.Persistence.Embedded;
 
 namespace VoiceAgent.Infrastructure;
@@ -27,7 +29,17 @@ public static class DependencyInjection
         services.AddOptions<StoreOptions>().BindConfiguration(StoreOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<LlmOptions>().BindConfiguration(LlmOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
 
-        AddEmbeddedStore(services);
+        var store = configuration.GetSection(StoreOptions.SectionName).GetValue(nameof(StoreOptions.Provider), StoreProvider.Embedded);
+        if (store == StoreProvider.DynamoDb)
+        {
+            AddDynamoDbStore(services);
+        }
+        else
+        {
+            AddEmbeddedStore(services);
+        }
+
+        services.TryAddSingleton<AWSCredentials>(_ => DefaultAWSCredentialsIdentityResolver.GetCredentials(null));
         var provider = configuration.GetSection(LlmOptions.SectionName).GetValue(nameof(LlmOptions.Provider), LlmProvider.OpenAICompatible);
         if (provider == LlmProvider.Bedrock)
         {
@@ -47,8 +59,6 @@ public static class DependencyInjection
         services.AddMetrics();
         services.AddSingleton<BedrockMetrics>();
 
-        // Resolved on first use: env, profile, or ECS/Fargate container credentials. AWSCredentials refresh themselves.
-        services.TryAddSingleton<AWSCredentials>(_ => DefaultAWSCredentialsIdentityResolver.GetCredentials(null));
         services.AddSingleton(sp =>
         {
             var handler = new SocketsHttpHandler
@@ -69,6 +79,64 @@ public static class DependencyInjection
             sp.GetRequiredService<BedrockMetrics>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<BedrockLanguageModel>>()));
+    }
+
+    private static void AddDynamoDbStore(IServiceCollection services)
+    {
+        services.AddOptions<DynamoDbOptions>().BindConfiguration(DynamoDbOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+
+        // Credentials resolve on first use (env, profile, ECS/Fargate task role) and refresh themselves.
+        services.AddSingleton<IAmazonDynamoDB>(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<DynamoDbOptions>>().Value;
+            var config = new AmazonDynamoDBConfig
+            {
+                Timeout = options.RequestTimeout,
+                MaxErrorRetry = 1, // the write-behind journal retries with its own backoff
+            };
+            if (options.ServiceUrl is not null)
+            {
+                config.ServiceURL = options.ServiceUrl.ToString();
+                config.AuthenticationRegion = options.Region ?? "us-east-1";
+            }
+            else if (!string.IsNullOrWhiteSpace(options.Region))
+            {
+                config.RegionEndpoint = Amazon.RegionEndpoint.GetBySystemName(options.Region);
+            }
+
+            return new AmazonDynamoDBClient(sp.GetRequiredService<AWSCredentials>(), config);
+        });
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<DynamoDbOptions>>().Value);
+        services.AddSingleton<DynamoDbCallRepository>();
+        services.AddSingleton<DynamoDbUseCaseRepository>();
+        services.AddSingleton<DynamoDbCallerProfileRepository>();
+        services.AddSingleton<ICallRepository>(sp => sp.GetRequiredService<DynamoDbCallRepository>());
+        services.AddSingleton<IUseCaseRepository>(sp => sp.GetRequiredService<DynamoDbUseCaseRepository>());
+        services.AddSingleton<ICallerProfileRepository>(sp => sp.GetRequiredService<DynamoDbCallerProfileRepository>());
+        services.AddSingleton(sp => new DynamoDbSeeder(
+            sp.GetRequiredService<IAmazonDynamoDB>(),
+            sp.GetRequiredService<DynamoDbOptions>(),
+            sp.GetRequiredService<DynamoDbUseCaseRepository>(),
+            sp.GetRequiredService<DynamoDbCallerProfileRepository>(),
+            sp.GetRequiredService<ILogger<DynamoDbSeeder>>()));
+    }
+
+    /// <summary>
+    /// <c>seed</c>: creates the DynamoDB table if missing and loads the seed files into it. Returns a process exit code.
+    /// </summary>
+    public static async Task<int> SeedAsync(IServiceProvider services, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var store = services.GetRequiredService<IOptions<StoreOptions>>().Value;
+        var seeder = services.GetService<DynamoDbSeeder>();
+        if (seeder is null)
+        {
+            await Console.Out.WriteLineAsync("Store:Provider is Embedded: the embedded store seeds itself from the seed files at start. Nothing to do.").ConfigureAwait(false);
+            return 0;
+        }
+
+        await seeder.SeedAsync(store.ResolveSeedPath(), cancellationToken).ConfigureAwait(false);
+        return 0;
     }
 
     private static void AddEmbeddedStore(IServiceCollection services)

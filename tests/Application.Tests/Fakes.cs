@@ -74,8 +74,14 @@ internal sealed class FakeCallRepository : ICallRepository
 
     public Task<Call?> GetAsync(string callSid, CancellationToken cancellationToken) => Task.FromResult(_calls.GetValueOrDefault(callSid));
 
-    public Task SaveMessageAsync(string callSid, int index, ConversationMessage message, CancellationToken cancellationToken) =>
-        Do($"message {index}", () => _messages[(callSid, index)] = message);
+    public Task SaveMessagesAsync(string callSid, IReadOnlyList<IndexedMessage> messages, CancellationToken cancellationToken) =>
+        Do($"messages {string.Join(',', messages.Select(m => m.Index))}", () =>
+        {
+            foreach (var (index, message) in messages)
+            {
+                _messages[(callSid, index)] = message;
+            }
+        });
 
     public Task DeleteMessageAsync(string callSid, int index, CancellationToken cancellationToken) =>
         Do($"delete {index}", () => _messages.TryRemove((callSid, index), out _));

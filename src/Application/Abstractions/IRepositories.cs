@@ -26,7 +26,8 @@ public interface ICallRepository
 
     Task<Call?> GetAsync(string callSid, CancellationToken cancellationToken);
 
-    Task SaveMessageAsync(string callSid, int index, ConversationMessage message, CancellationToken cancellationToken);
+    /// <summary>Upserts messages by position, all or none (a tool-use message and its results land together).</summary>
+    Task SaveMessagesAsync(string callSid, IReadOnlyList<IndexedMessage> messages, CancellationToken cancellationToken);
 
     Task DeleteMessageAsync(string callSid, int index, CancellationToken cancellationToken);
 
@@ -35,4 +36,25 @@ public interface ICallRepository
     Task SaveToolCallAsync(ToolCall toolCall, CancellationToken cancellationToken);
 
     Task<IReadOnlyList<ToolCall>> GetToolCallsAsync(string callSid, CancellationToken cancellationToken);
+}
+
+/// <summary>A conversation message at its position in the call.</summary>
+public sealed record IndexedMessage(int Index, ConversationMessage Message);
+
+/// <summary>An item in the store is missing fields or has the wrong types; the message names the item.</summary>
+public sealed class StoredDataException : Exception
+{
+    public StoredDataException()
+    {
+    }
+
+    public StoredDataException(string message)
+        : base(message)
+    {
+    }
+
+    public StoredDataException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
 }

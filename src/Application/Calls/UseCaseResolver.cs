@@ -30,9 +30,18 @@ internal sealed partial class UseCaseResolver(
     public async Task<(UseCase UseCase, CallerProfile? Profile)> ResolveAsync(
         string? from, string? requestedUseCaseId, CancellationToken cancellationToken)
     {
-        var profile = PhoneNumbers.IsE164(from)
-            ? await profiles.FindByPhoneNumberAsync(from!, cancellationToken).ConfigureAwait(false)
-            : null;
+        CallerProfile? profile = null;
+        try
+        {
+            profile = PhoneNumbers.IsE164(from)
+                ? await profiles.FindByPhoneNumberAsync(from!, cancellationToken).ConfigureAwait(false)
+                : null;
+        }
+        catch (StoredDataException ex)
+        {
+            // A broken profile must not cost the caller the call: answer them as an unknown caller.
+            Log.BadStoredData(logger, ex, ex.Message);
+        }
 
         foreach (var candidate in new[] { requestedUseCaseId, profile?.UseCaseId })
         {
@@ -41,10 +50,17 @@ internal sealed partial class UseCaseResolver(
                 continue;
             }
 
-            var useCase = await useCases.GetAsync(candidate, cancellationToken).ConfigureAwait(false);
-            if (useCase is not null)
+            try
             {
-                return (useCase, profile);
+                var useCase = await useCases.GetAsync(candidate, cancellationToken).ConfigureAwait(false);
+                if (useCase is not null)
+                {
+                    return (useCase, profile);
+                }
+            }
+            catch (StoredDataException ex)
+            {
+                Log.BadStoredData(logger, ex, ex.Message);
             }
 
             Log.UseCaseMissing(logger, candidate, options.Value.DefaultUseCaseId);
@@ -57,7 +73,10 @@ internal sealed partial class UseCaseResolver(
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 1010, Level = LogLevel.Warning, Message = "Use case {UseCaseId} not found; using the default {DefaultUseCaseId}")]
+        [LoggerMessage(EventId = 1011, Level = LogLevel.Error, Message = "Bad data in the store: {Reason}")]
+        public static partial void BadStoredData(ILogger logger, Exception exception, string reason);
+
+        [LoggerMessage(EventId = 1010, Level = LogLevel.Warning, Message = "Use case {UseCaseId} not found or unreadable; using the default {DefaultUseCaseId}")]
         public static partial void UseCaseMissing(ILogger logger, string useCaseId, string defaultUseCaseId);
     }
 }

@@ -1,3 +1,4 @@
+using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Application.Calls;
 using VoiceAgent.Application.Persistence;
 using VoiceAgent.Domain.Conversations;
@@ -10,9 +11,15 @@ internal static class ConversationJournalExtensions
     public static void SaveFrom(this ICallJournal journal, ActiveCall call, int fromIndex)
     {
         var messages = call.Conversation.Messages;
+        var changed = new List<IndexedMessage>(Math.Max(0, messages.Count - fromIndex));
         for (var i = Math.Max(0, fromIndex); i < messages.Count; i++)
         {
-            journal.MessageSaved(call.CallSid, i, messages[i]);
+            changed.Add(new IndexedMessage(i, messages[i]));
+        }
+
+        if (changed.Count > 0)
+        {
+            journal.MessagesSaved(call.CallSid, changed);
         }
     }
 

@@ -168,7 +168,9 @@ internal sealed partial class TurnRunner(
             lock (call.Gate)
             {
                 ThrowIfClosed(turn);
-                journal.SaveFrom(call, call.Conversation.AddToolResults(results));
+
+                // The tool uses and their results are written in one transaction.
+                journal.SaveFrom(call, call.Conversation.AddToolResults(results) - 1);
             }
 
             turn.Token.ThrowIfCancellationRequested();
@@ -315,7 +317,7 @@ internal sealed partial class TurnRunner(
             results[i] = new ToolResultBlock(pending[i].ToolUseId, reason, ToolResultStatus.Error);
         }
 
-        journal.SaveFrom(call, call.Conversation.AddToolResults(results));
+        journal.SaveFrom(call, call.Conversation.AddToolResults(results) - 1);
     }
 
     private static partial class Log

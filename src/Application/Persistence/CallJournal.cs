@@ -1,9 +1,9 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Application.Common;
 using VoiceAgent.Domain.Calls;
-using VoiceAgent.Domain.Conversations;
 using VoiceAgent.Domain.Tools;
 
 namespace VoiceAgent.Application.Persistence;
@@ -18,7 +18,7 @@ public interface ICallJournal
 
     void CallChanged(Call call);
 
-    void MessageSaved(string callSid, int index, ConversationMessage message);
+    void MessagesSaved(string callSid, IReadOnlyList<IndexedMessage> messages);
 
     void MessageRemoved(string callSid, int index);
 
@@ -34,7 +34,7 @@ internal sealed record CallCreatedEntry(Call Call) : JournalEntry(Call.CallSid);
 
 internal sealed record CallChangedEntry(Call Call) : JournalEntry(Call.CallSid);
 
-internal sealed record MessageSavedEntry(string Sid, int Index, ConversationMessage Message) : JournalEntry(Sid);
+internal sealed record MessagesSavedEntry(string Sid, IReadOnlyList<IndexedMessage> Messages) : JournalEntry(Sid);
 
 internal sealed record MessageRemovedEntry(string Sid, int Index) : JournalEntry(Sid);
 
@@ -66,8 +66,8 @@ internal sealed partial class CallJournal : ICallJournal
 
     public void CallChanged(Call call) => Enqueue(new CallChangedEntry(Snapshot(call)));
 
-    public void MessageSaved(string callSid, int index, ConversationMessage message) =>
-        Enqueue(new MessageSavedEntry(callSid, index, message));
+    public void MessagesSaved(string callSid, IReadOnlyList<IndexedMessage> messages) =>
+        Enqueue(new MessagesSavedEntry(callSid, messages));
 
     public void MessageRemoved(string callSid, int index) => Enqueue(new MessageRemovedEntry(callSid, index));
 

@@ -86,7 +86,7 @@ internal sealed partial class CallJournalWriter(
     {
         CallCreatedEntry e => repository.TryAddAsync(e.Call, ct),
         CallChangedEntry e => repository.SaveAsync(e.Call, ct),
-        MessageSavedEntry e => repository.SaveMessageAsync(e.Sid, e.Index, e.Message, ct),
+        MessagesSavedEntry e => repository.SaveMessagesAsync(e.Sid, e.Messages, ct),
         MessageRemovedEntry e => repository.DeleteMessageAsync(e.Sid, e.Index, ct),
         ToolCallEntry e => repository.SaveToolCallAsync(e.ToolCall, ct),
         _ => throw new InvalidOperationException($"Unknown journal entry {entry.GetType().Name}."),

@@ -6,6 +6,9 @@ public enum StoreProvider
 {
     /// <summary>In-process memory, seeded from the JSON seed files. The default with no AWS configured.</summary>
     Embedded,
+
+    /// <summary>One DynamoDB table ("Store:DynamoDb"); create and seed it with the <c>seed</c> command.</summary>
+    DynamoDb,
 }
 
 /// <summary>Where calls, use cases and profiles live. Bound from the "Store" section and validated on start.</summary>

@@ -128,10 +128,12 @@ public sealed class SeedDataException : Exception
 
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     ReadCommentHandling = JsonCommentHandling.Skip,
     AllowTrailingCommas = true,
     UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
     UseStringEnumConverter = true)]
 [JsonSerializable(typeof(UseCaseDocument))]
 [JsonSerializable(typeof(List<CallerProfileDocument>))]
+[JsonSerializable(typeof(CallerProfileDocument))]
 internal sealed partial class SeedJsonContext : JsonSerializerContext;

@@ -77,12 +77,16 @@ internal sealed class EmbeddedCallRepository : ICallRepository
         }
     }
 
-    public Task SaveMessageAsync(string callSid, int index, ConversationMessage message, CancellationToken cancellationToken)
+    public Task SaveMessagesAsync(string callSid, IReadOnlyList<IndexedMessage> messages, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(messages);
         var record = Record(callSid);
         lock (record)
         {
-            record.Messages[index] = message;
+            foreach (var (index, message) in messages)
+            {
+                record.Messages[index] = message;
+            }
         }
 
         return Task.CompletedTask;

@@ -1,0 +1,209 @@
+using Amazon.DynamoDBv2;
+using Amazon.DynamoDBv2.Model;
+using VoiceAgent.Application.Abstractions;
+using VoiceAgent.Domain.Callers;
+using VoiceAgent.Domain.Calls;
+using VoiceAgent.Domain.Conversations;
+using VoiceAgent.Domain.Tools;
+using VoiceAgent.Domain.UseCases;
+using VoiceAgent.Infrastructure.Seeding;
+using static VoiceAgent.Infrastructure.Persistence.DynamoDb.ItemCodec;
+using static VoiceAgent.Infrastructure.Persistence.DynamoDb.TableDesign;
+
+namespace VoiceAgent.Infrastructure.Persistence.DynamoDb;
+
+/// <summary>Calls, turns and tool calls in the single table (see <see cref="TableDesign"/>).</summary>
+internal sealed class DynamoDbCallRepository(IAmazonDynamoDB client, DynamoDbOptions options, TimeProvider timeProvider) : ICallRepository
+{
+    public async Task<bool> TryAddAsync(Call call, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        try
+        {
+            await client.PutItemAsync(
+                new PutItemRequest
+                {
+                    TableName = options.TableName,
+                    Item = FromCall(call, ExpiresAt()),
+                    ConditionExpression = "attribute_not_exists(#pk)",
+                    ExpressionAttributeNames = new Dictionary<string, string> { ["#pk"] = Pk },
+                },
+                cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (ConditionalCheckFailedException)
+        {
+            // A webhook retry: the call is already there and keeps its first record.
+            return false;
+        }
+    }
+
+    public Task SaveAsync(Call call, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        return client.PutItemAsync(new PutItemRequest { TableName = options.TableName, Item = FromCall(call, ExpiresAt()) }, cancellationToken);
+    }
+
+    public async Task<Call?> GetAsync(string callSid, CancellationToken cancellationToken)
+    {
+        var response = await client.GetItemAsync(
+            new GetItemRequest { TableName = options.TableName, Key = Key(CallPk(callSid), CallSk), ConsistentRead = true },
+            cancellationToken).ConfigureAwait(false);
+        return response.Item is { Count: > 0 } item ? ToCall(item) : null;
+    }
+
+    public async Task SaveMessagesAsync(string callSid, IReadOnlyList<IndexedMessage> messages, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        var expiresAt = ExpiresAt();
+        if (messages.Count == 1)
+        {
+            await client.PutItemAsync(new PutItemRequest { TableName = options.TableName, Item = FromMessage(callSid, messages[0], expiresAt) }, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        // All or nothing: an assistant's tool uses and the results that answer them land together.
+        foreach (var chunk in messages.Chunk(100))
+        {
+            await client.TransactWriteItemsAsync(
+                new TransactWriteItemsRequest
+                {
+                    TransactItems = chunk.Select(m => new TransactWriteItem { Put = new Put { TableName = options.TableName, Item = FromMessage(callSid, m, expiresAt) } }).ToList(),
+                },
+                cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public Task DeleteMessageAsync(string callSid, int index, CancellationToken cancellationToken) =>
+        client.DeleteItemAsync(new DeleteItemRequest { TableName = options.TableName, Key = Key(CallPk(callSid), MessageSk(index)) }, cancellationToken);
+
+    public async Task<IReadOnlyList<ConversationMessage>> GetMessagesAsync(string callSid, CancellationToken cancellationToken)
+    {
+        var items = await QueryAsync(CallPk(callSid), MessagePrefix, cancellationToken).ConfigureAwait(false);
+        return items.Select(ToMessage).ToList();
+    }
+
+    public Task SaveToolCallAsync(ToolCall toolCall, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(toolCall);
+        return client.PutItemAsync(new PutItemRequest { TableName = options.TableName, Item = FromToolCall(toolCall, ExpiresAt()) }, cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<ToolCall>> GetToolCallsAsync(string callSid, CancellationToken cancellationToken)
+    {
+        var items = await QueryAsync(CallPk(callSid), ToolPrefix, cancellationToken).ConfigureAwait(false);
+        return items.Select(ToToolCall).OrderBy(t => t.StartedAt).ToList();
+    }
+
+    /// <summary>Every item of a partition whose sort key starts with <paramref name="prefix"/>: paginated, consistent.</summary>
+    private async Task<List<Dictionary<string, AttributeValue>>> QueryAsync(string pk, string prefix, CancellationToken cancellationToken)
+    {
+        var items = new List<Dictionary<string, AttributeValue>>();
+        Dictionary<string, AttributeValue>? startKey = null;
+        do
+        {
+            var response = await client.QueryAsync(
+                new QueryRequest
+                {
+                    TableName = options.TableName,
+                    KeyConditionExpression = "#pk = :pk AND begins_with(#sk, :prefix)",
+                    ExpressionAttributeNames = new Dictionary<string, string> { ["#pk"] = Pk, ["#sk"] = Sk },
+                    ExpressionAttributeValues = new Dictionary<string, AttributeValue> { [":pk"] = S(pk), [":prefix"] = S(prefix) },
+                    ConsistentRead = true,
+                    Limit = options.PageSize,
+                    ExclusiveStartKey = startKey,
+                },
+                cancellationToken).ConfigureAwait(false);
+            if (response.Items is not null)
+            {
+                items.AddRange(response.Items);
+            }
+
+            startKey = response.LastEvaluatedKey is { Count: > 0 } last ? last : null;
+        }
+        while (startKey is not null);
+
+        return items;
+    }
+
+    private long ExpiresAt() => timeProvider.GetUtcNow().AddDays(options.RetentionDays).ToUnixTimeSeconds();
+
+    internal static Dictionary<string, AttributeValue> Key(string pk, string sk) => new() { [Pk] = S(pk), [Sk] = S(sk) };
+}
+
+/// <summary>Use cases, stored as their JSON document.</summary>
+internal sealed class DynamoDbUseCaseRepository(IAmazonDynamoDB client, DynamoDbOptions options) : IUseCaseRepository
+{
+    public async Task<UseCase?> GetAsync(string useCaseId, CancellationToken cancellationToken)
+    {
+        var pk = UseCasePk(useCaseId);
+        var response = await client.GetItemAsync(new GetItemRequest { TableName = options.TableName, Key = DynamoDbCallRepository.Key(pk, "USECASE") }, cancellationToken).ConfigureAwait(false);
+        if (response.Item is not { Count: > 0 } item)
+        {
+            return null;
+        }
+
+        var reader = new ItemReader(item);
+        try
+        {
+            return SeedLoader.ParseUseCase(reader.String("document"), $"DynamoDB item {reader.Name}");
+        }
+        catch (SeedDataException ex)
+        {
+            throw new StoredDataException(ex.Message, ex);
+        }
+    }
+
+    public Task PutAsync(string useCaseId, string json, CancellationToken cancellationToken) =>
+        client.PutItemAsync(
+            new PutItemRequest
+            {
+                TableName = options.TableName,
+                Item = new Dictionary<string, AttributeValue>
+                {
+                    [Pk] = S(UseCasePk(useCaseId)),
+                    [Sk] = S("USECASE"),
+                    [ItemType] = S("usecase"),
+                    ["document"] = S(json),
+                },
+            },
+            cancellationToken);
+}
+
+/// <summary>Caller profiles by E.164 number, stored as their JSON document.</summary>
+internal sealed class DynamoDbCallerProfileRepository(IAmazonDynamoDB client, DynamoDbOptions options) : ICallerProfileRepository
+{
+    public async Task<CallerProfile?> FindByPhoneNumberAsync(string phoneNumber, CancellationToken cancellationToken)
+    {
+        var response = await client.GetItemAsync(new GetItemRequest { TableName = options.TableName, Key = DynamoDbCallRepository.Key(CallerPk(phoneNumber), "PROFILE") }, cancellationToken).ConfigureAwait(false);
+        if (response.Item is not { Count: > 0 } item)
+        {
+            return null;
+        }
+
+        var reader = new ItemReader(item);
+        try
+        {
+            return SeedLoader.ParseCallerProfile(reader.String("document"), $"DynamoDB item {reader.Name}");
+        }
+        catch (SeedDataException ex)
+        {
+            throw new StoredDataException(ex.Message, ex);
+        }
+    }
+
+    public Task PutAsync(string phoneNumber, string json, CancellationToken cancellationToken) =>
+        client.PutItemAsync(
+            new PutItemRequest
+            {
+                TableName = options.TableName,
+                Item = new Dictionary<string, AttributeValue>
+                {
+                    [Pk] = S(CallerPk(phoneNumber)),
+                    [Sk] = S("PROFILE"),
+                    [ItemType] = S("caller"),
+                    ["document"] = S(json),
+                },
+            },
+            cancellationToken);
+}

@@ -1,0 +1,40 @@
+namespace VoiceAgent.Infrastructure.Persistence.DynamoDb;
+
+/// <summary>
+/// One table, generic keys. Everything about a call shares its partition, so a call reads back in one query.
+/// <code>
+/// item           pk                   sk                   gsi1pk               gsi1sk
+/// use case       USECASE#{id}         USECASE
+/// caller profile CALLER#{e164}        PROFILE
+/// call           CALL#{CallSid}       CALL                 CALLS#{yyyy-MM-dd}   {createdAt}#{CallSid}
+/// turn           CALL#{CallSid}       MSG#{position:D6}
+/// tool call      CALL#{CallSid}       TOOL#{toolUseId}
+/// order          CALL#{CallSid}       ORDER#{orderId}      ORDERS#{yyyy-MM-dd}  {createdAt}#{orderId}
+/// </code>
+/// Turn sort keys are the message's position in the conversation, assigned under the call's lock: ordered and
+/// collision-free by construction (no timestamps). Call data carries <c>expiresAt</c> (epoch seconds), the TTL.
+/// </summary>
+internal static class TableDesign
+{
+    public const string Pk = "pk";
+    public const string Sk = "sk";
+    public const string Gsi1 = "gsi1";
+    public const string Gsi1Pk = "gsi1pk";
+    public const string Gsi1Sk = "gsi1sk";
+    public const string ExpiresAt = "expiresAt";
+    public const string ItemType = "type";
+
+    public const string CallSk = "CALL";
+    public const string MessagePrefix = "MSG#";
+    public const string ToolPrefix = "TOOL#";
+
+    public static string CallPk(string callSid) => "CALL#" + callSid;
+
+    public static string MessageSk(int index) => MessagePrefix + index.ToString("D6", System.Globalization.CultureInfo.InvariantCulture);
+
+    public static string ToolSk(string toolUseId) => ToolPrefix + toolUseId;
+
+    public static string UseCasePk(string id) => "USECASE#" + id;
+
+    public static string CallerPk(string phoneNumber) => "CALLER#" + phoneNumber;
+}

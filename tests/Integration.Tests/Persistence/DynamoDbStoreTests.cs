@@ -1,0 +1,76 @@
+using Amazon.DynamoDBv2.Model;
+using VoiceAgent.Application.Abstractions;
+using VoiceAgent.Domain.Calls;
+using VoiceAgent.Domain.Conversations;
+
+namespace VoiceAgent.Integration.Tests.Persistence;
+
+/// <summary>DynamoDB specifics: key design, TTL, bad data, the table set-up.</summary>
+public sealed class DynamoDbStoreTests : IClassFixture<MotoServer>, IAsyncLifetime, IDisposable
+{
+    private readonly DynamoDbTestStore _store;
+
+    public DynamoDbStoreTests(MotoServer moto) => _store = new DynamoDbTestStore(moto);
+
+    public Task InitializeAsync() => _store.SeedAsync(Path.Combine(AppContext.BaseDirectory, "seed"));
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    public void Dispose() => _store.Dispose();
+
+    [Fact]
+    public async Task The_table_has_the_documented_keys_index_and_ttl()
+    {
+        var table = (await _store.Client.DescribeTableAsync(_store.Options.TableName)).Table;
+        Assert.Equal(["pk", "sk"], table.KeySchema.Select(k => k.AttributeName));
+        var index = Assert.Single(table.GlobalSecondaryIndexes);
+        Assert.Equal(("gsi1", "gsi1pk", "gsi1sk"), (index.IndexName, index.KeySchema[0].AttributeName, index.KeySchema[1].AttributeName));
+        var ttl = await _store.Client.DescribeTimeToLiveAsync(new DescribeTimeToLiveRequest { TableName = _store.Options.TableName });
+        Assert.Equal("expiresAt", ttl.TimeToLiveDescription.AttributeName);
+
+        // Seeding twice is harmless.
+        await _store.SeedAsync(Path.Combine(AppContext.BaseDirectory, "seed"));
+    }
+
+    [Fact]
+    public async Task Call_data_carries_the_retention_ttl_and_turn_keys_sort_by_position()
+    {
+        var sid = "CA" + Guid.NewGuid().ToString("N");
+        await _store.Calls.TryAddAsync(Call.Create(sid, "+15550001234", "+15550009999", "pizza", DateTimeOffset.UtcNow), default);
+        await _store.Calls.SaveMessagesAsync(sid, [new IndexedMessage(9, Text("nine")), new IndexedMessage(10, Text("ten"))], default);
+
+        var items = (await _store.Client.QueryAsync(new QueryRequest
+        {
+            TableName = _store.Options.TableName,
+            KeyConditionExpression = "pk = :pk",
+            ExpressionAttributeValues = new Dictionary<string, AttributeValue> { [":pk"] = new() { S = "CALL#" + sid } },
+        })).Items;
+
+        Assert.Equal(["CALL", "MSG#000009", "MSG#000010"], items.Select(i => i["sk"].S));
+        var expected = DateTimeOffset.UtcNow.AddDays(_store.Options.RetentionDays).ToUnixTimeSeconds();
+        Assert.All(items, i => Assert.InRange(long.Parse(i["expiresAt"].N, System.Globalization.CultureInfo.InvariantCulture), expected - 60, expected + 60));
+        Assert.StartsWith("CALLS#", items[0]["gsi1pk"].S, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Bad_items_give_an_error_naming_the_item_and_the_field()
+    {
+        var sid = "CA" + Guid.NewGuid().ToString("N");
+        await Put(new() { ["pk"] = new() { S = "CALL#" + sid }, ["sk"] = new() { S = "CALL" }, ["callSid"] = new() { S = sid }, ["status"] = new() { S = "Exploded" } });
+        await Put(new() { ["pk"] = new() { S = "CALL#" + sid }, ["sk"] = new() { S = "MSG#000000" }, ["role"] = new() { N = "1" }, ["content"] = new() { S = "[]" } });
+        await Put(new() { ["pk"] = new() { S = "USECASE#broken" }, ["sk"] = new() { S = "USECASE" }, ["document"] = new() { S = "{\"id\":\"broken\",\"systemPrompt\":42}" } });
+
+        var call = await Assert.ThrowsAsync<StoredDataException>(() => _store.Calls.GetAsync(sid, default));
+        Assert.Contains($"CALL#{sid}/CALL", call.Message, StringComparison.Ordinal);
+        var message = await Assert.ThrowsAsync<StoredDataException>(() => _store.Calls.GetMessagesAsync(sid, default));
+        Assert.Contains("MSG#000000", message.Message, StringComparison.Ordinal);
+        Assert.Contains("'role'", message.Message, StringComparison.Ordinal);
+        var useCase = await Assert.ThrowsAsync<StoredDataException>(() => _store.UseCases.GetAsync("broken", default));
+        Assert.Contains("USECASE#broken", useCase.Message, StringComparison.Ordinal);
+    }
+
+    private static ConversationMessage Text(string text) => new(ConversationRole.User, [new TextBlock(text)]);
+
+    private async Task Put(Dictionary<string, AttributeValue> item) =>
+        await _store.Client.PutItemAsync(new PutItemRequest { TableName = _store.Options.TableName, Item = item });
+}

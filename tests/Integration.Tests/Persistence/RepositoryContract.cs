@@ -1,0 +1,114 @@
+using VoiceAgent.Application.Abstractions;
+using VoiceAgent.Domain.Calls;
+using VoiceAgent.Domain.Conversations;
+using VoiceAgent.Domain.Tools;
+
+namespace VoiceAgent.Integration.Tests.Persistence;
+
+/// <summary>What every store must do. Run against the embedded store and against DynamoDB (moto).</summary>
+public abstract class RepositoryContract
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 24, 12, 0, 0, TimeSpan.Zero);
+
+    protected abstract ICallRepository Calls { get; }
+
+    protected abstract IUseCaseRepository UseCases { get; }
+
+    protected abstract ICallerProfileRepository Profiles { get; }
+
+    [Fact]
+    public async Task A_call_is_created_once_and_a_retry_keeps_the_first_record()
+    {
+        var sid = NewSid();
+        Assert.True(await Calls.TryAddAsync(Call.Create(sid, "+15550001234", "+15550009999", "pizza", T0), default));
+        Assert.False(await Calls.TryAddAsync(Call.Create(sid, "+15550001234", "+15550009999", "other", T0.AddMinutes(1)), default));
+
+        var stored = await Calls.GetAsync(sid, default);
+        Assert.Equal(("pizza", T0, CallStatus.Ringing), (stored!.UseCaseId, stored.CreatedAt, stored.Status));
+    }
+
+    [Fact]
+    public async Task A_call_round_trips_every_field()
+    {
+        var sid = NewSid();
+        var call = Call.Create(sid, "+15550001234", "+15550009999", "pizza", T0);
+        call.Connect("VX1", T0.AddSeconds(2));
+        call.End(CallStatus.HandedOff, "{\"reason\":\"human\"}", T0.AddMinutes(3));
+        await Calls.SaveAsync(call, default);
+
+        var stored = (await Calls.GetAsync(sid, default))!;
+        Assert.Equal(
+            (call.CallSid, call.From, call.To, call.UseCaseId, call.Status, call.CreatedAt, call.ConnectedAt, call.EndedAt, call.SessionId, call.HandoffData),
+            (stored.CallSid, stored.From, stored.To, stored.UseCaseId, stored.Status, stored.CreatedAt, stored.ConnectedAt, stored.EndedAt, stored.SessionId, stored.HandoffData));
+        Assert.Null(await Calls.GetAsync(NewSid(), default));
+    }
+
+    [Fact]
+    public async Task Messages_are_upserted_by_position_deleted_and_read_back_in_order()
+    {
+        var sid = NewSid();
+        var messages = new List<IndexedMessage>();
+        for (var i = 0; i < 120; i++)
+        {
+            var role = i % 2 == 0 ? ConversationRole.User : ConversationRole.Assistant;
+            messages.Add(new IndexedMessage(i, new ConversationMessage(role, [new TextBlock($"message {i}")])));
+        }
+
+        foreach (var chunk in messages.Chunk(7))
+        {
+            await Calls.SaveMessagesAsync(sid, chunk, default);
+        }
+
+        await Calls.SaveMessagesAsync(sid, [new IndexedMessage(119, new ConversationMessage(ConversationRole.Assistant, [new TextBlock("truncated")]))], default);
+        await Calls.DeleteMessageAsync(sid, 118, default);
+        await Calls.DeleteMessageAsync(sid, 119, default);
+        await Calls.SaveMessagesAsync(sid, [new IndexedMessage(118, new ConversationMessage(ConversationRole.User, [new TextBlock("again")]))], default);
+
+        var stored = await Calls.GetMessagesAsync(sid, default);
+        Assert.Equal(119, stored.Count);
+        Assert.Equal(Enumerable.Range(0, 118).Select(i => $"message {i}").Append("again"), stored.Select(m => m.Text));
+    }
+
+    [Fact]
+    public async Task Tool_uses_and_results_round_trip_with_their_blocks()
+    {
+        var sid = NewSid();
+        var use = new ConversationMessage(ConversationRole.Assistant, [new TextBlock("One moment."), new ToolUseBlock("t1", "place_order", "{\"note\":\"100% cheese\"}")]);
+        var result = new ConversationMessage(ConversationRole.User, [new ToolResultBlock("t1", "{\"orderId\":\"O-1\"}", ToolResultStatus.Success), new TextBlock("thanks")]);
+        await Calls.SaveMessagesAsync(sid, [new IndexedMessage(1, use), new IndexedMessage(2, result)], default);
+
+        var stored = await Calls.GetMessagesAsync(sid, default);
+        Assert.Equal(use.Content, stored[0].Content);
+        Assert.Equal(result.Content, stored[1].Content);
+    }
+
+    [Fact]
+    public async Task Tool_calls_round_trip_in_start_order()
+    {
+        var sid = NewSid();
+        var second = new ToolCall(sid, "t2", "check_pickup_time", "{}", ToolResultStatus.Error, "kitchen offline", T0.AddSeconds(5), TimeSpan.FromMilliseconds(40));
+        var first = new ToolCall(sid, "t1", "place_order", "{\"size\":\"large\"}", ToolResultStatus.Success, "{\"orderId\":\"O-1\"}", T0, TimeSpan.FromMilliseconds(120));
+        await Calls.SaveToolCallAsync(second, default);
+        await Calls.SaveToolCallAsync(first, default);
+
+        Assert.Equal([first, second], await Calls.GetToolCallsAsync(sid, default));
+    }
+
+    [Fact]
+    public async Task The_seeded_use_case_and_profile_are_there()
+    {
+        var useCase = await UseCases.GetAsync("pizza", default);
+        Assert.NotNull(useCase);
+        Assert.Equal(2, useCase.Languages.Count);
+        Assert.Equal(["us.amazon.nova-lite-v1:0", "us.anthropic.claude-3-5-haiku-20241022-v1:0"], useCase.Model.InferenceProfiles);
+        Assert.Null(await UseCases.GetAsync("nope", default));
+
+        var profile = await Profiles.FindByPhoneNumberAsync("+15550001234", default);
+        Assert.Equal("Ana", profile!.DisplayName);
+        Assert.Null(await Profiles.FindByPhoneNumberAsync("+15550000000", default));
+    }
+
+    protected static string NewSid() => "CA" + Guid.NewGuid().ToString("N");
+
+    protected static string SeedPath => Path.Combine(AppContext.BaseDirectory, "seed");
+}

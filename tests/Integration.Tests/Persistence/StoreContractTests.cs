@@ -1,0 +1,84 @@
+using Amazon.DynamoDBv2;
+using Microsoft.Extensions.Logging.Abstractions;
+using VoiceAgent.Application.Abstractions;
+using VoiceAgent.Infrastructure.Persistence.DynamoDb;
+using VoiceAgent.Infrastructure.Persistence.Embedded;
+using VoiceAgent.Infrastructure.Seeding;
+
+namespace VoiceAgent.Integration.Tests.Persistence;
+
+public sealed class EmbeddedStoreContractTests : RepositoryContract
+{
+    private readonly EmbeddedCallRepository _calls = new();
+    private readonly EmbeddedUseCaseRepository _useCases = new();
+    private readonly EmbeddedCallerProfileRepository _profiles = new();
+
+    public EmbeddedStoreContractTests()
+    {
+        foreach (var useCase in SeedLoader.LoadUseCases(SeedPath))
+        {
+            _useCases.Put(useCase);
+        }
+
+        foreach (var profile in SeedLoader.LoadCallerProfiles(SeedPath))
+        {
+            _profiles.Put(profile);
+        }
+    }
+
+    protected override ICallRepository Calls => _calls;
+
+    protected override IUseCaseRepository UseCases => _useCases;
+
+    protected override ICallerProfileRepository Profiles => _profiles;
+}
+
+/// <summary>The same contract on a real DynamoDB-compatible server, in a fresh table per test class.</summary>
+public sealed class DynamoDbStoreContractTests : RepositoryContract, IClassFixture<MotoServer>, IAsyncLifetime, IDisposable
+{
+    private readonly DynamoDbTestStore _store;
+
+    public DynamoDbStoreContractTests(MotoServer moto) => _store = new DynamoDbTestStore(moto, pageSize: 25);
+
+    protected override ICallRepository Calls => _store.Calls;
+
+    protected override IUseCaseRepository UseCases => _store.UseCases;
+
+    protected override ICallerProfileRepository Profiles => _store.Profiles;
+
+    public Task InitializeAsync() => _store.SeedAsync(SeedPath);
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    public void Dispose() => _store.Dispose();
+}
+
+/// <summary>DynamoDB repositories on a fresh table of a moto server.</summary>
+internal sealed class DynamoDbTestStore : IDisposable
+{
+    public DynamoDbTestStore(MotoServer moto, int pageSize = 200)
+    {
+        Client = moto.CreateClient();
+        Options = new DynamoDbOptions { TableName = "voiceagent-" + Guid.NewGuid().ToString("N")[..12], PageSize = pageSize };
+        Calls = new DynamoDbCallRepository(Client, Options, TimeProvider.System);
+        UseCases = new DynamoDbUseCaseRepository(Client, Options);
+        Profiles = new DynamoDbCallerProfileRepository(Client, Options);
+        Seeder = new DynamoDbSeeder(Client, Options, UseCases, Profiles, NullLogger<DynamoDbSeeder>.Instance);
+    }
+
+    public AmazonDynamoDBClient Client { get; }
+
+    public DynamoDbOptions Options { get; }
+
+    public DynamoDbCallRepository Calls { get; }
+
+    public DynamoDbUseCaseRepository UseCases { get; }
+
+    public DynamoDbCallerProfileRepository Profiles { get; }
+
+    public DynamoDbSeeder Seeder { get; }
+
+    public Task SeedAsync(string seedPath) => Seeder.SeedAsync(seedPath, CancellationToken.None);
+
+    public void Dispose() => Client.Dispose();
+}

@@ -1,0 +1,71 @@
+using Amazon.Runtime;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using VoiceAgent.Application.Abstractions;
+using VoiceAgent.Application.Persistence;
+using VoiceAgent.Infrastructure.Persistence.DynamoDb;
+
+namespace VoiceAgent.Integration.Tests.Persistence;
+
+/// <summary>DynamoDB goes down mid-call: the call goes on, and every turn is written once it is back.</summary>
+public sealed class StoreOutageTests
+{
+    [Fact]
+    public async Task A_call_continues_while_the_store_is_down_and_every_turn_lands_after_it_returns()
+    {
+        await using var moto = await MotoServer.StartOwnAsync();
+        var table = "outage-" + Guid.NewGuid().ToString("N")[..8];
+        await using var factory = new VoiceAgentFactory(realModel: false, new Dictionary<string, string?>
+        {
+            ["Store:Provider"] = "DynamoDb",
+            ["Store:DynamoDb:TableName"] = table,
+            ["Store:DynamoDb:ServiceUrl"] = moto.Url.ToString(),
+            ["Store:DynamoDb:RequestTimeout"] = "00:00:01",
+            ["Persistence:FirstRetryDelay"] = "00:00:00.050",
+            ["Persistence:MaxRetryDelay"] = "00:00:00.200",
+        })
+        {
+            TestServices = services =>
+            {
+                services.RemoveAll<AWSCredentials>();
+                services.AddSingleton<AWSCredentials>(MotoServer.Credentials);
+            },
+        };
+        var seeder = factory.Get<DynamoDbSeeder>();
+        await seeder.SeedAsync(Path.Combine(AppContext.BaseDirectory, "seed"), CancellationToken.None);
+        factory.Model.ThenSays("Hello!").ThenSays("Noted, ", "a margherita.").ThenSays("Twenty minutes.");
+        var repository = factory.Get<ICallRepository>();
+        var journal = factory.Get<ICallJournal>();
+
+        await using var twilio = await factory.ConnectRelayAsync();
+        await twilio.SetupAsync();
+        await twilio.PromptAsync("Hi");
+        Assert.Equal("Hello!", RelayClient.Text(await twilio.ReceiveAnswerAsync()));
+        await WaitAsync(async () => (await repository.GetMessagesAsync(RelayClient.CallSid, default)).Count == 2);
+
+        moto.Stop();
+        await twilio.PromptAsync("A margherita");
+        Assert.Equal("Noted, a margherita.", RelayClient.Text(await twilio.ReceiveAnswerAsync()));
+        await twilio.PromptAsync("How long?");
+        Assert.Equal("Twenty minutes.", RelayClient.Text(await twilio.ReceiveAnswerAsync()));
+        Assert.True(journal.Pending >= 2, $"expected queued writes while the store is down, found {journal.Pending}");
+
+        // moto keeps its data in memory: it comes back empty, so the table is created again, as after a restore.
+        await moto.RestartAsync();
+        await seeder.EnsureTableAsync(CancellationToken.None);
+        await WaitAsync(() => Task.FromResult(journal.Pending == 0));
+
+        var stored = await repository.GetMessagesAsync(RelayClient.CallSid, default);
+        Assert.Equal(["A margherita", "Noted, a margherita.", "How long?", "Twenty minutes."], stored.Select(m => m.Text));
+    }
+
+    private static async Task WaitAsync(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "timed out waiting");
+            await Task.Delay(50);
+        }
+    }
+}
