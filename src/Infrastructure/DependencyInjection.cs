@@ -113,6 +113,7 @@ public static class DependencyInjection
         services.AddSingleton<ICallRepository>(sp => sp.GetRequiredService<DynamoDbCallRepository>());
         services.AddSingleton<IUseCaseRepository>(sp => sp.GetRequiredService<DynamoDbUseCaseRepository>());
         services.AddSingleton<ICallerProfileRepository>(sp => sp.GetRequiredService<DynamoDbCallerProfileRepository>());
+        services.AddSingleton<IOrderRepository, DynamoDbOrderRepository>();
         services.AddSingleton(sp => new DynamoDbSeeder(
             sp.GetRequiredService<IAmazonDynamoDB>(),
             sp.GetRequiredService<DynamoDbOptions>(),
@@ -147,6 +148,7 @@ public static class DependencyInjection
         services.AddSingleton<IUseCaseRepository>(sp => sp.GetRequiredService<EmbeddedUseCaseRepository>());
         services.AddSingleton<ICallerProfileRepository>(sp => sp.GetRequiredService<EmbeddedCallerProfileRepository>());
         services.AddSingleton<ICallRepository>(sp => sp.GetRequiredService<EmbeddedCallRepository>());
+        services.AddSingleton<IOrderRepository, EmbeddedOrderRepository>();
         services.AddHostedService<EmbeddedStoreSeeder>();
     }
 

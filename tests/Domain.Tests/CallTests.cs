@@ -77,3 +77,38 @@ public sealed class CallTests
         Assert.Equal("pepperoni", values["caller.usualOrder"]);
     }
 }
+
+public sealed class OrderTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 24, 12, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public void Totals_add_lines_and_the_delivery_fee()
+    {
+        var order = new VoiceAgent.Domain.Orders.Order(
+            "O-1",
+            "CA1",
+            VoiceAgent.Domain.Orders.Fulfilment.Delivery,
+            [new("Pepperoni", 2, 16.50m, "large"), new("Garlic knots", 1, 5.00m)],
+            T0,
+            "Ana",
+            "42 Elm Street",
+            3.00m);
+
+        Assert.Equal(41.00m, order.Total);
+        Assert.Equal("42 Elm Street", order.DeliveryAddress);
+    }
+
+    [Fact]
+    public void Invalid_orders_are_refused_and_pickup_drops_delivery_details()
+    {
+        Assert.Throws<DomainException>(() => new VoiceAgent.Domain.Orders.Order("O-1", "CA1", VoiceAgent.Domain.Orders.Fulfilment.Pickup, [], T0));
+        Assert.Throws<DomainException>(() => new VoiceAgent.Domain.Orders.Order("O-1", "CA1", VoiceAgent.Domain.Orders.Fulfilment.Delivery, [new("Soda", 1, 2m)], T0));
+        Assert.Throws<DomainException>(() => new VoiceAgent.Domain.Orders.OrderLine("Soda", 0, 2m));
+        Assert.Throws<DomainException>(() => new VoiceAgent.Domain.Orders.OrderLine("Soda", 1, -2m));
+
+        var pickup = new VoiceAgent.Domain.Orders.Order("O-2", "CA1", VoiceAgent.Domain.Orders.Fulfilment.Pickup, [new("Soda", 1, 2m)], T0, deliveryAddress: "x", deliveryFee: 3m);
+        Assert.Null(pickup.DeliveryAddress);
+        Assert.Equal(2m, pickup.Total);
+    }
+}

@@ -1,6 +1,7 @@
 using VoiceAgent.Domain.Callers;
 using VoiceAgent.Domain.Calls;
 using VoiceAgent.Domain.Conversations;
+using VoiceAgent.Domain.Orders;
 using VoiceAgent.Domain.Tools;
 using VoiceAgent.Domain.UseCases;
 
@@ -36,6 +37,15 @@ public interface ICallRepository
     Task SaveToolCallAsync(ToolCall toolCall, CancellationToken cancellationToken);
 
     Task<IReadOnlyList<ToolCall>> GetToolCallsAsync(string callSid, CancellationToken cancellationToken);
+}
+
+/// <summary>Orders placed during calls. Kept (no retention TTL): they are business records.</summary>
+public interface IOrderRepository
+{
+    /// <summary>Stores the order; saving the same order id again replaces it (idempotent).</summary>
+    Task SaveAsync(Order order, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<Order>> GetForCallAsync(string callSid, CancellationToken cancellationToken);
 }
 
 /// <summary>A conversation message at its position in the call.</summary>

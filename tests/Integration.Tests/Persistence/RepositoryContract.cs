@@ -1,6 +1,7 @@
 using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Domain.Calls;
 using VoiceAgent.Domain.Conversations;
+using VoiceAgent.Domain.Orders;
 using VoiceAgent.Domain.Tools;
 
 namespace VoiceAgent.Integration.Tests.Persistence;
@@ -15,6 +16,8 @@ public abstract class RepositoryContract
     protected abstract IUseCaseRepository UseCases { get; }
 
     protected abstract ICallerProfileRepository Profiles { get; }
+
+    protected abstract IOrderRepository Orders { get; }
 
     [Fact]
     public async Task A_call_is_created_once_and_a_retry_keeps_the_first_record()
@@ -106,6 +109,34 @@ public abstract class RepositoryContract
         var profile = await Profiles.FindByPhoneNumberAsync("+15550001234", default);
         Assert.Equal("Ana", profile!.DisplayName);
         Assert.Null(await Profiles.FindByPhoneNumberAsync("+15550000000", default));
+    }
+
+    [Fact]
+    public async Task Orders_round_trip_with_lines_address_and_total_and_saving_again_replaces()
+    {
+        var sid = NewSid();
+        var delivery = new Order(
+            "O-" + Guid.NewGuid().ToString("N")[..8],
+            sid,
+            Fulfilment.Delivery,
+            [new OrderLine("Pepperoni", 2, 16.50m, "large", ["extra cheese"]), new OrderLine("Garlic knots", 1, 5.00m)],
+            T0,
+            "Ana",
+            "42 Elm Street, Apt 3",
+            3.00m);
+        var pickup = new Order("O-" + Guid.NewGuid().ToString("N")[..8], sid, Fulfilment.Pickup, [new OrderLine("Soda", 3, 2.00m)], T0.AddMinutes(1));
+        await Orders.SaveAsync(pickup, default);
+        await Orders.SaveAsync(delivery, default);
+        await Orders.SaveAsync(delivery, default);
+
+        var stored = await Orders.GetForCallAsync(sid, default);
+        Assert.Equal([delivery.OrderId, pickup.OrderId], stored.Select(o => o.OrderId));
+        var first = stored[0];
+        Assert.Equal((Fulfilment.Delivery, "42 Elm Street, Apt 3", "Ana", 41.00m), (first.Fulfilment, first.DeliveryAddress, first.CustomerName, first.Total));
+        Assert.Equal(["extra cheese"], first.Lines[0].Extras);
+        Assert.Equal(("large", 2, 16.50m), (first.Lines[0].Size, first.Lines[0].Quantity, first.Lines[0].UnitPrice));
+        Assert.Equal(6.00m, stored[1].Total);
+        Assert.Empty(await Orders.GetForCallAsync(NewSid(), default));
     }
 
     protected static string NewSid() => "CA" + Guid.NewGuid().ToString("N");

@@ -12,6 +12,7 @@ public sealed class EmbeddedStoreContractTests : RepositoryContract
     private readonly EmbeddedCallRepository _calls = new();
     private readonly EmbeddedUseCaseRepository _useCases = new();
     private readonly EmbeddedCallerProfileRepository _profiles = new();
+    private readonly EmbeddedOrderRepository _orders = new();
 
     public EmbeddedStoreContractTests()
     {
@@ -31,6 +32,8 @@ public sealed class EmbeddedStoreContractTests : RepositoryContract
     protected override IUseCaseRepository UseCases => _useCases;
 
     protected override ICallerProfileRepository Profiles => _profiles;
+
+    protected override IOrderRepository Orders => _orders;
 }
 
 /// <summary>The same contract on a real DynamoDB-compatible server, in a fresh table per test class.</summary>
@@ -45,6 +48,8 @@ public sealed class DynamoDbStoreContractTests : RepositoryContract, IClassFixtu
     protected override IUseCaseRepository UseCases => _store.UseCases;
 
     protected override ICallerProfileRepository Profiles => _store.Profiles;
+
+    protected override IOrderRepository Orders => _store.Orders;
 
     public Task InitializeAsync() => _store.SeedAsync(SeedPath);
 
@@ -63,6 +68,7 @@ internal sealed class DynamoDbTestStore : IDisposable
         Calls = new DynamoDbCallRepository(Client, Options, TimeProvider.System);
         UseCases = new DynamoDbUseCaseRepository(Client, Options);
         Profiles = new DynamoDbCallerProfileRepository(Client, Options);
+        Orders = new DynamoDbOrderRepository(Client, Options, Calls);
         Seeder = new DynamoDbSeeder(Client, Options, UseCases, Profiles, NullLogger<DynamoDbSeeder>.Instance);
     }
 
@@ -75,6 +81,8 @@ internal sealed class DynamoDbTestStore : IDisposable
     public DynamoDbUseCaseRepository UseCases { get; }
 
     public DynamoDbCallerProfileRepository Profiles { get; }
+
+    public DynamoDbOrderRepository Orders { get; }
 
     public DynamoDbSeeder Seeder { get; }
 

@@ -4,6 +4,7 @@ using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Domain.Callers;
 using VoiceAgent.Domain.Calls;
 using VoiceAgent.Domain.Conversations;
+using VoiceAgent.Domain.Orders;
 using VoiceAgent.Domain.Tools;
 using VoiceAgent.Domain.UseCases;
 using VoiceAgent.Infrastructure.Seeding;
@@ -96,7 +97,7 @@ internal sealed class DynamoDbCallRepository(IAmazonDynamoDB client, DynamoDbOpt
     }
 
     /// <summary>Every item of a partition whose sort key starts with <paramref name="prefix"/>: paginated, consistent.</summary>
-    private async Task<List<Dictionary<string, AttributeValue>>> QueryAsync(string pk, string prefix, CancellationToken cancellationToken)
+    internal async Task<List<Dictionary<string, AttributeValue>>> QueryAsync(string pk, string prefix, CancellationToken cancellationToken)
     {
         var items = new List<Dictionary<string, AttributeValue>>();
         Dictionary<string, AttributeValue>? startKey = null;
@@ -206,4 +207,42 @@ internal sealed class DynamoDbCallerProfileRepository(IAmazonDynamoDB client, Dy
                 },
             },
             cancellationToken);
+}
+
+/// <summary>Orders in their call's partition (and by day in the GSI); no TTL: business records are kept.</summary>
+internal sealed class DynamoDbOrderRepository(IAmazonDynamoDB client, DynamoDbOptions options, DynamoDbCallRepository calls) : IOrderRepository
+{
+    public Task SaveAsync(Order order, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(order);
+        var createdAt = order.CreatedAt.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+        return client.PutItemAsync(
+            new PutItemRequest
+            {
+                TableName = options.TableName,
+                Item = new Dictionary<string, AttributeValue>
+                {
+                    [Pk] = S(CallPk(order.CallSid)),
+                    [Sk] = S(OrderSk(order.OrderId)),
+                    [ItemType] = S("order"),
+                    [Gsi1Pk] = S("ORDERS#" + order.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture)),
+                    [Gsi1Sk] = S(createdAt + "#" + order.OrderId),
+                    ["document"] = S(VoiceAgent.Infrastructure.Persistence.OrderDocument.ToJson(order)),
+                },
+            },
+            cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<Order>> GetForCallAsync(string callSid, CancellationToken cancellationToken)
+    {
+        var items = await calls.QueryAsync(CallPk(callSid), OrderPrefix, cancellationToken).ConfigureAwait(false);
+        return items
+            .Select(item =>
+            {
+                var reader = new ItemReader(item);
+                return VoiceAgent.Infrastructure.Persistence.OrderDocument.FromJson(reader.String("document"), $"DynamoDB item {reader.Name}");
+            })
+            .OrderBy(o => o.CreatedAt)
+            .ToList();
+    }
 }

@@ -27,12 +27,15 @@ internal static class TableDesign
     public const string CallSk = "CALL";
     public const string MessagePrefix = "MSG#";
     public const string ToolPrefix = "TOOL#";
+    public const string OrderPrefix = "ORDER#";
 
     public static string CallPk(string callSid) => "CALL#" + callSid;
 
     public static string MessageSk(int index) => MessagePrefix + index.ToString("D6", System.Globalization.CultureInfo.InvariantCulture);
 
     public static string ToolSk(string toolUseId) => ToolPrefix + toolUseId;
+
+    public static string OrderSk(string orderId) => OrderPrefix + orderId;
 
     public static string UseCasePk(string id) => "USECASE#" + id;
 

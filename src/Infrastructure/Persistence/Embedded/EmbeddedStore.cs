@@ -3,6 +3,7 @@ using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Domain.Callers;
 using VoiceAgent.Domain.Calls;
 using VoiceAgent.Domain.Conversations;
+using VoiceAgent.Domain.Orders;
 using VoiceAgent.Domain.Tools;
 using VoiceAgent.Domain.UseCases;
 
@@ -153,4 +154,19 @@ internal sealed class EmbeddedCallRepository : ICallRepository
 
         public Dictionary<string, ToolCall> ToolCalls { get; } = new(StringComparer.Ordinal);
     }
+}
+
+internal sealed class EmbeddedOrderRepository : IOrderRepository
+{
+    private readonly ConcurrentDictionary<string, Order> _orders = new(StringComparer.Ordinal);
+
+    public Task SaveAsync(Order order, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(order);
+        _orders[order.OrderId] = order;
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<Order>> GetForCallAsync(string callSid, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<Order>>(_orders.Values.Where(o => o.CallSid == callSid).OrderBy(o => o.CreatedAt).ToList());
 }
