@@ -4,6 +4,8 @@ using VoiceAgent.Application.Calls;
 using VoiceAgent.Application.Common;
 using VoiceAgent.Application.Conversations;
 using VoiceAgent.Application.Persistence;
+using VoiceAgent.Application.Tools;
+using VoiceAgent.Application.Abstractions;
 
 namespace VoiceAgent.Application;
 
@@ -27,9 +29,19 @@ public static class DependencyInjection
         services.AddSingleton<IActiveCallRegistry, ActiveCallRegistry>();
         services.AddSingleton<IUseCaseResolver, UseCaseResolver>();
         services.AddSingleton<ITurnRunner, TurnRunner>();
+        services.AddSingleton<IToolCatalog, ToolCatalog>();
         services.AddSingleton<CallJournal>();
         services.AddSingleton<ICallJournal>(sp => sp.GetRequiredService<CallJournal>());
         services.AddHostedService<CallJournalWriter>();
+        return services;
+    }
+
+    /// <summary>Registers a tool handler; use cases that list its name offer it to the model.</summary>
+    public static IServiceCollection AddTool<TTool>(this IServiceCollection services)
+        where TTool : class, ITool
+    {
+        services.AddSingleton<TTool>();
+        services.AddSingleton<ITool>(sp => sp.GetRequiredService<TTool>());
         return services;
     }
 }

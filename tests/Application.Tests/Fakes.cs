@@ -5,6 +5,7 @@ using VoiceAgent.Application.Calls;
 using VoiceAgent.Domain.Calls;
 using VoiceAgent.Domain.Conversations;
 using VoiceAgent.Domain.Tools;
+using VoiceAgent.Domain.UseCases;
 
 namespace VoiceAgent.Application.Tests;
 
@@ -117,7 +118,7 @@ internal sealed class FakeTool(string name, bool idempotent, Func<JsonElement, C
 {
     public int Invocations;
 
-    public string Name { get; } = name;
+    public ToolSpec Spec { get; } = new(name, $"Test tool {name}.", "{\"type\":\"object\"}");
 
     public bool IsIdempotent { get; } = idempotent;
 

@@ -68,7 +68,7 @@ internal sealed class Harness : IAsyncDisposable
     public async Task<ActiveCall> StartAsync(IReadOnlyDictionary<string, string>? parameters = null) =>
         await Sender.Send(new StartSession("CA00000000000000000000000000000001", "VX1", "+15550001234", "+15550009999", parameters ?? new Dictionary<string, string>(), Output), _session.Token);
 
-    public static UseCase PizzaUseCase(IReadOnlyList<ToolSpec>? tools = null, IReadOnlyDictionary<string, DtmfAction>? dtmf = null, int maxToolRounds = 3) =>
+    public static UseCase PizzaUseCase(IReadOnlyList<string>? tools = null, IReadOnlyDictionary<string, DtmfAction>? dtmf = null, int maxToolRounds = 3) =>
         new(
             "pizza",
             "Pizza",
@@ -76,7 +76,7 @@ internal sealed class Harness : IAsyncDisposable
             new RelaySettings(),
             new ModelSettings { MaxToolRounds = maxToolRounds },
             greeting: "Hi!",
-            tools: tools,
+            toolNames: tools,
             dtmfMap: dtmf,
             apologyLine: "Sorry, say that again?");
 

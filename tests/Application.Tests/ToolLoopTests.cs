@@ -3,14 +3,13 @@ using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Application.Relay.HandleInterrupt;
 using VoiceAgent.Application.Relay.HandlePrompt;
 using VoiceAgent.Domain.Conversations;
-using VoiceAgent.Domain.UseCases;
 
 namespace VoiceAgent.Application.Tests;
 
 public sealed class ToolLoopTests
 {
-    private static readonly ToolSpec PickupTime = new("check_pickup_time", "How long until a pickup order is ready.", "{\"type\":\"object\"}");
-    private static readonly ToolSpec PlaceOrder = new("place_order", "Places the order.", "{\"type\":\"object\"}");
+    private const string PickupTime = "check_pickup_time";
+    private const string PlaceOrder = "place_order";
 
     [Fact]
     public async Task Tool_uses_run_in_parallel_and_their_results_go_back_to_the_model()

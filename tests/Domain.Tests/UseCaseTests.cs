@@ -19,13 +19,13 @@ public sealed class UseCaseTests
     [Fact]
     public void Tools_must_have_unique_valid_names()
     {
-        var spec = new ToolSpec("place_order", "Places an order.", "{\"type\":\"object\"}");
-        Assert.Throws<DomainException>(() => Make("p", tools: [spec, spec]));
+        Assert.Throws<DomainException>(() => Make("p", tools: ["place_order", "place_order"]));
+        Assert.Throws<DomainException>(() => Make("p", tools: ["not valid"]));
         Assert.Throws<DomainException>(() => new ToolSpec("1bad", "d", "{}"));
         Assert.Throws<DomainException>(() => new ToolSpec("has space", "d", "{}"));
         Assert.Throws<DomainException>(() => new ToolSpec("ok", " ", "{}"));
 
-        var useCase = Make("p", tools: [spec]);
+        var useCase = Make("p", tools: ["place_order"]);
         Assert.True(useCase.AllowsTool("place_order"));
         Assert.False(useCase.AllowsTool("Place_Order"));
     }
@@ -47,6 +47,6 @@ public sealed class UseCaseTests
         Assert.False(string.IsNullOrWhiteSpace(Make("p").ApologyLine));
     }
 
-    private static UseCase Make(string prompt, IReadOnlyList<ToolSpec>? tools = null, IReadOnlyDictionary<string, DtmfAction>? dtmf = null) =>
-        new("pizza", "Pizza", prompt, new RelaySettings(), new ModelSettings(), tools: tools, dtmfMap: dtmf);
+    private static UseCase Make(string prompt, IReadOnlyList<string>? tools = null, IReadOnlyDictionary<string, DtmfAction>? dtmf = null) =>
+        new("pizza", "Pizza", prompt, new RelaySettings(), new ModelSettings(), toolNames: tools, dtmfMap: dtmf);
 }

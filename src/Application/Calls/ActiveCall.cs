@@ -23,7 +23,8 @@ public sealed class ActiveCall
         CallerProfile? profile,
         string systemPrompt,
         ICallOutput output,
-        CancellationToken sessionToken)
+        CancellationToken sessionToken,
+        IReadOnlyList<ToolSpec>? tools = null)
     {
         ArgumentNullException.ThrowIfNull(call);
         ArgumentNullException.ThrowIfNull(useCase);
@@ -34,7 +35,11 @@ public sealed class ActiveCall
         SystemPrompt = systemPrompt;
         Output = output;
         SessionToken = sessionToken;
+        Tools = tools ?? [];
     }
+
+    /// <summary>The use case's tools that have handlers: what the model is offered.</summary>
+    public IReadOnlyList<ToolSpec> Tools { get; }
 
     public Call Call { get; }
 

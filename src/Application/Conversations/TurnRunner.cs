@@ -115,7 +115,7 @@ internal sealed partial class TurnRunner(
             ModelRequest request;
             lock (call.Gate)
             {
-                request = new ModelRequest(call.SystemPrompt, [.. call.Conversation.Messages], useCase.Tools, useCase.Model);
+                request = new ModelRequest(call.SystemPrompt, [.. call.Conversation.Messages], call.Tools, useCase.Model);
             }
 
             List<ContentBlock>? toolUses = null;
@@ -164,13 +164,19 @@ internal sealed partial class TurnRunner(
                 throw new InvalidOperationException($"More than {useCase.Model.MaxToolRounds} tool rounds in one answer.");
             }
 
-            var results = await InvokeToolsAsync(call, turn, toolUses).ConfigureAwait(false);
+            var (results, endsTurn) = await InvokeToolsAsync(call, turn, toolUses).ConfigureAwait(false);
             lock (call.Gate)
             {
                 ThrowIfClosed(turn);
 
                 // The tool uses and their results are written in one transaction.
                 journal.SaveFrom(call, call.Conversation.AddToolResults(results) - 1);
+            }
+
+            if (endsTurn)
+            {
+                // The call was ended or handed off: nothing more to ask the model.
+                return;
             }
 
             turn.Token.ThrowIfCancellationRequested();
@@ -201,9 +207,9 @@ internal sealed partial class TurnRunner(
     /// Runs the tool uses in parallel. Every use gets a result, even when the caller interrupts: tools that
     /// were cancelled answer with an error, tools with side effects run to completion and keep their result.
     /// </summary>
-    private async Task<ToolResultBlock[]> InvokeToolsAsync(ActiveCall call, TurnHandle turn, List<ContentBlock> toolUses)
+    private async Task<(ToolResultBlock[] Results, bool EndsTurn)> InvokeToolsAsync(ActiveCall call, TurnHandle turn, List<ContentBlock> toolUses)
     {
-        var tasks = new Task<ToolResultBlock>[toolUses.Count];
+        var tasks = new Task<ToolInvocation>[toolUses.Count];
         for (var i = 0; i < toolUses.Count; i++)
         {
             var use = (ToolUseBlock)toolUses[i];
@@ -211,11 +217,14 @@ internal sealed partial class TurnRunner(
         }
 
         var results = new ToolResultBlock[tasks.Length];
+        var endsTurn = false;
         for (var i = 0; i < tasks.Length; i++)
         {
             try
             {
-                results[i] = await tasks[i].ConfigureAwait(false);
+                var invocation = await tasks[i].ConfigureAwait(false);
+                results[i] = invocation.Result;
+                endsTurn |= invocation.EndsTurn;
             }
             catch (OperationCanceledException)
             {
@@ -223,7 +232,7 @@ internal sealed partial class TurnRunner(
             }
         }
 
-        return results;
+        return (results, endsTurn);
     }
 
     private async Task ApologiseAsync(ActiveCall call, string apology)

@@ -76,7 +76,7 @@ public sealed partial record ToolSpec
 {
     public ToolSpec(string name, string description, string inputSchemaJson)
     {
-        if (name is null || !ValidName().IsMatch(name))
+        if (!IsValidName(name))
         {
             throw new DomainException($"'{name}' is not a valid tool name (letters, digits, _ or -, 1-64, starting with a letter).");
         }
@@ -101,6 +101,9 @@ public sealed partial record ToolSpec
     public string Description { get; }
 
     public string InputSchemaJson { get; }
+
+    /// <summary>Letters, digits, '_' or '-', 1 to 64, starting with a letter (what Bedrock and OpenAI accept).</summary>
+    public static bool IsValidName(string? name) => name is not null && ValidName().IsMatch(name);
 
     [GeneratedRegex("^[a-zA-Z][a-zA-Z0-9_-]{0,63}$", RegexOptions.CultureInvariant)]
     private static partial Regex ValidName();

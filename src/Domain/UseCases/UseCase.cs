@@ -17,7 +17,7 @@ public sealed partial class UseCase
         ModelSettings model,
         string? greeting = null,
         IReadOnlyList<LanguageOption>? languages = null,
-        IReadOnlyList<ToolSpec>? tools = null,
+        IReadOnlyList<string>? toolNames = null,
         IReadOnlyDictionary<string, DtmfAction>? dtmfMap = null,
         HandoffSettings? handoff = null,
         string? apologyLine = null)
@@ -35,13 +35,18 @@ public sealed partial class UseCase
         ArgumentNullException.ThrowIfNull(relay);
         ArgumentNullException.ThrowIfNull(model);
 
-        Tools = tools ?? [];
+        ToolNames = toolNames ?? [];
         var names = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var tool in Tools)
+        foreach (var tool in ToolNames)
         {
-            if (!names.Add(tool.Name))
+            if (!ToolSpec.IsValidName(tool))
             {
-                throw new DomainException($"Use case '{id}' declares tool '{tool.Name}' twice.");
+                throw new DomainException($"Use case '{id}': '{tool}' is not a valid tool name.");
+            }
+
+            if (!names.Add(tool))
+            {
+                throw new DomainException($"Use case '{id}' lists tool '{tool}' twice.");
             }
         }
 
@@ -88,7 +93,8 @@ public sealed partial class UseCase
 
     public IReadOnlyList<LanguageOption> Languages { get; }
 
-    public IReadOnlyList<ToolSpec> Tools { get; }
+    /// <summary>The tools this agent may use, by name; their specs come from the registered tool handlers.</summary>
+    public IReadOnlyList<string> ToolNames { get; }
 
     /// <summary>Key pressed → what happens. Keys are single DTMF digits.</summary>
     public IReadOnlyDictionary<string, DtmfAction> DtmfMap { get; }
@@ -98,7 +104,7 @@ public sealed partial class UseCase
     /// <summary>Spoken when the model cannot answer, so the caller is never left in silence.</summary>
     public string ApologyLine { get; }
 
-    public bool AllowsTool(string name) => Tools.Any(t => string.Equals(t.Name, name, StringComparison.Ordinal));
+    public bool AllowsTool(string name) => ToolNames.Contains(name, StringComparer.Ordinal);
 
     /// <summary>
     /// Fills <c>{{name}}</c> placeholders from <paramref name="values"/>. A placeholder without a value becomes

@@ -25,7 +25,8 @@ internal sealed class UseCaseDocument
 
     public List<LanguageOption>? Languages { get; set; }
 
-    public List<ToolDocument>? Tools { get; set; }
+    /// <summary>Tool names; each must be registered as a tool handler to be offered to the model.</summary>
+    public List<string>? Tools { get; set; }
 
     public Dictionary<string, DtmfDocument>? Dtmf { get; set; }
 
@@ -35,7 +36,6 @@ internal sealed class UseCaseDocument
     {
         try
         {
-            var tools = Tools?.Select(t => new ToolSpec(t.Name ?? string.Empty, t.Description ?? string.Empty, t.InputSchema.ValueKind == JsonValueKind.Undefined ? string.Empty : t.InputSchema.GetRawText())).ToList();
             var dtmf = Dtmf?.ToDictionary(kv => kv.Key, kv => kv.Value.ToDomain(kv.Key), StringComparer.Ordinal);
             return new UseCase(
                 Id ?? string.Empty,
@@ -45,7 +45,7 @@ internal sealed class UseCaseDocument
                 Model ?? new ModelSettings(),
                 Greeting,
                 Languages,
-                tools,
+                Tools,
                 dtmf,
                 Handoff,
                 ApologyLine);
@@ -55,15 +55,6 @@ internal sealed class UseCaseDocument
             throw new SeedDataException($"{source}: {ex.Message}", ex);
         }
     }
-}
-
-internal sealed class ToolDocument
-{
-    public string? Name { get; set; }
-
-    public string? Description { get; set; }
-
-    public JsonElement InputSchema { get; set; }
 }
 
 internal sealed class DtmfDocument

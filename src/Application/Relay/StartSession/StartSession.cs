@@ -6,6 +6,7 @@ using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Application.Calls;
 using VoiceAgent.Application.Common;
 using VoiceAgent.Application.Persistence;
+using VoiceAgent.Application.Tools;
 using VoiceAgent.Domain.Calls;
 
 namespace VoiceAgent.Application.Relay.StartSession;
@@ -39,6 +40,7 @@ internal sealed partial class StartSessionHandler(
     IUseCaseResolver resolver,
     ICallRepository calls,
     IActiveCallRegistry registry,
+    IToolCatalog tools,
     ICallJournal journal,
     TimeProvider timeProvider,
     ILogger<StartSessionHandler> logger) : ICommandHandler<StartSession, ActiveCall>
@@ -72,7 +74,7 @@ internal sealed partial class StartSessionHandler(
             values["param." + key] = value;
         }
 
-        var active = new ActiveCall(call, useCase, profile, useCase.RenderSystemPrompt(values), command.Output, cancellationToken);
+        var active = new ActiveCall(call, useCase, profile, useCase.RenderSystemPrompt(values), command.Output, cancellationToken, tools.SpecsFor(useCase));
         registry.Add(active);
         Log.SessionStarted(logger, command.CallSid, command.SessionId, useCase.Id);
         return active;

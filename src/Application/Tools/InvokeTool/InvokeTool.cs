@@ -14,7 +14,10 @@ using VoiceAgent.Domain.Tools;
 namespace VoiceAgent.Application.Tools.InvokeTool;
 
 /// <summary>Run one tool use the model asked for. Never throws for a tool's fault: that becomes an error result.</summary>
-public sealed record InvokeTool(ActiveCall Call, ToolUseBlock ToolUse) : ICommand<ToolResultBlock>;
+public sealed record InvokeTool(ActiveCall Call, ToolUseBlock ToolUse) : ICommand<ToolInvocation>;
+
+/// <summary>The result for the model, and whether the tool ended the conversation (no further model round).</summary>
+public sealed record ToolInvocation(ToolResultBlock Result, bool EndsTurn);
 
 internal sealed class InvokeToolValidator : AbstractValidator<InvokeTool>
 {
@@ -28,15 +31,13 @@ internal sealed class InvokeToolValidator : AbstractValidator<InvokeTool>
 }
 
 internal sealed partial class InvokeToolHandler(
-    IEnumerable<ITool> tools,
+    IToolCatalog tools,
     ICallJournal journal,
     TimeProvider timeProvider,
     IOptions<ConversationOptions> options,
-    ILogger<InvokeToolHandler> logger) : ICommandHandler<InvokeTool, ToolResultBlock>
+    ILogger<InvokeToolHandler> logger) : ICommandHandler<InvokeTool, ToolInvocation>
 {
-    private readonly Dictionary<string, ITool> _tools = tools.ToDictionary(t => t.Name, StringComparer.Ordinal);
-
-    public async ValueTask<ToolResultBlock> Handle(InvokeTool command, CancellationToken cancellationToken)
+    public async ValueTask<ToolInvocation> Handle(InvokeTool command, CancellationToken cancellationToken)
     {
         var (call, use) = command;
         var started = timeProvider.GetUtcNow();
@@ -46,7 +47,7 @@ internal sealed partial class InvokeToolHandler(
 
         journal.ToolCallRecorded(new ToolCall(call.CallSid, use.ToolUseId, use.Name, use.InputJson, outcome.Status, outcome.Content, started, duration));
         Log.ToolRan(logger, call.CallSid, use.Name, outcome.Status, duration.TotalMilliseconds);
-        return new ToolResultBlock(use.ToolUseId, outcome.Content, outcome.Status);
+        return new ToolInvocation(new ToolResultBlock(use.ToolUseId, outcome.Content, outcome.Status), outcome.EndsTurn);
     }
 
     private async ValueTask<ToolOutcome> RunAsync(ActiveCall call, ToolUseBlock use, CancellationToken turnToken)
@@ -57,7 +58,7 @@ internal sealed partial class InvokeToolHandler(
             return ToolOutcome.Error($"Tool '{use.Name}' is not available in this conversation.");
         }
 
-        if (!_tools.TryGetValue(use.Name, out var tool))
+        if (!tools.TryGet(use.Name, out var tool))
         {
             Log.ToolMissing(logger, call.CallSid, use.Name);
             return ToolOutcome.Error($"Tool '{use.Name}' is not available right now.");
