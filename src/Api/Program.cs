@@ -4,6 +4,7 @@ using VoiceAgent.Api;
 using VoiceAgent.Api.Endpoints;
 using VoiceAgent.Api.Relay;
 using VoiceAgent.Application;
+using VoiceAgent.Application.Tools.Pizza;
 using VoiceAgent.Infrastructure;
 
 if (args is ["healthcheck", ..])
@@ -13,7 +14,7 @@ if (args is ["healthcheck", ..])
 }
 
 var builder = WebApplication.CreateBuilder(args);
-builder.Services.AddApplication().AddInfrastructure(builder.Configuration).AddApi();
+builder.Services.AddApplication().AddPizzaTools().AddInfrastructure(builder.Configuration).AddApi();
 
 var app = builder.Build();
 if (args is ["seed", ..])

@@ -5,6 +5,7 @@ using VoiceAgent.Application.Common;
 using VoiceAgent.Application.Conversations;
 using VoiceAgent.Application.Persistence;
 using VoiceAgent.Application.Tools;
+using VoiceAgent.Application.Tools.BuiltIn;
 using VoiceAgent.Application.Abstractions;
 
 namespace VoiceAgent.Application;
@@ -33,6 +34,9 @@ public static class DependencyInjection
         services.AddSingleton<CallJournal>();
         services.AddSingleton<ICallJournal>(sp => sp.GetRequiredService<CallJournal>());
         services.AddHostedService<CallJournalWriter>();
+
+        // Built-in tools, offered to use cases that list them.
+        services.AddTool<EndCallTool>().AddTool<LiveAgentHandoffTool>().AddTool<SendDigitsTool>().AddTool<SwitchLanguageTool>();
         return services;
     }
 

@@ -128,3 +128,17 @@ internal sealed class FakeTool(string name, bool idempotent, Func<JsonElement, C
         return await run(input, cancellationToken);
     }
 }
+
+internal sealed class FakeOrderRepository : IOrderRepository
+{
+    public ConcurrentBag<VoiceAgent.Domain.Orders.Order> Saved { get; } = [];
+
+    public Task SaveAsync(VoiceAgent.Domain.Orders.Order order, CancellationToken cancellationToken)
+    {
+        Saved.Add(order);
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<VoiceAgent.Domain.Orders.Order>> GetForCallAsync(string callSid, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<VoiceAgent.Domain.Orders.Order>>(Saved.Where(o => o.CallSid == callSid).ToList());
+}

@@ -7,6 +7,7 @@ using NSubstitute;
 using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Application.Calls;
 using VoiceAgent.Application.Relay.StartSession;
+using VoiceAgent.Application.Tools.Pizza;
 using VoiceAgent.Domain.UseCases;
 
 namespace VoiceAgent.Application.Tests;
@@ -37,6 +38,8 @@ internal sealed class Harness : IAsyncDisposable
             .AddSingleton<IConfiguration>(configuration)
             .AddLogging()
             .AddApplication()
+            .AddPizzaTools()
+            .AddSingleton<IOrderRepository>(Orders)
             .AddSingleton<ILanguageModel>(Model)
             .AddSingleton(useCases)
             .AddSingleton(profiles)
@@ -59,6 +62,8 @@ internal sealed class Harness : IAsyncDisposable
 
     public FakeCallRepository Calls { get; } = new();
 
+    public FakeOrderRepository Orders { get; } = new();
+
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 24, 12, 0, 0, TimeSpan.Zero));
 
     public ISender Sender { get; }
@@ -68,7 +73,11 @@ internal sealed class Harness : IAsyncDisposable
     public async Task<ActiveCall> StartAsync(IReadOnlyDictionary<string, string>? parameters = null) =>
         await Sender.Send(new StartSession("CA00000000000000000000000000000001", "VX1", "+15550001234", "+15550009999", parameters ?? new Dictionary<string, string>(), Output), _session.Token);
 
-    public static UseCase PizzaUseCase(IReadOnlyList<string>? tools = null, IReadOnlyDictionary<string, DtmfAction>? dtmf = null, int maxToolRounds = 3) =>
+    public static UseCase PizzaUseCase(
+        IReadOnlyList<string>? tools = null,
+        IReadOnlyDictionary<string, DtmfAction>? dtmf = null,
+        int maxToolRounds = 3,
+        HandoffSettings? handoff = null) =>
         new(
             "pizza",
             "Pizza",
@@ -78,6 +87,8 @@ internal sealed class Harness : IAsyncDisposable
             greeting: "Hi!",
             toolNames: tools,
             dtmfMap: dtmf,
+            handoff: handoff,
+            languages: [new LanguageOption("en-US"), new LanguageOption("es-US", "Google", "es-US-Journey-F")],
             apologyLine: "Sorry, say that again?");
 
     public async ValueTask DisposeAsync()

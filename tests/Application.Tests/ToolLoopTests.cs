@@ -8,8 +8,8 @@ namespace VoiceAgent.Application.Tests;
 
 public sealed class ToolLoopTests
 {
-    private const string PickupTime = "check_pickup_time";
-    private const string PlaceOrder = "place_order";
+    private const string PickupTime = "lookup_status";
+    private const string PlaceOrder = "submit_request";
 
     [Fact]
     public async Task Tool_uses_run_in_parallel_and_their_results_go_back_to_the_model()
@@ -27,11 +27,11 @@ public sealed class ToolLoopTests
             return new ToolOutcome(result);
         }
 
-        var pickup = new FakeTool("check_pickup_time", idempotent: true, (_, _) => Run("{\"minutes\":20}"));
-        var order = new FakeTool("place_order", idempotent: false, (_, _) => Run("{\"orderId\":\"O-1\"}"));
+        var pickup = new FakeTool("lookup_status", idempotent: true, (_, _) => Run("{\"minutes\":20}"));
+        var order = new FakeTool("submit_request", idempotent: false, (_, _) => Run("{\"orderId\":\"O-1\"}"));
         await using var harness = new Harness(Harness.PizzaUseCase([PickupTime, PlaceOrder]), pickup, order);
         harness.Model
-            .Then((_, ct) => Events(ct, new TextDelta("One moment. "), Use("t1", "check_pickup_time"), Use("t2", "place_order")))
+            .Then((_, ct) => Events(ct, new TextDelta("One moment. "), Use("t1", "lookup_status"), Use("t2", "submit_request")))
             .ThenSays("Order O-1 is ready in twenty minutes.");
         var call = await harness.StartAsync();
 
@@ -56,15 +56,15 @@ public sealed class ToolLoopTests
     public async Task Unknown_disallowed_throwing_and_slow_tools_give_error_results_and_the_conversation_stays_valid()
     {
         var secret = new FakeTool("secret_tool", idempotent: true, (_, _) => Task.FromResult(new ToolOutcome("should not run")));
-        var broken = new FakeTool("check_pickup_time", idempotent: true, (_, _) => throw new InvalidOperationException("kitchen API down"));
-        var slow = new FakeTool("place_order", idempotent: true, async (_, ct) =>
+        var broken = new FakeTool("lookup_status", idempotent: true, (_, _) => throw new InvalidOperationException("kitchen API down"));
+        var slow = new FakeTool("submit_request", idempotent: true, async (_, ct) =>
         {
             await Task.Delay(Timeout.Infinite, ct);
             return new ToolOutcome("never");
         });
         await using var harness = new Harness(Harness.PizzaUseCase([PickupTime, PlaceOrder]), secret, broken, slow);
         harness.Model
-            .Then((_, ct) => Events(ct, Use("a", "secret_tool"), Use("b", "check_pickup_time"), Use("c", "place_order"), Use("d", "no_such_tool")))
+            .Then((_, ct) => Events(ct, Use("a", "secret_tool"), Use("b", "lookup_status"), Use("c", "submit_request"), Use("d", "no_such_tool")))
             .ThenSays("Sorry, I can't check that right now.");
         var call = await harness.StartAsync();
 
@@ -86,19 +86,19 @@ public sealed class ToolLoopTests
     {
         var orderStarted = new TaskCompletionSource();
         var finishOrder = new TaskCompletionSource();
-        var pickup = new FakeTool("check_pickup_time", idempotent: true, async (_, ct) =>
+        var pickup = new FakeTool("lookup_status", idempotent: true, async (_, ct) =>
         {
             await Task.Delay(Timeout.Infinite, ct);
             return new ToolOutcome("never");
         });
-        var order = new FakeTool("place_order", idempotent: false, async (_, ct) =>
+        var order = new FakeTool("submit_request", idempotent: false, async (_, ct) =>
         {
             orderStarted.SetResult();
             await finishOrder.Task.WaitAsync(ct);
             return new ToolOutcome("{\"orderId\":\"O-7\"}");
         });
         await using var harness = new Harness(Harness.PizzaUseCase([PickupTime, PlaceOrder]), pickup, order);
-        harness.Model.Then((_, ct) => Events(ct, Use("r", "check_pickup_time"), Use("w", "place_order")));
+        harness.Model.Then((_, ct) => Events(ct, Use("r", "lookup_status"), Use("w", "submit_request")));
         var call = await harness.StartAsync();
 
         await harness.Sender.Send(new HandlePrompt(call, "Place it", true, null));
@@ -117,11 +117,11 @@ public sealed class ToolLoopTests
     [Fact]
     public async Task Too_many_tool_rounds_end_with_the_apology_and_a_valid_history()
     {
-        var pickup = new FakeTool("check_pickup_time", idempotent: true, (_, _) => Task.FromResult(new ToolOutcome("20")));
+        var pickup = new FakeTool("lookup_status", idempotent: true, (_, _) => Task.FromResult(new ToolOutcome("20")));
         await using var harness = new Harness(Harness.PizzaUseCase([PickupTime], maxToolRounds: 1), pickup);
         harness.Model
-            .Then((_, ct) => Events(ct, Use("1", "check_pickup_time")))
-            .Then((_, ct) => Events(ct, Use("2", "check_pickup_time")));
+            .Then((_, ct) => Events(ct, Use("1", "lookup_status")))
+            .Then((_, ct) => Events(ct, Use("2", "lookup_status")));
         var call = await harness.StartAsync();
 
         await harness.Sender.Send(new HandlePrompt(call, "Loop", true, null));
