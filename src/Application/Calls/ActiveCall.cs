@@ -16,6 +16,7 @@ public sealed class ActiveCall
     private readonly StringBuilder _partialPrompt = new();
     private TurnHandle? _currentTurn;
     private long _nextTurnId;
+    private int _fillers;
 
     public ActiveCall(
         Call call,
@@ -100,6 +101,13 @@ public sealed class ActiveCall
             previous?.Cancel();
             return (turn, previous);
         }
+    }
+
+    /// <summary>The next of the use case's filler lines, in turn, so the caller does not hear the same one twice running.</summary>
+    public string NextFillerLine()
+    {
+        var lines = UseCase.FillerLines;
+        return lines[(Interlocked.Increment(ref _fillers) - 1) % lines.Count];
     }
 
     /// <summary>Cancels whatever turn is running (session closing).</summary>

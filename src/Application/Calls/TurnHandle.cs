@@ -59,6 +59,9 @@ public sealed class TurnHandle : IDisposable
     /// <summary>What has been handed to the caller and not yet recorded. Guarded by the call's gate.</summary>
     internal System.Text.StringBuilder Spoken { get; } = new();
 
+    /// <summary>Whether this turn already said a filler line while tools ran.</summary>
+    internal bool FillerSpoken { get; set; }
+
     /// <summary>Spoken after a failure, recorded with the rest.</summary>
     internal string? Apology { get; set; }
 

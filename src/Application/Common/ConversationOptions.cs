@@ -15,6 +15,10 @@ public sealed class ConversationOptions
     [Range(typeof(TimeSpan), "00:00:00.010", "00:00:30", ErrorMessage = "Conversation:SupersedeWait must be between 10 ms and 30 s.")]
     public TimeSpan SupersedeWait { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>Tools still running after this long get a filler line ("One moment…"); zero turns fillers off.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:30", ErrorMessage = "Conversation:FillerAfter must be between 0 and 30 s.")]
+    public TimeSpan FillerAfter { get; set; } = TimeSpan.FromSeconds(1.2);
+
     /// <summary>The longest one tool may run before its result becomes an error.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00", ErrorMessage = "Conversation:ToolTimeout must be between 100 ms and 5 min.")]
     public TimeSpan ToolTimeout { get; set; } = TimeSpan.FromSeconds(10);

@@ -29,6 +29,7 @@ internal sealed partial class TurnRunner(
     ILanguageModel model,
     IServiceProvider services,
     ICallJournal journal,
+    TimeProvider timeProvider,
     IOptions<ConversationOptions> options,
     ILogger<TurnRunner> logger) : ITurnRunner
 {
@@ -74,8 +75,7 @@ internal sealed partial class TurnRunner(
 
             if (fixedReply is not null)
             {
-                await SpeakAsync(call, turn, fixedReply).ConfigureAwait(false);
-                await call.Output.SendAsync(new SpeakText(fixedReply, Last: true), turn, turn.Token).ConfigureAwait(false);
+                await SayAsync(call, turn, fixedReply, last: true).ConfigureAwait(false);
                 return;
             }
 
@@ -119,13 +119,13 @@ internal sealed partial class TurnRunner(
             }
 
             List<ContentBlock>? toolUses = null;
+            var filter = new SpeechFilter();
             await foreach (var streamEvent in model.StreamAsync(request, turn.Token).ConfigureAwait(false))
             {
                 switch (streamEvent)
                 {
                     case TextDelta { Text.Length: > 0 } delta:
-                        await SpeakAsync(call, turn, delta.Text).ConfigureAwait(false);
-                        await call.Output.SendAsync(new SpeakText(delta.Text, Last: false), turn, turn.Token).ConfigureAwait(false);
+                        await SayAsync(call, turn, filter.Feed(delta.Text), last: false).ConfigureAwait(false);
                         break;
                     case ToolUseRequested use:
                         (toolUses ??= []).Add(new ToolUseBlock(use.ToolUseId, use.Name, use.InputJson));
@@ -136,10 +136,11 @@ internal sealed partial class TurnRunner(
                 }
             }
 
+            await SayAsync(call, turn, filter.Flush(), last: false).ConfigureAwait(false);
             turn.Token.ThrowIfCancellationRequested();
             if (toolUses is null)
             {
-                await call.Output.SendAsync(new SpeakText(string.Empty, Last: true), turn, turn.Token).ConfigureAwait(false);
+                await SayAsync(call, turn, string.Empty, last: true).ConfigureAwait(false);
                 return;
             }
 
@@ -183,16 +184,43 @@ internal sealed partial class TurnRunner(
         }
     }
 
-    /// <summary>Notes text as handed to the caller; refused once the turn was closed by the next one.</summary>
-    private static ValueTask SpeakAsync(ActiveCall call, TurnHandle turn, string text)
+    /// <summary>
+    /// Hands text to the caller and notes it as spoken; refused once the turn was closed by the next one.
+    /// Empty text is sent only as the end-of-answer marker.
+    /// </summary>
+    private static ValueTask SayAsync(ActiveCall call, TurnHandle turn, string text, bool last)
     {
+        if (text.Length == 0 && !last)
+        {
+            return ValueTask.CompletedTask;
+        }
+
         lock (call.Gate)
         {
             ThrowIfClosed(turn);
             turn.Spoken.Append(text);
         }
 
-        return ValueTask.CompletedTask;
+        return call.Output.SendAsync(new SpeakText(text, last), turn, turn.Token);
+    }
+
+    /// <summary>When the tools are slow, the caller hears a short filler line, once per turn.</summary>
+    private async Task FillWhileWaitingAsync(ActiveCall call, TurnHandle turn, Task tools)
+    {
+        var after = options.Value.FillerAfter;
+        if (tools.IsCompleted || after <= TimeSpan.Zero || turn.FillerSpoken)
+        {
+            return;
+        }
+
+        var delay = Task.Delay(after, timeProvider, turn.Token);
+        if (await Task.WhenAny(tools, delay).ConfigureAwait(false) != delay || !delay.IsCompletedSuccessfully || tools.IsCompleted)
+        {
+            return;
+        }
+
+        turn.FillerSpoken = true;
+        await SayAsync(call, turn, call.NextFillerLine() + " ", last: false).ConfigureAwait(false);
     }
 
     private static void ThrowIfClosed(TurnHandle turn)
@@ -216,6 +244,7 @@ internal sealed partial class TurnRunner(
             tasks[i] = Sender.Send(new InvokeTool(call, use), turn.Token).AsTask();
         }
 
+        await FillWhileWaitingAsync(call, turn, Task.WhenAll(tasks)).ConfigureAwait(false);
         var results = new ToolResultBlock[tasks.Length];
         var endsTurn = false;
         for (var i = 0; i < tasks.Length; i++)

@@ -20,7 +20,8 @@ public sealed partial class UseCase
         IReadOnlyList<string>? toolNames = null,
         IReadOnlyDictionary<string, DtmfAction>? dtmfMap = null,
         HandoffSettings? handoff = null,
-        string? apologyLine = null)
+        string? apologyLine = null,
+        IReadOnlyList<string>? fillerLines = null)
     {
         if (string.IsNullOrWhiteSpace(id))
         {
@@ -72,6 +73,9 @@ public sealed partial class UseCase
         Model = model;
         Greeting = greeting;
         Handoff = handoff;
+        FillerLines = fillerLines is { Count: > 0 } && fillerLines.All(l => !string.IsNullOrWhiteSpace(l))
+            ? fillerLines
+            : ["One moment.", "Let me check that for you.", "Just a second."];
         ApologyLine = string.IsNullOrWhiteSpace(apologyLine)
             ? "Sorry, I'm having trouble answering right now. Could you say that again in a moment?"
             : apologyLine;
@@ -100,6 +104,9 @@ public sealed partial class UseCase
     public IReadOnlyDictionary<string, DtmfAction> DtmfMap { get; }
 
     public HandoffSettings? Handoff { get; }
+
+    /// <summary>Said (one, varied) while slow tools run.</summary>
+    public IReadOnlyList<string> FillerLines { get; }
 
     /// <summary>Spoken when the model cannot answer, so the caller is never left in silence.</summary>
     public string ApologyLine { get; }

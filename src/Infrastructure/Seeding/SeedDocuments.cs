@@ -19,6 +19,8 @@ internal sealed class UseCaseDocument
 
     public string? ApologyLine { get; set; }
 
+    public List<string>? FillerLines { get; set; }
+
     public RelaySettings? Relay { get; set; }
 
     public ModelSettings? Model { get; set; }
@@ -48,7 +50,8 @@ internal sealed class UseCaseDocument
                 Tools,
                 dtmf,
                 Handoff,
-                ApologyLine);
+                ApologyLine,
+                FillerLines);
         }
         catch (DomainException ex)
         {
