@@ -132,6 +132,8 @@ public sealed class TurnTests
         var call = await harness.StartAsync();
 
         await harness.Sender.Send(new HandleDtmf(call, "2"));
+        Assert.Null(call.CurrentTurn);
+        harness.Time.Advance(TimeSpan.FromSeconds(1.5));
         await call.CurrentTurn!.Completion;
 
         Assert.Empty(harness.Model.Requests);
@@ -148,9 +150,48 @@ public sealed class TurnTests
         var call = await harness.StartAsync();
 
         await harness.Sender.Send(new HandleDtmf(call, "5"));
+        await harness.Sender.Send(new HandleDtmf(call, "#"));
         await call.CurrentTurn!.Completion;
 
-        Assert.Contains("pressed 5", Assert.Single(harness.Model.Requests).Messages[0].Text, StringComparison.Ordinal);
+        Assert.Contains("pressed 5# on the keypad", Assert.Single(harness.Model.Requests).Messages[0].Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Keys_are_gathered_until_the_inter_digit_timeout_and_mapped_as_a_sequence()
+    {
+        var dtmf = new Dictionary<string, DtmfAction> { ["12"] = new DtmfReply("Twelve it is."), ["1"] = new DtmfReply("One.") };
+        await using var harness = new Harness(Harness.PizzaUseCase(dtmf: dtmf));
+        var call = await harness.StartAsync();
+
+        await harness.Sender.Send(new HandleDtmf(call, "1"));
+        harness.Time.Advance(TimeSpan.FromSeconds(1));
+        await harness.Sender.Send(new HandleDtmf(call, "2"));
+        harness.Time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Null(call.CurrentTurn);
+        harness.Time.Advance(TimeSpan.FromSeconds(0.5));
+        await call.CurrentTurn!.Completion;
+
+        Assert.Equal("Twelve it is.", harness.Output.HeardText);
+    }
+
+    [Fact]
+    public async Task A_key_mapped_to_a_tool_runs_it()
+    {
+        var dtmf = new Dictionary<string, DtmfAction>
+        {
+            ["0"] = new DtmfInvokeTool("live_agent_handoff", "{\"reason_code\":\"user_requested\",\"summary\":\"Pressed 0.\"}"),
+        };
+        var useCase = Harness.PizzaUseCase(["live_agent_handoff"], dtmf, handoff: new HandoffSettings(HandoffMode.Dial, "+15005550006"));
+        await using var harness = new Harness(useCase);
+        var call = await harness.StartAsync();
+
+        await harness.Sender.Send(new HandleDtmf(call, "0"));
+        harness.Time.Advance(TimeSpan.FromSeconds(1.5));
+        await harness.Output.WaitForAsync(o => o.Sent.Any(s => s.Message is EndRelay));
+
+        var end = harness.Output.Sent.Select(s => s.Message).OfType<EndRelay>().Single();
+        Assert.Contains("Pressed 0.", end.HandoffData, StringComparison.Ordinal);
+        Assert.Empty(harness.Model.Requests);
     }
 
     [Fact]

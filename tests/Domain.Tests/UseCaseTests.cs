@@ -31,12 +31,22 @@ public sealed class UseCaseTests
     }
 
     [Theory]
-    [InlineData("12")]
+    [InlineData("12345678901234567")]
     [InlineData("x")]
+    [InlineData("1 2")]
     [InlineData("")]
-    public void Dtmf_keys_must_be_single_digits(string key)
+    public void Dtmf_keys_must_be_short_digit_sequences(string key)
     {
         Assert.Throws<DomainException>(() => Make("p", dtmf: new Dictionary<string, DtmfAction> { [key] = new DtmfReply("hi") }));
+    }
+
+    [Fact]
+    public void A_dtmf_tool_action_must_name_a_listed_tool()
+    {
+        var map = new Dictionary<string, DtmfAction> { ["0"] = new DtmfInvokeTool("live_agent_handoff", "{}") };
+        Assert.Throws<DomainException>(() => Make("p", dtmf: map));
+        Assert.Equal("live_agent_handoff", ((DtmfInvokeTool)Make("p", tools: ["live_agent_handoff"], dtmf: map).DtmfMap["0"]).ToolName);
+        Assert.NotNull(Make("p", dtmf: new Dictionary<string, DtmfAction> { ["12#"] = new DtmfReply("ok") }));
     }
 
     [Fact]

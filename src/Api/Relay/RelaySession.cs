@@ -354,7 +354,7 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
     private async Task ShutdownAsync(WebSocketCloseStatus status, string? description)
     {
         var call = _call;
-        call?.CancelCurrentTurn();
+        call?.Close();
         if (call is not null)
         {
             _registry.Remove(call);

@@ -14,6 +14,9 @@ namespace VoiceAgent.Application.Calls;
 public sealed class ActiveCall
 {
     private readonly StringBuilder _partialPrompt = new();
+    private readonly StringBuilder _digits = new();
+    private ITimer? _digitTimer;
+    private bool _closed;
     private TurnHandle? _currentTurn;
     private long _nextTurnId;
     private int _fillers;
@@ -117,6 +120,65 @@ public sealed class ActiveCall
         {
             _currentTurn?.Cancel();
         }
+    }
+
+    /// <summary>The session is over: stop the running turn and every timer of the call.</summary>
+    public void Close()
+    {
+        lock (Gate)
+        {
+            _closed = true;
+            _currentTurn?.Cancel();
+            _digitTimer?.Dispose();
+            _digitTimer = null;
+        }
+    }
+
+    /// <summary>
+    /// Buffers a key press. Returns the whole sequence when it is complete ('#', or the longest key), otherwise
+    /// null after arming <paramref name="flushAfterTimeout"/> to run once no key follows within the timeout.
+    /// </summary>
+    public string? AddDigit(string digit, TimeProvider timeProvider, TimeSpan interDigitTimeout, Action flushAfterTimeout)
+    {
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        lock (Gate)
+        {
+            _digitTimer?.Dispose();
+            _digitTimer = null;
+            _digits.Append(digit);
+            if (digit == "#" || _digits.Length >= 16)
+            {
+                return TakeDigitsLocked();
+            }
+
+            if (!_closed)
+            {
+                _digitTimer = timeProvider.CreateTimer(static state => ((Action)state!)(), flushAfterTimeout, interDigitTimeout, Timeout.InfiniteTimeSpan);
+            }
+
+            return null;
+        }
+    }
+
+    /// <summary>The buffered key presses, emptied; null when there are none.</summary>
+    public string? TakeDigits()
+    {
+        lock (Gate)
+        {
+            return TakeDigitsLocked();
+        }
+    }
+
+    private string? TakeDigitsLocked()
+    {
+        if (_digits.Length == 0)
+        {
+            return null;
+        }
+
+        var digits = _digits.ToString();
+        _digits.Clear();
+        return digits;
     }
 
     /// <summary>Collects a partial prompt (Twilio's partialPrompts); returns the whole utterance once last.</summary>

@@ -19,6 +19,10 @@ public sealed class ConversationOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:00:30", ErrorMessage = "Conversation:FillerAfter must be between 0 and 30 s.")]
     public TimeSpan FillerAfter { get; set; } = TimeSpan.FromSeconds(1.2);
 
+    /// <summary>Key presses are gathered until no key follows for this long (or '#' is pressed).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:00:10", ErrorMessage = "Conversation:DtmfInterDigitTimeout must be between 100 ms and 10 s.")]
+    public TimeSpan DtmfInterDigitTimeout { get; set; } = TimeSpan.FromSeconds(1.5);
+
     /// <summary>The longest one tool may run before its result becomes an error.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00", ErrorMessage = "Conversation:ToolTimeout must be between 100 ms and 5 min.")]
     public TimeSpan ToolTimeout { get; set; } = TimeSpan.FromSeconds(10);

@@ -118,6 +118,12 @@ public sealed record DtmfReply(string Text) : DtmfAction;
 /// <summary>Treat the key as if the caller had said <paramref name="Text"/>.</summary>
 public sealed record DtmfPrompt(string Text) : DtmfAction;
 
+/// <summary>Run a tool with fixed input (e.g. 0 → live_agent_handoff); <paramref name="Reply"/> is said when it succeeds.</summary>
+public sealed record DtmfInvokeTool(string ToolName, string InputJson, string? Reply = null) : DtmfAction;
+
+/// <summary>What happens when the caller says nothing: one reprompt, then a polite goodbye and the end of the call.</summary>
+public sealed record SilenceSettings(TimeSpan Timeout, string RepromptLine, string GoodbyeLine);
+
 public enum HandoffMode
 {
     Dial,

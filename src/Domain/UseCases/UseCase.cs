@@ -54,9 +54,14 @@ public sealed partial class UseCase
         DtmfMap = dtmfMap ?? new Dictionary<string, DtmfAction>();
         foreach (var (digit, action) in DtmfMap)
         {
-            if (digit.Length != 1 || "0123456789*#ABCDabcd".IndexOf(digit[0], StringComparison.Ordinal) < 0)
+            if (digit.Length is < 1 or > 16 || digit.Any(d => "0123456789*#ABCDabcd".IndexOf(d, StringComparison.Ordinal) < 0))
             {
-                throw new DomainException($"Use case '{id}': '{digit}' is not a DTMF digit.");
+                throw new DomainException($"Use case '{id}': '{digit}' is not a sequence of 1 to 16 DTMF digits.");
+            }
+
+            if (action is DtmfInvokeTool invoke && !names.Contains(invoke.ToolName))
+            {
+                throw new DomainException($"Use case '{id}': key '{digit}' invokes '{invoke.ToolName}', which the use case does not list in its tools.");
             }
 
             if (action is null)
@@ -100,7 +105,7 @@ public sealed partial class UseCase
     /// <summary>The tools this agent may use, by name; their specs come from the registered tool handlers.</summary>
     public IReadOnlyList<string> ToolNames { get; }
 
-    /// <summary>Key pressed → what happens. Keys are single DTMF digits.</summary>
+    /// <summary>Keys pressed → what happens. Keys are sequences of DTMF digits ("0", "12", "#").</summary>
     public IReadOnlyDictionary<string, DtmfAction> DtmfMap { get; }
 
     public HandoffSettings? Handoff { get; }

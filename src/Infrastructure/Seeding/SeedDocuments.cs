@@ -68,11 +68,17 @@ internal sealed class DtmfDocument
     /// <summary>Treat the key as if the caller said this.</summary>
     public string? Prompt { get; set; }
 
-    public DtmfAction ToDomain(string digit) => (Reply, Prompt) switch
+    /// <summary>Run this tool (with <see cref="Input"/>); <see cref="Reply"/>, if any, is said when it succeeds.</summary>
+    public string? Tool { get; set; }
+
+    public JsonElement? Input { get; set; }
+
+    public DtmfAction ToDomain(string digit) => (Reply, Prompt, Tool) switch
     {
-        ({ Length: > 0 } reply, null) => new DtmfReply(reply),
-        (null, { Length: > 0 } prompt) => new DtmfPrompt(prompt),
-        _ => throw new DomainException($"digit '{digit}' needs exactly one of 'reply' or 'prompt'."),
+        (_, null, { Length: > 0 } tool) => new DtmfInvokeTool(tool, Input is { ValueKind: JsonValueKind.Object } input ? input.GetRawText() : "{}", Reply),
+        ({ Length: > 0 } reply, null, null) => new DtmfReply(reply),
+        (null, { Length: > 0 } prompt, null) => new DtmfPrompt(prompt),
+        _ => throw new DomainException($"key '{digit}' needs one of 'reply', 'prompt' or 'tool' (a tool may have a 'reply')."),
     };
 }
 
