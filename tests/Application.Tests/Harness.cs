@@ -77,7 +77,8 @@ internal sealed class Harness : IAsyncDisposable
         IReadOnlyList<string>? tools = null,
         IReadOnlyDictionary<string, DtmfAction>? dtmf = null,
         int maxToolRounds = 3,
-        HandoffSettings? handoff = null) =>
+        HandoffSettings? handoff = null,
+        SilenceSettings? silence = null) =>
         new(
             "pizza",
             "Pizza",
@@ -89,7 +90,8 @@ internal sealed class Harness : IAsyncDisposable
             dtmfMap: dtmf,
             handoff: handoff,
             languages: [new LanguageOption("en-US"), new LanguageOption("es-US", "Google", "es-US-Journey-F")],
-            apologyLine: "Sorry, say that again?");
+            apologyLine: "Sorry, say that again?",
+            silence: silence);
 
     public async ValueTask DisposeAsync()
     {

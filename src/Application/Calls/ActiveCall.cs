@@ -16,6 +16,8 @@ public sealed class ActiveCall
     private readonly StringBuilder _partialPrompt = new();
     private readonly StringBuilder _digits = new();
     private ITimer? _digitTimer;
+    private ITimer? _silenceTimer;
+    private int _silencesInARow;
     private bool _closed;
     private TurnHandle? _currentTurn;
     private long _nextTurnId;
@@ -131,6 +133,46 @@ public sealed class ActiveCall
             _currentTurn?.Cancel();
             _digitTimer?.Dispose();
             _digitTimer = null;
+            _silenceTimer?.Dispose();
+            _silenceTimer = null;
+        }
+    }
+
+    /// <summary>
+    /// Starts (or restarts) waiting for the caller: <paramref name="onSilence"/> runs if nothing is heard within the
+    /// use case's silence timeout. No-op when the use case leaves silence alone or the call is closed.
+    /// </summary>
+    public void AwaitCaller(TimeProvider timeProvider, Action onSilence)
+    {
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        lock (Gate)
+        {
+            _silenceTimer?.Dispose();
+            _silenceTimer = null;
+            if (!_closed && UseCase.Silence is { } silence)
+            {
+                _silenceTimer = timeProvider.CreateTimer(static state => ((Action)state!)(), onSilence, silence.Timeout, Timeout.InfiniteTimeSpan);
+            }
+        }
+    }
+
+    /// <summary>The caller did something (spoke, pressed a key, barged in): stop the silence countdown and its count.</summary>
+    public void CallerHeard()
+    {
+        lock (Gate)
+        {
+            _silenceTimer?.Dispose();
+            _silenceTimer = null;
+            _silencesInARow = 0;
+        }
+    }
+
+    /// <summary>Counts a silence; returns how many in a row (1 = reprompt, 2 = goodbye).</summary>
+    public int CountSilence()
+    {
+        lock (Gate)
+        {
+            return ++_silencesInARow;
         }
     }
 

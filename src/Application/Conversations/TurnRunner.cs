@@ -15,9 +15,12 @@ public interface ITurnRunner
 {
     /// <summary>
     /// Starts <paramref name="turn"/> in the background and returns at once. With <paramref name="fixedReply"/>
-    /// the reply is spoken instead of asking the model.
+    /// the reply is spoken instead of asking the model; with <paramref name="endCall"/> the call ends after it.
     /// </summary>
-    void Start(ActiveCall call, TurnHandle turn, TurnHandle? previous, string? fixedReply = null);
+    void Start(ActiveCall call, TurnHandle turn, TurnHandle? previous, string? fixedReply = null, bool endCall = false);
+
+    /// <summary>Waits for the caller: after the use case's silence timeout, reprompt once, then say goodbye and end.</summary>
+    void AwaitCaller(ActiveCall call);
 }
 
 /// <summary>
@@ -42,14 +45,41 @@ internal sealed partial class TurnRunner(
 
     private ISender? _sender;
 
-    public void Start(ActiveCall call, TurnHandle turn, TurnHandle? previous, string? fixedReply = null)
+    public void Start(ActiveCall call, TurnHandle turn, TurnHandle? previous, string? fixedReply = null, bool endCall = false)
     {
         ArgumentNullException.ThrowIfNull(call);
         ArgumentNullException.ThrowIfNull(turn);
-        turn.Completion = Task.Run(() => RunAsync(call, turn, previous, fixedReply), CancellationToken.None);
+        turn.Completion = Task.Run(() => RunAsync(call, turn, previous, fixedReply, endCall), CancellationToken.None);
     }
 
-    private async Task RunAsync(ActiveCall call, TurnHandle turn, TurnHandle? previous, string? fixedReply)
+    public void AwaitCaller(ActiveCall call)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        call.AwaitCaller(timeProvider, () => OnSilence(call));
+    }
+
+    private void OnSilence(ActiveCall call)
+    {
+        var silence = call.UseCase.Silence;
+        if (silence is null)
+        {
+            return;
+        }
+
+        if (call.CurrentTurn is { Completed: false })
+        {
+            // Still answering: the countdown starts again once the answer is done.
+            AwaitCaller(call);
+            return;
+        }
+
+        var count = call.CountSilence();
+        Log.Silence(logger, call.CallSid, count);
+        var (turn, previous) = call.BeginTurn("(The caller said nothing.)");
+        Start(call, turn, previous, count == 1 ? silence.RepromptLine : silence.GoodbyeLine, endCall: count > 1);
+    }
+
+    private async Task RunAsync(ActiveCall call, TurnHandle turn, TurnHandle? previous, string? fixedReply, bool endCall)
     {
         try
         {
@@ -76,6 +106,11 @@ internal sealed partial class TurnRunner(
             if (fixedReply is not null)
             {
                 await SayAsync(call, turn, fixedReply, last: true).ConfigureAwait(false);
+                if (endCall)
+                {
+                    await call.Output.SendAsync(new EndRelay(null), null, call.SessionToken).ConfigureAwait(false);
+                }
+
                 return;
             }
 
@@ -104,6 +139,10 @@ internal sealed partial class TurnRunner(
             }
 
             turn.Dispose();
+            if (!endCall)
+            {
+                AwaitCaller(call);
+            }
         }
     }
 
@@ -365,6 +404,9 @@ internal sealed partial class TurnRunner(
 
         [LoggerMessage(EventId = 2002, Level = LogLevel.Error, Message = "Call {CallSid} turn {TurnId} failed; the caller hears the apology line")]
         public static partial void TurnFailed(ILogger logger, Exception exception, string callSid, long turnId);
+
+        [LoggerMessage(EventId = 2008, Level = LogLevel.Information, Message = "Call {CallSid}: the caller has been silent ({Count} in a row)")]
+        public static partial void Silence(ILogger logger, string callSid, int count);
 
         [LoggerMessage(EventId = 2007, Level = LogLevel.Debug, Message = "Call {CallSid} turn {TurnId} failed after it was cancelled")]
         public static partial void CancelledTurnFailed(ILogger logger, Exception exception, string callSid, long turnId);

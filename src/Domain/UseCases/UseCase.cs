@@ -21,7 +21,8 @@ public sealed partial class UseCase
         IReadOnlyDictionary<string, DtmfAction>? dtmfMap = null,
         HandoffSettings? handoff = null,
         string? apologyLine = null,
-        IReadOnlyList<string>? fillerLines = null)
+        IReadOnlyList<string>? fillerLines = null,
+        SilenceSettings? silence = null)
     {
         if (string.IsNullOrWhiteSpace(id))
         {
@@ -78,6 +79,12 @@ public sealed partial class UseCase
         Model = model;
         Greeting = greeting;
         Handoff = handoff;
+        if (silence is not null && (silence.Timeout < TimeSpan.FromSeconds(1) || string.IsNullOrWhiteSpace(silence.RepromptLine) || string.IsNullOrWhiteSpace(silence.GoodbyeLine)))
+        {
+            throw new DomainException($"Use case '{id}': silence needs a timeout of at least 1 s, a reprompt line and a goodbye line.");
+        }
+
+        Silence = silence;
         FillerLines = fillerLines is { Count: > 0 } && fillerLines.All(l => !string.IsNullOrWhiteSpace(l))
             ? fillerLines
             : ["One moment.", "Let me check that for you.", "Just a second."];
@@ -109,6 +116,9 @@ public sealed partial class UseCase
     public IReadOnlyDictionary<string, DtmfAction> DtmfMap { get; }
 
     public HandoffSettings? Handoff { get; }
+
+    /// <summary>What happens when the caller says nothing; null leaves silence alone.</summary>
+    public SilenceSettings? Silence { get; }
 
     /// <summary>Said (one, varied) while slow tools run.</summary>
     public IReadOnlyList<string> FillerLines { get; }

@@ -21,6 +21,8 @@ internal sealed class UseCaseDocument
 
     public List<string>? FillerLines { get; set; }
 
+    public SilenceSettings? Silence { get; set; }
+
     public RelaySettings? Relay { get; set; }
 
     public ModelSettings? Model { get; set; }
@@ -51,7 +53,8 @@ internal sealed class UseCaseDocument
                 dtmf,
                 Handoff,
                 ApologyLine,
-                FillerLines);
+                FillerLines,
+                Silence);
         }
         catch (DomainException ex)
         {

@@ -36,6 +36,7 @@ internal sealed partial class HandleDtmfHandler(
     public ValueTask<Unit> Handle(HandleDtmf command, CancellationToken cancellationToken)
     {
         var call = command.Call;
+        call.CallerHeard();
         var complete = call.AddDigit(command.Digit, timeProvider, options.Value.DtmfInterDigitTimeout, () => FlushAfterTimeout(call));
         if (complete is not null)
         {

@@ -29,6 +29,7 @@ internal sealed partial class HandleInterruptHandler(ICallJournal journal, ILogg
     public ValueTask<Unit> Handle(HandleInterrupt command, CancellationToken cancellationToken)
     {
         var call = command.Call;
+        call.CallerHeard();
         var heard = command.UtteranceUntilInterrupt ?? string.Empty;
         lock (call.Gate)
         {

@@ -24,6 +24,7 @@ internal sealed class HandlePromptHandler(ITurnRunner runner) : ICommandHandler<
 {
     public ValueTask<Unit> Handle(HandlePrompt command, CancellationToken cancellationToken)
     {
+        command.Call.CallerHeard();
         var utterance = command.Call.AccumulatePrompt(command.VoicePrompt, command.Last);
         if (string.IsNullOrWhiteSpace(utterance))
         {

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Application.Calls;
 using VoiceAgent.Application.Common;
+using VoiceAgent.Application.Conversations;
 using VoiceAgent.Application.Persistence;
 using VoiceAgent.Application.Tools;
 using VoiceAgent.Domain.Calls;
@@ -41,6 +42,7 @@ internal sealed partial class StartSessionHandler(
     ICallRepository calls,
     IActiveCallRegistry registry,
     IToolCatalog tools,
+    ITurnRunner runner,
     ICallJournal journal,
     TimeProvider timeProvider,
     ILogger<StartSessionHandler> logger) : ICommandHandler<StartSession, ActiveCall>
@@ -76,6 +78,7 @@ internal sealed partial class StartSessionHandler(
 
         var active = new ActiveCall(call, useCase, profile, useCase.RenderSystemPrompt(values), command.Output, cancellationToken, tools.SpecsFor(useCase));
         registry.Add(active);
+        runner.AwaitCaller(active);
         Log.SessionStarted(logger, command.CallSid, command.SessionId, useCase.Id);
         return active;
     }
