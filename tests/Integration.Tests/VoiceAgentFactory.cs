@@ -53,6 +53,9 @@ public sealed class VoiceAgentFactory : WebApplicationFactory<Program>
 
     public string Environment { get; init; } = "Testing";
 
+    /// <summary>AWS credentials for the app's AWS clients (the fake Bedrock, moto), instead of the default chain.</summary>
+    public Amazon.Runtime.AWSCredentials? AwsCredentials { get; init; }
+
     /// <summary>Extra service replacements applied after the app's own registrations.</summary>
     public Action<IServiceCollection>? TestServices { get; init; }
 
@@ -70,6 +73,12 @@ public sealed class VoiceAgentFactory : WebApplicationFactory<Program>
             {
                 services.RemoveAll<ILanguageModel>();
                 services.AddSingleton<ILanguageModel>(Model);
+            }
+
+            if (AwsCredentials is not null)
+            {
+                services.RemoveAll<Amazon.Runtime.AWSCredentials>();
+                services.AddSingleton(AwsCredentials);
             }
 
             TestServices?.Invoke(services);

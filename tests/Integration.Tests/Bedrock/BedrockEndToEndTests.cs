@@ -1,6 +1,4 @@
 using Amazon.Runtime;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace VoiceAgent.Integration.Tests.Bedrock;
 
@@ -21,11 +19,7 @@ public sealed class BedrockEndToEndTests
             ["Bedrock:RetryBaseDelay"] = "00:00:00.001",
         })
         {
-            TestServices = services =>
-            {
-                services.RemoveAll<AWSCredentials>();
-                services.AddSingleton<AWSCredentials>(new BasicAWSCredentials("AKIDEXAMPLE12345678", "secret-key"));
-            },
+            AwsCredentials = new BasicAWSCredentials("AKIDEXAMPLE12345678", "secret-key"),
         };
 
         await using var twilio = await factory.ConnectRelayAsync();

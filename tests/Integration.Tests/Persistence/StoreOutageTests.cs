@@ -1,6 +1,3 @@
-using Amazon.Runtime;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Application.Persistence;
 using VoiceAgent.Infrastructure.Persistence.DynamoDb;
@@ -25,11 +22,7 @@ public sealed class StoreOutageTests
             ["Persistence:MaxRetryDelay"] = "00:00:00.200",
         })
         {
-            TestServices = services =>
-            {
-                services.RemoveAll<AWSCredentials>();
-                services.AddSingleton<AWSCredentials>(MotoServer.Credentials);
-            },
+            AwsCredentials = MotoServer.Credentials,
         };
         var seeder = factory.Get<DynamoDbSeeder>();
         await seeder.SeedAsync(Path.Combine(AppContext.BaseDirectory, "seed"), CancellationToken.None);
