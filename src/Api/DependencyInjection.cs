@@ -1,4 +1,9 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using OpenTelemetry;
+using OpenTelemetry.Exporter;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 using Microsoft.Extensions.Options;
 using VoiceAgent.Api.Common;
 using VoiceAgent.Api.Relay;
@@ -8,8 +13,9 @@ namespace VoiceAgent.Api;
 
 internal static class DependencyInjection
 {
-    public static IServiceCollection AddApi(this IServiceCollection services)
+    public static IServiceCollection AddApi(this IServiceCollection services, IConfiguration configuration)
     {
+        AddTelemetry(services, configuration);
         services.AddOptions<TwilioOptions>().BindConfiguration(TwilioOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<TwilioOptions>, TwilioOptionsValidator>();
         services.AddOptions<RelayOptions>().BindConfiguration(RelayOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
@@ -20,6 +26,30 @@ internal static class DependencyInjection
         services.AddHealthChecks().AddCheck<ReadinessCheck>("ready", tags: ["ready"]);
         services.AddHostedService<StartupWarnings>();
         return services;
+    }
+
+    /// <summary>
+    /// Traces (a span per turn, children per model round and tool, plus ASP.NET Core and HttpClient) and metrics
+    /// (every VoiceAgent.* meter). Exported over OTLP when OpenTelemetry:OtlpEndpoint (or OTEL_EXPORTER_OTLP_ENDPOINT) is set.
+    /// </summary>
+    private static void AddTelemetry(IServiceCollection services, IConfiguration configuration)
+    {
+        var builder = services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService("voiceagent"))
+            .WithTracing(tracing => tracing
+                .AddSource("VoiceAgent.*")
+                .AddAspNetCoreInstrumentation(o => o.Filter = context => !context.Request.Path.StartsWithSegments("/health", StringComparison.Ordinal))
+                .AddHttpClientInstrumentation())
+            .WithMetrics(metrics => metrics
+                .AddMeter("VoiceAgent.*")
+                .AddAspNetCoreInstrumentation()
+                .AddHttpClientInstrumentation());
+
+        var endpoint = configuration["OpenTelemetry:OtlpEndpoint"] ?? configuration["OTEL_EXPORTER_OTLP_ENDPOINT"];
+        if (Uri.TryCreate(endpoint, UriKind.Absolute, out var otlp))
+        {
+            builder.UseOtlpExporter(OtlpExportProtocol.Grpc, otlp);
+        }
     }
 }
 

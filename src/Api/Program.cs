@@ -14,7 +14,18 @@ if (args is ["healthcheck", ..])
 }
 
 var builder = WebApplication.CreateBuilder(args);
-builder.Services.AddApplication().AddPizzaTools().AddInfrastructure(builder.Configuration).AddApi();
+if (string.Equals(builder.Configuration["Logging:Format"], "json", StringComparison.OrdinalIgnoreCase))
+{
+    // One JSON object per line, with the CallSid scope of each session; transcripts and numbers never at Information.
+    builder.Logging.ClearProviders().AddJsonConsole(o =>
+    {
+        o.IncludeScopes = true;
+        o.UseUtcTimestamp = true;
+        o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+    });
+}
+
+builder.Services.AddApplication().AddPizzaTools().AddInfrastructure(builder.Configuration).AddApi(builder.Configuration);
 
 var app = builder.Build();
 if (args is ["seed", ..])

@@ -27,6 +27,8 @@ public static class DependencyInjection
         services.AddOptions<PersistenceOptions>().BindConfiguration(PersistenceOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
 
         services.AddSingleton(TimeProvider.System);
+        services.AddMetrics();
+        services.AddSingleton<ConversationTelemetry>();
         services.AddSingleton<IActiveCallRegistry, ActiveCallRegistry>();
         services.AddSingleton<IUseCaseResolver, UseCaseResolver>();
         services.AddSingleton<ITurnRunner, TurnRunner>();

@@ -59,6 +59,12 @@ public sealed class TurnHandle : IDisposable
     /// <summary>What has been handed to the caller and not yet recorded. Guarded by the call's gate.</summary>
     internal System.Text.StringBuilder Spoken { get; } = new();
 
+    /// <summary>When the turn started (TimeProvider timestamp), for time-to-first-token.</summary>
+    internal long StartedAt { get; set; }
+
+    /// <summary>Whether the first answer token has gone out.</summary>
+    internal bool FirstTokenSent { get; set; }
+
     /// <summary>Whether this turn already said a filler line while tools ran.</summary>
     internal bool FillerSpoken { get; set; }
 

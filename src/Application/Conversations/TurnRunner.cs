@@ -33,6 +33,7 @@ internal sealed partial class TurnRunner(
     IServiceProvider services,
     ICallJournal journal,
     TimeProvider timeProvider,
+    ConversationTelemetry telemetry,
     IOptions<ConversationOptions> options,
     ILogger<TurnRunner> logger) : ITurnRunner
 {
@@ -81,6 +82,12 @@ internal sealed partial class TurnRunner(
 
     private async Task RunAsync(ActiveCall call, TurnHandle turn, TurnHandle? previous, string? fixedReply, bool endCall)
     {
+        using var activity = ConversationTelemetry.Source.StartActivity("turn");
+        activity?.SetTag("voiceagent.call_sid", call.CallSid);
+        activity?.SetTag("voiceagent.turn_id", turn.Id);
+        activity?.SetTag("voiceagent.use_case", call.UseCase.Id);
+        turn.StartedAt = timeProvider.GetTimestamp();
+        var outcome = "completed";
         try
         {
             if (previous is not null)
@@ -118,15 +125,19 @@ internal sealed partial class TurnRunner(
         }
         catch (OperationCanceledException) when (turn.IsCancelled)
         {
+            outcome = "cancelled";
             Log.TurnCancelled(logger, call.CallSid, turn.Id, turn.Heard is not null);
         }
         catch (Exception ex) when (turn.IsCancelled)
         {
             // Cancelled, then tripped over the turn that took over: nothing to say to the caller.
+            outcome = "cancelled";
             Log.CancelledTurnFailed(logger, ex, call.CallSid, turn.Id);
         }
         catch (Exception ex)
         {
+            outcome = "failed";
+            activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, ex.GetType().Name);
             Log.TurnFailed(logger, ex, call.CallSid, turn.Id);
             turn.Apology = call.UseCase.ApologyLine;
             await ApologiseAsync(call, turn.Apology).ConfigureAwait(false);
@@ -139,6 +150,8 @@ internal sealed partial class TurnRunner(
             }
 
             turn.Dispose();
+            activity?.SetTag("voiceagent.outcome", outcome);
+            telemetry.TurnEnded(call.UseCase.Id, outcome);
             if (!endCall)
             {
                 AwaitCaller(call);
@@ -159,6 +172,8 @@ internal sealed partial class TurnRunner(
 
             List<ContentBlock>? toolUses = null;
             var filter = new SpeechFilter();
+            using var llm = ConversationTelemetry.Source.StartActivity("llm");
+            llm?.SetTag("voiceagent.round", round);
             await foreach (var streamEvent in model.StreamAsync(request, turn.Token).ConfigureAwait(false))
             {
                 switch (streamEvent)
@@ -169,11 +184,20 @@ internal sealed partial class TurnRunner(
                     case ToolUseRequested use:
                         (toolUses ??= []).Add(new ToolUseBlock(use.ToolUseId, use.Name, use.InputJson));
                         break;
-                    case ModelCompleted completed when completed.StopReason is not (ModelStopReason.EndTurn or ModelStopReason.ToolUse):
-                        Log.ModelStopped(logger, call.CallSid, turn.Id, completed.StopReason);
+                    case ModelCompleted completed:
+                        llm?.SetTag("gen_ai.response.finish_reason", completed.StopReason.ToString());
+                        llm?.SetTag("gen_ai.usage.input_tokens", completed.Usage?.InputTokens);
+                        llm?.SetTag("gen_ai.usage.output_tokens", completed.Usage?.OutputTokens);
+                        if (completed.StopReason is not (ModelStopReason.EndTurn or ModelStopReason.ToolUse))
+                        {
+                            Log.ModelStopped(logger, call.CallSid, turn.Id, completed.StopReason);
+                        }
+
                         break;
                 }
             }
+
+            llm?.Dispose();
 
             await SayAsync(call, turn, filter.Flush(), last: false).ConfigureAwait(false);
             turn.Token.ThrowIfCancellationRequested();
@@ -227,7 +251,7 @@ internal sealed partial class TurnRunner(
     /// Hands text to the caller and notes it as spoken; refused once the turn was closed by the next one.
     /// Empty text is sent only as the end-of-answer marker.
     /// </summary>
-    private static ValueTask SayAsync(ActiveCall call, TurnHandle turn, string text, bool last)
+    private ValueTask SayAsync(ActiveCall call, TurnHandle turn, string text, bool last)
     {
         if (text.Length == 0 && !last)
         {
@@ -237,6 +261,12 @@ internal sealed partial class TurnRunner(
         lock (call.Gate)
         {
             ThrowIfClosed(turn);
+            if (!turn.FirstTokenSent && text.Length > 0)
+            {
+                turn.FirstTokenSent = true;
+                telemetry.FirstToken(call.UseCase.Id, timeProvider.GetElapsedTime(turn.StartedAt));
+            }
+
             turn.Spoken.Append(text);
         }
 

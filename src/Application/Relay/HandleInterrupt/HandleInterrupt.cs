@@ -2,6 +2,7 @@ using FluentValidation;
 using Mediator;
 using Microsoft.Extensions.Logging;
 using VoiceAgent.Application.Calls;
+using VoiceAgent.Application.Common;
 using VoiceAgent.Application.Conversations;
 using VoiceAgent.Application.Persistence;
 
@@ -23,7 +24,7 @@ internal sealed class HandleInterruptValidator : AbstractValidator<HandleInterru
     }
 }
 
-internal sealed partial class HandleInterruptHandler(ICallJournal journal, ILogger<HandleInterruptHandler> logger)
+internal sealed partial class HandleInterruptHandler(ICallJournal journal, ConversationTelemetry telemetry, ILogger<HandleInterruptHandler> logger)
     : ICommandHandler<HandleInterrupt>
 {
     public ValueTask<Unit> Handle(HandleInterrupt command, CancellationToken cancellationToken)
@@ -31,6 +32,7 @@ internal sealed partial class HandleInterruptHandler(ICallJournal journal, ILogg
         var call = command.Call;
         call.CallerHeard();
         var heard = command.UtteranceUntilInterrupt ?? string.Empty;
+        telemetry.BargeIn(call.UseCase.Id);
         lock (call.Gate)
         {
             var turn = call.CurrentTurn;

@@ -34,18 +34,24 @@ internal sealed partial class InvokeToolHandler(
     IToolCatalog tools,
     ICallJournal journal,
     TimeProvider timeProvider,
+    ConversationTelemetry telemetry,
     IOptions<ConversationOptions> options,
     ILogger<InvokeToolHandler> logger) : ICommandHandler<InvokeTool, ToolInvocation>
 {
     public async ValueTask<ToolInvocation> Handle(InvokeTool command, CancellationToken cancellationToken)
     {
         var (call, use) = command;
+        using var activity = ConversationTelemetry.Source.StartActivity("tool " + use.Name);
+        activity?.SetTag("gen_ai.tool.name", use.Name);
+        activity?.SetTag("gen_ai.tool.call.id", use.ToolUseId);
         var started = timeProvider.GetUtcNow();
         var stopwatch = Stopwatch.StartNew();
         var outcome = await RunAsync(call, use, cancellationToken).ConfigureAwait(false);
         var duration = stopwatch.Elapsed;
 
         journal.ToolCallRecorded(new ToolCall(call.CallSid, use.ToolUseId, use.Name, use.InputJson, outcome.Status, outcome.Content, started, duration));
+        activity?.SetTag("voiceagent.tool.status", outcome.Status.ToString());
+        telemetry.ToolRan(use.Name, outcome.Status.ToString(), duration);
         Log.ToolRan(logger, call.CallSid, use.Name, outcome.Status, duration.TotalMilliseconds);
         return new ToolInvocation(new ToolResultBlock(use.ToolUseId, outcome.Content, outcome.Status), outcome.EndsTurn);
     }
