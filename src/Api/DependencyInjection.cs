@@ -19,6 +19,16 @@ internal static class DependencyInjection
         services.AddOptions<TwilioOptions>().BindConfiguration(TwilioOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<TwilioOptions>, TwilioOptionsValidator>();
         services.AddOptions<RelayOptions>().BindConfiguration(RelayOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<RelayDrain>();
+        services.AddOptions<HostOptions>().Configure<IOptions<RelayOptions>>((host, relay) =>
+        {
+            // Live calls get the drain window, then the host still has time to write what they left behind.
+            var wanted = relay.Value.DrainTimeout + TimeSpan.FromSeconds(15);
+            if (host.ShutdownTimeout < wanted)
+            {
+                host.ShutdownTimeout = wanted;
+            }
+        });
 
         services.AddSingleton<TwilioRequestValidator>();
         services.AddProblemDetails();
@@ -54,11 +64,11 @@ internal static class DependencyInjection
 }
 
 /// <summary>Ready while the host runs; not ready from the moment it starts stopping (SIGTERM), so no new calls arrive.</summary>
-internal sealed class ReadinessCheck(IHostApplicationLifetime lifetime) : IHealthCheck
+internal sealed class ReadinessCheck(RelayDrain drain) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-        Task.FromResult(lifetime.ApplicationStopping.IsCancellationRequested
-            ? HealthCheckResult.Unhealthy("stopping")
+        Task.FromResult(drain.IsDraining
+            ? HealthCheckResult.Unhealthy("draining: no new calls")
             : HealthCheckResult.Healthy());
 }
 

@@ -242,3 +242,31 @@ public sealed class TurnTests
 #pragma warning restore CS0162
     }
 }
+
+public sealed class ResumeTests
+{
+    [Fact]
+    public async Task A_call_moved_from_a_stopping_instance_continues_its_conversation()
+    {
+        await using var harness = new Harness();
+        const string sid = "CA00000000000000000000000000000001";
+        var call = VoiceAgent.Domain.Calls.Call.Create(sid, "+15550001234", "+15550009999", "pizza", harness.Time.GetUtcNow());
+        call.Connect("VX-old", harness.Time.GetUtcNow());
+        await harness.Calls.SaveAsync(call, default);
+        await harness.Calls.SaveMessagesAsync(
+            sid,
+            [
+                new(0, new VoiceAgent.Domain.Conversations.ConversationMessage(VoiceAgent.Domain.Conversations.ConversationRole.User, [new VoiceAgent.Domain.Conversations.TextBlock("A large pepperoni")])),
+                new(1, new VoiceAgent.Domain.Conversations.ConversationMessage(VoiceAgent.Domain.Conversations.ConversationRole.Assistant, [new VoiceAgent.Domain.Conversations.TextBlock("Pickup or delivery?")])),
+            ],
+            default);
+        harness.Model.ThenSays("Pickup it is.");
+
+        var resumed = await harness.StartAsync();
+        await harness.Sender.Send(new HandlePrompt(resumed, "Pickup", true, null));
+        await resumed.CurrentTurn!.Completion;
+
+        Assert.Equal(["A large pepperoni", "Pickup or delivery?", "Pickup"], harness.Model.Requests[0].Messages.Select(m => m.Text));
+        Assert.Equal(1, resumed.Call.Reconnects);
+    }
+}

@@ -27,11 +27,12 @@ public sealed class CallTests
     }
 
     [Fact]
-    public void A_second_session_or_a_session_after_the_end_is_refused()
+    public void A_new_session_on_a_live_call_is_a_reconnect_and_a_session_after_the_end_is_refused()
     {
         var call = Call.Create("CA1", "+15550001", "+15550002", "pizza", T0);
         call.Connect("VX1", T0);
-        Assert.Throws<DomainException>(() => call.Connect("VX2", T0));
+        call.Connect("VX2", T0.AddMinutes(1));
+        Assert.Equal(("VX2", 1, T0), (call.SessionId, call.Reconnects, call.ConnectedAt));
 
         call.End(CallStatus.Completed, null, T0);
         Assert.Throws<DomainException>(() => call.Connect("VX1", T0));

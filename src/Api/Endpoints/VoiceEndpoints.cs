@@ -1,6 +1,7 @@
 using FluentValidation;
 using Mediator;
 using Microsoft.Extensions.Options;
+using VoiceAgent.Api.Relay;
 using VoiceAgent.Api.Twilio;
 using VoiceAgent.Application.Calls.AnswerCall;
 using VoiceAgent.Application.Calls.EndSession;
@@ -23,9 +24,16 @@ internal static partial class VoiceEndpoints
         HttpRequest request,
         ISender sender,
         IOptions<TwilioOptions> twilio,
+        RelayDrain drain,
         ILoggerFactory loggers,
         CancellationToken cancellationToken)
     {
+        if (drain.IsDraining)
+        {
+            // Not ready: the load balancer (or Twilio's fallback URL) sends the call to another instance.
+            return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "This instance is shutting down.");
+        }
+
         var form = await request.ReadFormAsync(cancellationToken);
         var command = new AnswerCall(form["CallSid"].ToString(), form["From"].ToString(), form["To"].ToString());
         try
@@ -47,7 +55,7 @@ internal static partial class VoiceEndpoints
         }
     }
 
-    private static async Task<IResult> EndSessionAsync(HttpRequest request, ISender sender, CancellationToken cancellationToken)
+    private static async Task<IResult> EndSessionAsync(HttpRequest request, ISender sender, IOptions<TwilioOptions> twilio, CancellationToken cancellationToken)
     {
         var form = await request.ReadFormAsync(cancellationToken);
         var command = new EndSession(
@@ -57,6 +65,19 @@ internal static partial class VoiceEndpoints
             NullIfEmpty(form["HandoffData"].ToString()),
             NullIfEmpty(form["ErrorMessage"].ToString()));
         var decision = await sender.Send(command, cancellationToken);
+        if (decision is Reconnect reconnect)
+        {
+            var options = twilio.Value;
+            return Results.Content(
+                Twiml.ConversationRelay(
+                    reconnect.UseCase,
+                    relayUrl: options.PublicUrl("/ws", null, webSocket: true),
+                    actionUrl: options.PublicUrl("/action", null),
+                    reconnect.Parameters,
+                    greeting: reconnect.Greeting),
+                Twiml.ContentType);
+        }
+
         return Results.Content(Twiml.SessionEnd(decision), Twiml.ContentType);
     }
 

@@ -19,7 +19,7 @@ internal static class RelayEndpoint
         ISender sender,
         IActiveCallRegistry registry,
         IOptions<RelayOptions> options,
-        IHostApplicationLifetime lifetime,
+        RelayDrain drain,
         ILoggerFactory loggers)
     {
         if (!context.WebSockets.IsWebSocketRequest)
@@ -34,9 +34,17 @@ internal static class RelayEndpoint
             return;
         }
 
+        if (drain.IsDraining)
+        {
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            return;
+        }
+
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
-        using var session = new RelaySession(socket, sender, registry, options.Value, loggers.CreateLogger<RelaySession>(), stop.Token);
+
+        // Not linked to ApplicationStopping: a shutdown drains live calls instead of cutting them off.
+        using var session = new RelaySession(socket, sender, registry, options.Value, loggers.CreateLogger<RelaySession>(), context.RequestAborted);
+        using var onDrain = drain.Draining.Register(static state => ((RelaySession)state!).BeginDrain(), session);
         await session.RunAsync();
     }
 }

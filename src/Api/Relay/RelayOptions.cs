@@ -27,6 +27,17 @@ public sealed class RelayOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00", ErrorMessage = "Relay:KeepAliveTimeout must be between 0 and 10 min.")]
     public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// On shutdown, how long live calls may go on before they are handed to another instance. The host's shutdown
+    /// timeout is set 15 s above it; keep the load balancer's deregistration delay at least this long.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00", ErrorMessage = "Relay:DrainTimeout must be between 50 ms and 10 min.")]
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Said to a caller who is handed to another instance during a shutdown.</summary>
+    [Required(ErrorMessage = "Relay:DrainLine is required.")]
+    public string DrainLine { get; set; } = "One moment please, I'm moving your call.";
+
     /// <summary>How long closing a session waits for its turn and its send loop.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00", ErrorMessage = "Relay:CloseTimeout must be between 100 ms and 1 min.")]
     public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(5);

@@ -82,6 +82,45 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
         }
     }
 
+    /// <summary>
+    /// The host is stopping: give the call the drain window to finish on its own, then hand it over — a short
+    /// spoken line and an end with "server-draining" handoff data, so /action reconnects it elsewhere.
+    /// </summary>
+    public void BeginDrain() => _ = DrainAsync();
+
+    private async Task DrainAsync()
+    {
+        try
+        {
+            await Task.Delay(_options.DrainTimeout, _session.Token).ConfigureAwait(false);
+            if (_call is not { } call)
+            {
+                await _session.CancelAsync().ConfigureAwait(false);
+                return;
+            }
+
+            Log.HandingOver(_logger, call.CallSid);
+            call.CancelCurrentTurn();
+            await SendAsync(new SpeakText(_options.DrainLine, Last: true), null, _session.Token).ConfigureAwait(false);
+            await SendAsync(new EndRelay(DrainHandoffData), null, _session.Token).ConfigureAwait(false);
+
+            // Twilio closes the socket after end; if it does not, the session ends with the close timeout.
+            await Task.Delay(_options.CloseTimeout, _session.Token).ConfigureAwait(false);
+            await _session.CancelAsync().ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // The call ended by itself within the window.
+        }
+        catch (ObjectDisposedException)
+        {
+            // The session is already gone.
+        }
+    }
+
+    /// <summary>Handoff data of a call moved away from a stopping instance.</summary>
+    public const string DrainHandoffData = "{\"reason_code\":\"server-draining\"}";
+
     public ValueTask SendAsync(OutboundMessage message, TurnHandle? turn, CancellationToken cancellationToken)
     {
         var frame = new OutboundFrame(message, turn);
@@ -431,6 +470,9 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
 
         [LoggerMessage(EventId = 6010, Level = LogLevel.Debug, Message = "Call {CallSid}: the close handshake did not complete")]
         public static partial void CloseFailed(ILogger logger, string callSid);
+
+        [LoggerMessage(EventId = 6012, Level = LogLevel.Information, Message = "Call {CallSid}: drain window over; handing the call to another instance")]
+        public static partial void HandingOver(ILogger logger, string callSid);
 
         [LoggerMessage(EventId = 6011, Level = LogLevel.Information, Message = "Call {CallSid}: relay session closed ({Status})")]
         public static partial void SessionClosed(ILogger logger, string callSid, WebSocketCloseStatus status);

@@ -17,13 +17,14 @@ public static class Twiml
         UseCase useCase,
         string relayUrl,
         string actionUrl,
-        IReadOnlyDictionary<string, string> parameters)
+        IReadOnlyDictionary<string, string> parameters,
+        string? greeting = null)
     {
         ArgumentNullException.ThrowIfNull(useCase);
         ArgumentNullException.ThrowIfNull(parameters);
         var relay = useCase.Relay;
         var element = new XElement("ConversationRelay", new XAttribute("url", relayUrl));
-        Add(element, "welcomeGreeting", useCase.Greeting);
+        Add(element, "welcomeGreeting", greeting ?? useCase.Greeting);
         Add(element, "welcomeGreetingInterruptible", relay.WelcomeGreetingInterruptible);
         Add(element, "ttsProvider", relay.TtsProvider);
         Add(element, "voice", relay.Voice);
@@ -67,6 +68,7 @@ public static class Twiml
             Say(handoff.Announcement),
             handoff.Mode == HandoffMode.Dial ? new XElement("Dial", handoff.Target) : new XElement("Enqueue", handoff.Target)),
         HangUp hangUp => Document(Say(hangUp.Announcement), new XElement("Hangup")),
+        Reconnect => throw new ArgumentException("A reconnect is answered with ConversationRelay TwiML.", nameof(decision)),
         _ => throw new ArgumentOutOfRangeException(nameof(decision), decision, "Unknown session end decision."),
     };
 

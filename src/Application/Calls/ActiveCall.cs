@@ -30,7 +30,8 @@ public sealed class ActiveCall
         string systemPrompt,
         ICallOutput output,
         CancellationToken sessionToken,
-        IReadOnlyList<ToolSpec>? tools = null)
+        IReadOnlyList<ToolSpec>? tools = null,
+        Conversation? history = null)
     {
         ArgumentNullException.ThrowIfNull(call);
         ArgumentNullException.ThrowIfNull(useCase);
@@ -42,6 +43,7 @@ public sealed class ActiveCall
         Output = output;
         SessionToken = sessionToken;
         Tools = tools ?? [];
+        Conversation = history ?? new Conversation();
     }
 
     /// <summary>The use case's tools that have handlers: what the model is offered.</summary>
@@ -66,7 +68,7 @@ public sealed class ActiveCall
     public Lock Gate { get; } = new();
 
     /// <summary>Guarded by <see cref="Gate"/>.</summary>
-    public Conversation Conversation { get; } = new();
+    public Conversation Conversation { get; }
 
     /// <summary>The language the caller is being spoken to in, once switched.</summary>
     public string? Language { get; set; }

@@ -89,7 +89,13 @@ public sealed class Call
         return call;
     }
 
-    /// <summary>The relay connected. Idempotent for the same session id.</summary>
+    /// <summary>How many times the call moved to a new relay session (an instance shutting down hands it over).</summary>
+    public int Reconnects { get; private set; }
+
+    /// <summary>
+    /// The relay connected. Idempotent for the same session id; a different session on a live call is a reconnect
+    /// (the call moved to another instance) and replaces the old one.
+    /// </summary>
     public void Connect(string sessionId, DateTimeOffset now)
     {
         if (string.IsNullOrWhiteSpace(sessionId))
@@ -104,7 +110,7 @@ public sealed class Call
 
         if (Status == CallStatus.InProgress && !string.Equals(SessionId, sessionId, StringComparison.Ordinal))
         {
-            throw new DomainException($"Call {CallSid} already has relay session {SessionId}.");
+            Reconnects++;
         }
 
         SessionId = sessionId;

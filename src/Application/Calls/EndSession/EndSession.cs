@@ -1,6 +1,7 @@
 using FluentValidation;
 using Mediator;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Application.Common;
 using VoiceAgent.Application.Persistence;
@@ -27,6 +28,9 @@ public sealed record HangUp(string? Announcement) : SessionEndDecision;
 
 public sealed record HandOff(HandoffSettings Settings) : SessionEndDecision;
 
+/// <summary>The session ended because its instance was shutting down: connect the caller again (to a healthy instance).</summary>
+public sealed record Reconnect(UseCase UseCase, IReadOnlyDictionary<string, string> Parameters, string Greeting) : SessionEndDecision;
+
 internal sealed class EndSessionValidator : AbstractValidator<EndSession>
 {
     public static readonly string[] Statuses = ["completed", "ended", "failed"];
@@ -48,6 +52,7 @@ internal sealed partial class EndSessionHandler(
     IUseCaseRepository useCases,
     ICallJournal journal,
     TimeProvider timeProvider,
+    IOptions<ConversationOptions> options,
     ILogger<EndSessionHandler> logger) : ICommandHandler<EndSession, SessionEndDecision>
 {
     public async ValueTask<SessionEndDecision> Handle(EndSession command, CancellationToken cancellationToken)
@@ -55,6 +60,14 @@ internal sealed partial class EndSessionHandler(
         var (call, useCase) = await FindAsync(command.CallSid, cancellationToken).ConfigureAwait(false);
         var failed = string.Equals(command.SessionStatus, "failed", StringComparison.OrdinalIgnoreCase);
         var wantsHandoff = !string.IsNullOrWhiteSpace(command.HandoffData);
+
+        if (IsDrainHandover(command.HandoffData) && (useCase ?? await DefaultUseCaseAsync(cancellationToken).ConfigureAwait(false)) is { } resumed)
+        {
+            // Not the end of the call: it moves to another instance and picks up where it was.
+            Log.Reconnecting(logger, command.CallSid);
+            var parameters = new Dictionary<string, string>(StringComparer.Ordinal) { [CallParameters.UseCaseId] = resumed.Id };
+            return new Reconnect(resumed, parameters, ReconnectGreeting);
+        }
 
         SessionEndDecision decision;
         CallStatus outcome;
@@ -89,6 +102,33 @@ internal sealed partial class EndSessionHandler(
         return decision;
     }
 
+    private const string ReconnectGreeting = "Thanks for holding, I'm back with you.";
+
+    /// <summary>The handoff data a draining instance sends (see the API's RelaySession).</summary>
+    internal static bool IsDrainHandover(string? handoffData)
+    {
+        if (string.IsNullOrWhiteSpace(handoffData))
+        {
+            return false;
+        }
+
+        try
+        {
+            using var json = System.Text.Json.JsonDocument.Parse(handoffData);
+            return json.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object
+                && json.RootElement.TryGetProperty("reason_code", out var code)
+                && code.ValueKind == System.Text.Json.JsonValueKind.String
+                && code.GetString() == "server-draining";
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return false;
+        }
+    }
+
+    private Task<UseCase?> DefaultUseCaseAsync(CancellationToken cancellationToken) =>
+        useCases.GetAsync(options.Value.DefaultUseCaseId, cancellationToken);
+
     private async Task<(Call? Call, UseCase? UseCase)> FindAsync(string callSid, CancellationToken cancellationToken)
     {
         if (registry.TryGet(callSid, out var active) && active is not null)
@@ -119,6 +159,9 @@ internal sealed partial class EndSessionHandler(
 
         [LoggerMessage(EventId = 1303, Level = LogLevel.Warning, Message = "Call {CallSid} asked for a handoff but use case {UseCaseId} has no handoff settings; hanging up")]
         public static partial void HandoffUnconfigured(ILogger logger, string callSid, string useCaseId);
+
+        [LoggerMessage(EventId = 1305, Level = LogLevel.Information, Message = "Call {CallSid} was moved off a stopping instance; reconnecting it")]
+        public static partial void Reconnecting(ILogger logger, string callSid);
 
         [LoggerMessage(EventId = 1304, Level = LogLevel.Warning, Message = "Call {CallSid} could not be looked up at session end")]
         public static partial void LookupFailed(ILogger logger, Exception exception, string callSid);

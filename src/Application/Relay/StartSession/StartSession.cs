@@ -9,6 +9,7 @@ using VoiceAgent.Application.Conversations;
 using VoiceAgent.Application.Persistence;
 using VoiceAgent.Application.Tools;
 using VoiceAgent.Domain.Calls;
+using VoiceAgent.Domain.Conversations;
 
 namespace VoiceAgent.Application.Relay.StartSession;
 
@@ -53,10 +54,14 @@ internal sealed partial class StartSessionHandler(
         var (useCase, profile) = await resolver.ResolveAsync(command.From, requested, cancellationToken).ConfigureAwait(false);
 
         var now = timeProvider.GetUtcNow();
-        var call = await LoadCallAsync(command.CallSid, cancellationToken).ConfigureAwait(false)
-            ?? Call.Create(command.CallSid, command.From ?? string.Empty, command.To ?? string.Empty, useCase.Id, now);
+        var stored = await LoadCallAsync(command.CallSid, cancellationToken).ConfigureAwait(false);
+        var call = stored ?? Call.Create(command.CallSid, command.From ?? string.Empty, command.To ?? string.Empty, useCase.Id, now);
+        var resumed = stored is { Status: CallStatus.InProgress };
         call.Connect(command.SessionId, now);
         journal.CallChanged(call);
+
+        // A call moved here from a stopping instance continues its conversation.
+        var history = resumed ? await LoadHistoryAsync(call.CallSid, cancellationToken).ConfigureAwait(false) : null;
 
         var values = new Dictionary<string, string>(StringComparer.Ordinal)
         {
@@ -76,7 +81,7 @@ internal sealed partial class StartSessionHandler(
             values["param." + key] = value;
         }
 
-        var active = new ActiveCall(call, useCase, profile, useCase.RenderSystemPrompt(values), command.Output, cancellationToken, tools.SpecsFor(useCase));
+        var active = new ActiveCall(call, useCase, profile, useCase.RenderSystemPrompt(values), command.Output, cancellationToken, tools.SpecsFor(useCase), history);
         registry.Add(active);
         runner.AwaitCaller(active);
         Log.SessionStarted(logger, command.CallSid, command.SessionId, useCase.Id);
@@ -97,8 +102,31 @@ internal sealed partial class StartSessionHandler(
         }
     }
 
+    private async Task<Conversation?> LoadHistoryAsync(string callSid, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var messages = await calls.GetMessagesAsync(callSid, cancellationToken).ConfigureAwait(false);
+            var history = Conversation.Restore(messages);
+            Log.Resumed(logger, callSid, messages.Count);
+            return history;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Unreadable or half-written history: the caller is better served by a fresh start than none.
+            Log.HistoryUnavailable(logger, ex, callSid);
+            return null;
+        }
+    }
+
     private static partial class Log
     {
+        [LoggerMessage(EventId = 1103, Level = LogLevel.Information, Message = "Call {CallSid} resumed on this instance with {Messages} messages of history")]
+        public static partial void Resumed(ILogger logger, string callSid, int messages);
+
+        [LoggerMessage(EventId = 1104, Level = LogLevel.Warning, Message = "Call {CallSid} resumed without its history")]
+        public static partial void HistoryUnavailable(ILogger logger, Exception exception, string callSid);
+
         [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Call {CallSid} relay session {SessionId} started with use case {UseCaseId}")]
         public static partial void SessionStarted(ILogger logger, string callSid, string sessionId, string useCaseId);
 

@@ -1,0 +1,57 @@
+using System.Net;
+using System.Xml.Linq;
+using VoiceAgent.Api.Relay;
+
+namespace VoiceAgent.Integration.Tests;
+
+/// <summary>SIGTERM with live calls: not ready, new calls refused, live calls go on, then are handed over.</summary>
+public sealed class DrainTests
+{
+    [Fact]
+    public async Task Draining_refuses_new_calls_lets_live_ones_talk_then_hands_them_over_for_a_reconnect()
+    {
+        await using var factory = new VoiceAgentFactory(realModel: false, new Dictionary<string, string?>
+        {
+            ["Relay:DrainTimeout"] = "00:00:01.500",
+            ["Relay:CloseTimeout"] = "00:00:01",
+        });
+        factory.Model.ThenSays("Hello!").ThenSays("Still here.");
+        await using var twilio = await factory.ConnectRelayAsync();
+        await twilio.SetupAsync();
+        await twilio.PromptAsync("Hi");
+        Assert.Equal("Hello!", RelayClient.Text(await twilio.ReceiveAnswerAsync()));
+
+        factory.Get<RelayDrain>().Begin();
+
+        using var client = factory.CreateClient();
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.GetAsync("/health/ready")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live")).StatusCode);
+        var newCall = await factory.PostSignedAsync("/twiml", new Dictionary<string, string> { ["CallSid"] = "CA99999999999999999999999999999999", ["From"] = "+15550001234", ["To"] = "+15550009999" });
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, newCall.StatusCode);
+        var refused = await Assert.ThrowsAnyAsync<Exception>(() => factory.ConnectRelayAsync());
+        Assert.Contains("503", refused.Message, StringComparison.Ordinal);
+
+        // The live call still talks during the drain window.
+        await twilio.PromptAsync("Are you there?");
+        Assert.Equal("Still here.", RelayClient.Text(await twilio.ReceiveAnswerAsync()));
+
+        // Then it is handed over: a short line and an end with server-draining handoff data.
+        var line = await twilio.ReceiveAsync();
+        Assert.Equal("One moment please, I'm moving your call.", line!.Value.GetProperty("token").GetString());
+        var end = await twilio.ReceiveAsync();
+        Assert.Equal("end", end!.Value.GetProperty("type").GetString());
+        var handoffData = end.Value.GetProperty("handoffData").GetString()!;
+        Assert.Contains("server-draining", handoffData, StringComparison.Ordinal);
+
+        // The session-end callback reconnects the caller (on whichever instance serves it) instead of hanging up.
+        var action = await factory.PostSignedAsync("/action", new Dictionary<string, string>
+        {
+            ["CallSid"] = RelayClient.CallSid,
+            ["SessionStatus"] = "ended",
+            ["HandoffData"] = handoffData,
+        });
+        var relay = XDocument.Parse(await action.Content.ReadAsStringAsync()).Root!.Element("Connect")!.Element("ConversationRelay")!;
+        Assert.Equal("wss://voice.example.com/ws", relay.Attribute("url")!.Value);
+        Assert.Equal("Thanks for holding, I'm back with you.", relay.Attribute("welcomeGreeting")!.Value);
+    }
+}
