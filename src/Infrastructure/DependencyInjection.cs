@@ -45,6 +45,10 @@ public static class DependencyInjection
         {
             AddBedrock(services);
         }
+        else if (provider == LlmProvider.Instant)
+        {
+            services.TryAddSingleton<ILanguageModel>(sp => new InstantLanguageModel(sp.GetRequiredService<IOptions<LlmOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
+        }
         else
         {
             services.TryAddSingleton<ILanguageModel>(sp => CreateLanguageModel(sp.GetRequiredService<IOptions<LlmOptions>>().Value));

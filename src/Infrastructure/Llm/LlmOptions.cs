@@ -9,6 +9,9 @@ public enum LlmProvider
 
     /// <summary>AWS Bedrock ConverseStream with fallback across inference profiles (the "Bedrock" section).</summary>
     Bedrock,
+
+    /// <summary>No model: a fixed answer at once, token by token. For load tests and benchmarks only.</summary>
+    Instant,
 }
 
 /// <summary>Which model answers. Bound from the "Llm" section and validated on start.</summary>
@@ -30,6 +33,13 @@ public sealed class LlmOptions : IValidatableObject
     /// <summary>How long a request may take before it counts as unreachable.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00", ErrorMessage = "Llm:RequestTimeout must be between 1 s and 10 min.")]
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Instant provider: how many tokens an answer has, and the pause between them.</summary>
+    [Range(1, 10_000, ErrorMessage = "Llm:InstantTokens must be between 1 and 10000.")]
+    public int InstantTokens { get; set; } = 12;
+
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:10", ErrorMessage = "Llm:InstantTokenDelay must be between 0 and 10 s.")]
+    public TimeSpan InstantTokenDelay { get; set; } = TimeSpan.Zero;
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {

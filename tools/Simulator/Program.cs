@@ -1,0 +1,361 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using VoiceAgent.Simulator;
+
+// VoiceAgent caller simulator: plays Twilio's side of ConversationRelay against any URL.
+//   chat   --url ws://127.0.0.1:5080/ws                          type to speak, "!" barges in, "#123" sends digits, "/quit"
+//   script --url ... --file scenarios/order.json                  scripted steps with expectations; exit 1 on a failed one
+//   load   --url ... --calls 100 --seconds 20 [--think-ms 1000]   N concurrent calls; prompt→first-token percentiles, tokens/s
+//   idle   --url ... --calls 10000 --seconds 30                   N set-up calls that say nothing (memory per idle call)
+//   bargein --url ... --turns 200                                 interrupt after the first token; interrupt→last-token latency
+// Options: --auth-token T (sign the upgrade like Twilio) --signed-url wss://public/ws (the URL Twilio signs)
+var options = Options.Parse(args);
+if (options.Mode is null || options.Url is null)
+{
+    Console.Error.WriteLine("usage: simulator <chat|script|load|idle|bargein> --url ws://host/ws [--auth-token T] [--signed-url U] [--file F] [--calls N] [--seconds S] [--turns N]");
+    return 2;
+}
+
+using var stop = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    stop.Cancel();
+};
+
+return options.Mode switch
+{
+    "chat" => await Modes.ChatAsync(options, stop.Token),
+    "script" => await Modes.ScriptAsync(options, stop.Token),
+    "load" => await Modes.LoadAsync(options, stop.Token),
+    "idle" => await Modes.IdleAsync(options, stop.Token),
+    "bargein" => await Modes.BargeInAsync(options, stop.Token),
+    _ => 2,
+};
+
+internal sealed record Options(string? Mode, Uri? Url, string? AuthToken, string? SignedUrl, string? File, int Calls, int Seconds, int Turns, string Prompt, int ThinkMs)
+{
+    public static Options Parse(string[] args)
+    {
+        string? Value(string name)
+        {
+            var i = Array.IndexOf(args, name);
+            return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+        }
+
+        int Number(string name, int fallback) => int.TryParse(Value(name), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? n : fallback;
+        var url = Value("--url");
+        return new Options(
+            args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? args[0] : null,
+            url is null ? null : new Uri(url),
+            Value("--auth-token"),
+            Value("--signed-url"),
+            Value("--file"),
+            Number("--calls", 10),
+            Number("--seconds", 10),
+            Number("--turns", 100),
+            Value("--prompt") ?? "A large pepperoni for pickup, please.",
+            Number("--think-ms", 1000));
+    }
+}
+
+internal static class Modes
+{
+    public static async Task<int> ChatAsync(Options o, CancellationToken ct)
+    {
+        await using var call = new RelayConnection();
+        await call.ConnectAsync(o.Url!, o.AuthToken, o.SignedUrl, ct);
+        await call.SetupAsync("+15550001234", ct);
+        var heard = new StringBuilder();
+        var receiving = Task.Run(async () =>
+        {
+            while (await call.ReceiveAsync(ct) is { } frame)
+            {
+                var text = RelayConnection.Describe(frame);
+                lock (heard)
+                {
+                    heard.Append(RelayConnection.Text(frame));
+                }
+
+                Console.Write(text);
+                if (RelayConnection.IsLast(frame))
+                {
+                    Console.WriteLine();
+                }
+            }
+
+            Console.WriteLine("[closed by the service]");
+        }, ct);
+
+        Console.WriteLine($"Connected as {call.CallSid}. Type to speak; '!' barges in; '#123' sends digits; /quit leaves.");
+        while (!ct.IsCancellationRequested && await Console.In.ReadLineAsync(ct) is { } line)
+        {
+            if (line == "/quit")
+            {
+                break;
+            }
+
+            if (line == "!")
+            {
+                string soFar;
+                lock (heard)
+                {
+                    soFar = heard.ToString();
+                    heard.Clear();
+                }
+
+                await call.InterruptAsync(soFar, 500, ct);
+                Console.WriteLine("[barged in]");
+            }
+            else if (line.StartsWith('#'))
+            {
+                foreach (var digit in line[1..])
+                {
+                    await call.DigitAsync(digit, ct);
+                }
+            }
+            else if (line.Length > 0)
+            {
+                lock (heard)
+                {
+                    heard.Clear();
+                }
+
+                await call.PromptAsync(line, ct);
+            }
+        }
+
+        await call.DisposeAsync();
+        await Task.WhenAny(receiving, Task.Delay(1000, CancellationToken.None));
+        return 0;
+    }
+
+    /// <summary>
+    /// A JSON array of steps: {"say": "..."} waits for the whole answer; {"expect": "regex"} checks the last answer;
+    /// {"dtmf": "12#"}; {"interrupt": "heard text"} after the first token of the next answer; {"waitMs": 500}.
+    /// </summary>
+    public static async Task<int> ScriptAsync(Options o, CancellationToken ct)
+    {
+        using var document = JsonDocument.Parse(await File.ReadAllTextAsync(o.File ?? throw new ArgumentException("--file is required"), ct));
+        await using var call = new RelayConnection();
+        await call.ConnectAsync(o.Url!, o.AuthToken, o.SignedUrl, ct);
+        await call.SetupAsync("+15550001234", ct);
+        var last = string.Empty;
+        var failures = 0;
+        foreach (var step in document.RootElement.EnumerateArray())
+        {
+            if (step.TryGetProperty("say", out var say))
+            {
+                Console.WriteLine($"caller> {say.GetString()}");
+                await call.PromptAsync(say.GetString()!, ct);
+                last = await AnswerAsync(call, ct);
+                Console.WriteLine($"agent>  {last}");
+            }
+            else if (step.TryGetProperty("dtmf", out var dtmf))
+            {
+                foreach (var digit in dtmf.GetString()!)
+                {
+                    await call.DigitAsync(digit, ct);
+                }
+
+                last = await AnswerAsync(call, ct);
+                Console.WriteLine($"agent>  {last}");
+            }
+            else if (step.TryGetProperty("interrupt", out var interrupt))
+            {
+                await call.ReceiveAsync(ct);
+                await call.InterruptAsync(interrupt.GetString()!, 400, ct);
+                Console.WriteLine("caller> [barges in]");
+            }
+            else if (step.TryGetProperty("expect", out var expect))
+            {
+                var ok = Regex.IsMatch(last, expect.GetString()!, RegexOptions.IgnoreCase, TimeSpan.FromSeconds(1));
+                failures += ok ? 0 : 1;
+                Console.WriteLine(ok ? $"  ok: /{expect.GetString()}/" : $"  FAILED: /{expect.GetString()}/ not in \"{last}\"");
+            }
+            else if (step.TryGetProperty("waitMs", out var wait))
+            {
+                await Task.Delay(wait.GetInt32(), ct);
+            }
+        }
+
+        Console.WriteLine(failures == 0 ? "scenario passed" : $"scenario failed: {failures} expectation(s)");
+        return failures == 0 ? 0 : 1;
+    }
+
+    public static async Task<int> LoadAsync(Options o, CancellationToken ct)
+    {
+        var firstToken = new List<double>();
+        long tokens = 0, errors = 0, turns = 0;
+        var until = Stopwatch.StartNew();
+        var duration = TimeSpan.FromSeconds(o.Seconds);
+        var calls = Enumerable.Range(0, o.Calls).Select(async i =>
+        {
+            try
+            {
+                // Calls arrive over the first two seconds, as they would, rather than in one burst.
+                await Task.Delay(TimeSpan.FromMilliseconds(2000.0 * i / o.Calls), ct);
+                await using var call = new RelayConnection();
+                await call.ConnectAsync(o.Url!, o.AuthToken, o.SignedUrl, ct);
+                await call.SetupAsync("+1555" + (1000000 + i).ToString(CultureInfo.InvariantCulture), ct);
+                var local = new List<double>();
+                while (until.Elapsed < duration && !ct.IsCancellationRequested)
+                {
+                    var sent = Stopwatch.GetTimestamp();
+                    await call.PromptAsync(o.Prompt, ct);
+                    var first = true;
+                    while (await call.ReceiveAsync(ct) is { } frame)
+                    {
+                        if (first && RelayConnection.Text(frame).Length > 0)
+                        {
+                            local.Add(Stopwatch.GetElapsedTime(sent).TotalMilliseconds);
+                            first = false;
+                        }
+
+                        if (RelayConnection.Text(frame).Length > 0)
+                        {
+                            Interlocked.Increment(ref tokens);
+                        }
+
+                        if (RelayConnection.IsLast(frame))
+                        {
+                            break;
+                        }
+                    }
+
+                    Interlocked.Increment(ref turns);
+
+                    // A caller listens and thinks before speaking again; spread so calls do not move in lockstep.
+                    if (o.ThinkMs > 0)
+                    {
+                        await Task.Delay(o.ThinkMs / 2 + Random.Shared.Next(o.ThinkMs), ct);
+                    }
+                }
+
+                lock (firstToken)
+                {
+                    firstToken.AddRange(local);
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                Interlocked.Increment(ref errors);
+            }
+        });
+        await Task.WhenAll(calls);
+        var elapsed = until.Elapsed.TotalSeconds;
+        firstToken.Sort();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"calls={o.Calls} seconds={elapsed:0.0} turns={turns} errors={errors} prompt->first-token ms p50={P(firstToken, 50):0.000} p95={P(firstToken, 95):0.000} p99={P(firstToken, 99):0.000} max={P(firstToken, 100):0.000} tokens/s={tokens / elapsed:0}"));
+        return errors == 0 ? 0 : 1;
+    }
+
+    public static async Task<int> IdleAsync(Options o, CancellationToken ct)
+    {
+        var connections = new List<RelayConnection>(o.Calls);
+        var errors = 0;
+        foreach (var batch in Enumerable.Range(0, o.Calls).Chunk(200))
+        {
+            var opened = await Task.WhenAll(batch.Select(async i =>
+            {
+                var call = new RelayConnection();
+                try
+                {
+                    await call.ConnectAsync(o.Url!, o.AuthToken, o.SignedUrl, ct);
+                    await call.SetupAsync("+1555" + (1000000 + i).ToString(CultureInfo.InvariantCulture), ct);
+                    return call;
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    Interlocked.Increment(ref errors);
+                    await call.DisposeAsync();
+                    return null;
+                }
+            }));
+            connections.AddRange(opened.OfType<RelayConnection>());
+        }
+
+        Console.WriteLine($"idle calls open: {connections.Count} (errors {errors}); holding {o.Seconds} s");
+        await Task.Delay(TimeSpan.FromSeconds(o.Seconds), ct);
+        foreach (var batch in connections.Chunk(500))
+        {
+            await Task.WhenAll(batch.Select(c => c.DisposeAsync().AsTask()));
+        }
+
+        return errors == 0 ? 0 : 1;
+    }
+
+    public static async Task<int> BargeInAsync(Options o, CancellationToken ct)
+    {
+        await using var call = new RelayConnection();
+        await call.ConnectAsync(o.Url!, o.AuthToken, o.SignedUrl, ct);
+        await call.SetupAsync("+15550001234", ct);
+
+        // One reader owns the socket (cancelling a WebSocket receive would abort it); frames arrive with their time.
+        var frames = System.Threading.Channels.Channel.CreateUnbounded<(long At, JsonElement Frame)>();
+        var reader = Task.Run(async () =>
+        {
+            while (await call.ReceiveAsync(ct) is { } frame)
+            {
+                await frames.Writer.WriteAsync((Stopwatch.GetTimestamp(), frame), ct);
+            }
+
+            frames.Writer.TryComplete();
+        }, ct);
+
+        var latencies = new List<double>();
+        for (var turn = 0; turn < o.Turns && !ct.IsCancellationRequested; turn++)
+        {
+            await call.PromptAsync(o.Prompt, ct);
+            await frames.Reader.ReadAsync(ct);
+            var interrupted = Stopwatch.GetTimestamp();
+            await call.InterruptAsync("Sure,", 300, ct);
+            var lastToken = 0.0;
+            while (true)
+            {
+                // Frames of the interrupted answer already in flight still arrive; 150 ms of quiet ends the count.
+                using var quiet = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                quiet.CancelAfter(TimeSpan.FromMilliseconds(150));
+                try
+                {
+                    var (at, _) = await frames.Reader.ReadAsync(quiet.Token);
+                    lastToken = Stopwatch.GetElapsedTime(interrupted, at).TotalMilliseconds;
+                }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                {
+                    break;
+                }
+            }
+
+            latencies.Add(Math.Max(0, lastToken));
+        }
+
+        latencies.Sort();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"turns={latencies.Count} interrupt->last-token ms p50={P(latencies, 50):0.000} p99={P(latencies, 99):0.000} max={P(latencies, 100):0.000}"));
+        return 0;
+    }
+
+    private static double P(List<double> sorted, int percentile) =>
+        sorted.Count == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(percentile / 100.0 * sorted.Count) - 1, 0, sorted.Count - 1)];
+
+    private static async Task<string> AnswerAsync(RelayConnection call, CancellationToken ct)
+    {
+        var text = new StringBuilder();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        while (await call.ReceiveAsync(timeout.Token) is { } frame)
+        {
+            text.Append(RelayConnection.Describe(frame));
+            if (RelayConnection.IsLast(frame) || frame.GetProperty("type").GetString() == "end")
+            {
+                break;
+            }
+        }
+
+        return text.ToString();
+    }
+}

@@ -1,0 +1,104 @@
+using System.Net.WebSockets;
+using System.Text.Json;
+using VoiceAgent.Api.Twilio;
+
+namespace VoiceAgent.Simulator;
+
+/// <summary>Twilio's side of one ConversationRelay session.</summary>
+internal sealed class RelayConnection : IAsyncDisposable
+{
+    private readonly ClientWebSocket _socket = new();
+    private readonly byte[] _buffer = new byte[64 * 1024];
+
+    public string CallSid { get; } = "CA" + Guid.NewGuid().ToString("N");
+
+    public WebSocketState State => _socket.State;
+
+    /// <summary>Opens the socket; with an auth token the upgrade is signed over <paramref name="signedUrl"/> like Twilio does.</summary>
+    public async Task ConnectAsync(Uri url, string? authToken, string? signedUrl, CancellationToken cancellationToken)
+    {
+        if (!string.IsNullOrEmpty(authToken))
+        {
+            _socket.Options.SetRequestHeader("X-Twilio-Signature", TwilioSignature.Compute(authToken, signedUrl ?? url.ToString(), []));
+        }
+
+        _socket.Options.KeepAliveInterval = TimeSpan.Zero;
+        await _socket.ConnectAsync(url, cancellationToken).ConfigureAwait(false);
+    }
+
+    public Task SetupAsync(string from, CancellationToken cancellationToken) => SendAsync(new Dictionary<string, object>
+    {
+        ["type"] = "setup",
+        ["sessionId"] = "VX" + Guid.NewGuid().ToString("N"),
+        ["callSid"] = CallSid,
+        ["from"] = from,
+        ["to"] = "+15550009999",
+        ["direction"] = "inbound",
+        ["callType"] = "PSTN",
+        ["customParameters"] = new Dictionary<string, string>(),
+    }, cancellationToken);
+
+    public Task PromptAsync(string text, CancellationToken cancellationToken) =>
+        SendAsync(new Dictionary<string, object> { ["type"] = "prompt", ["voicePrompt"] = text, ["lang"] = "en-US", ["last"] = true }, cancellationToken);
+
+    public Task InterruptAsync(string heard, long durationMs, CancellationToken cancellationToken) =>
+        SendAsync(new Dictionary<string, object> { ["type"] = "interrupt", ["utteranceUntilInterrupt"] = heard, ["durationUntilInterruptMs"] = durationMs }, cancellationToken);
+
+    public Task DigitAsync(char digit, CancellationToken cancellationToken) =>
+        SendAsync(new Dictionary<string, object> { ["type"] = "dtmf", ["digit"] = digit.ToString() }, cancellationToken);
+
+    public Task SendAsync(Dictionary<string, object> message, CancellationToken cancellationToken) =>
+        _socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(message), WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
+
+    /// <summary>The next frame, or null when the server closed.</summary>
+    public async Task<JsonElement?> ReceiveAsync(CancellationToken cancellationToken)
+    {
+        var length = 0;
+        while (true)
+        {
+            var result = await _socket.ReceiveAsync(_buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
+            if (result.MessageType == WebSocketMessageType.Close)
+            {
+                return null;
+            }
+
+            length += result.Count;
+            if (result.EndOfMessage)
+            {
+                using var document = JsonDocument.Parse(_buffer.AsMemory(0, length));
+                return document.RootElement.Clone();
+            }
+        }
+    }
+
+    public static string Describe(JsonElement frame) => frame.GetProperty("type").GetString() switch
+    {
+        "text" => frame.GetProperty("token").GetString() ?? string.Empty,
+        "end" => $"[end{(frame.TryGetProperty("handoffData", out var data) ? " " + data.GetString() : string.Empty)}]",
+        var type => $"[{type}: {frame.GetRawText()}]",
+    };
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_socket.State == WebSocketState.Open)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            try
+            {
+                await _socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", timeout.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
+            {
+                // Already gone.
+            }
+        }
+
+        _socket.Dispose();
+    }
+
+    public static bool IsLast(JsonElement frame) =>
+        frame.GetProperty("type").GetString() == "text" && frame.TryGetProperty("last", out var last) && last.GetBoolean();
+
+    public static string Text(JsonElement frame) =>
+        frame.GetProperty("type").GetString() == "text" ? frame.GetProperty("token").GetString() ?? string.Empty : string.Empty;
+}
