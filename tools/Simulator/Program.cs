@@ -11,6 +11,7 @@ using VoiceAgent.Simulator;
 //   load   --url ... --calls 100 --seconds 20 [--think-ms 1000]   N concurrent calls; prompt→first-token percentiles, tokens/s
 //   idle   --url ... --calls 10000 --seconds 30                   N set-up calls that say nothing (memory per idle call)
 //   bargein --url ... --turns 200                                 interrupt after the first token; interrupt→last-token latency
+//   fault  --url ... --calls 50 --turns 1000                      50 sessions send 1000 bad frames while a good call talks
 // Options: --auth-token T (sign the upgrade like Twilio) --signed-url wss://public/ws (the URL Twilio signs)
 var options = Options.Parse(args);
 if (options.Mode is null || options.Url is null)
@@ -33,6 +34,7 @@ return options.Mode switch
     "load" => await Modes.LoadAsync(options, stop.Token),
     "idle" => await Modes.IdleAsync(options, stop.Token),
     "bargein" => await Modes.BargeInAsync(options, stop.Token),
+    "fault" => await Modes.FaultAsync(options, stop.Token),
     _ => 2,
 };
 
@@ -337,6 +339,105 @@ internal static class Modes
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"turns={latencies.Count} interrupt->last-token ms p50={P(latencies, 50):0.000} p99={P(latencies, 99):0.000} max={P(latencies, 100):0.000}"));
         return 0;
+    }
+
+    /// <summary>
+    /// <paramref name="o"/>.Calls misbehaving sessions share <paramref name="o"/>.Turns bad frames (malformed, unknown,
+    /// oversized, binary, out of order) while one good call keeps talking. The service must close the bad ones with
+    /// 1007, keep the good one answering, and stay healthy.
+    /// </summary>
+    public static async Task<int> FaultAsync(Options o, CancellationToken ct)
+    {
+        string[] garbage =
+        [
+            "{not json", "{\"type\":\"bogus\"}", "{\"type\":\"prompt\",\"voicePrompt\":\"before setup\"}", "[]", "null",
+            "{\"type\":\"dtmf\",\"digit\":\"xx\"}", "{\"type\":\"interrupt\",\"durationUntilInterruptMs\":\"soon\"}", "{\"type\":\"setup\"}",
+            "{\"type\":\"prompt\",\"voicePrompt\":\"" + new string('x', 100_000) + "\"}",
+        ];
+        await using var good = new RelayConnection();
+        await good.ConnectAsync(o.Url!, o.AuthToken, o.SignedUrl, ct);
+        await good.SetupAsync("+15550001234", ct);
+        using var done = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        int goodTurns = 0, goodErrors = 0;
+        var talking = Task.Run(async () =>
+        {
+            while (!done.IsCancellationRequested)
+            {
+                try
+                {
+                    await good.PromptAsync(o.Prompt, ct);
+                    using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                    timeout.CancelAfter(TimeSpan.FromSeconds(10));
+                    while (await good.ReceiveAsync(timeout.Token) is { } frame && !RelayConnection.IsLast(frame))
+                    {
+                    }
+
+                    goodTurns++;
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+                {
+                    goodErrors++;
+                    return;
+                }
+            }
+        }, CancellationToken.None);
+
+        var share = Math.Max(1, o.Turns / Math.Max(1, o.Calls));
+        int sent = 0, closed1007 = 0, otherEnds = 0;
+        await Task.WhenAll(Enumerable.Range(0, o.Calls).Select(async i =>
+        {
+            await using var bad = new RelayConnection();
+            await bad.ConnectAsync(o.Url!, o.AuthToken, o.SignedUrl, ct);
+            if (i % 2 == 0)
+            {
+                await bad.SetupAsync("+1555" + (2000000 + i).ToString(CultureInfo.InvariantCulture), ct);
+            }
+
+            try
+            {
+                for (var f = 0; f < share; f++)
+                {
+                    if (f % 7 == 3)
+                    {
+                        await bad.SendBinaryAsync([0xde, 0xad, 0xbe, 0xef], ct);
+                    }
+                    else
+                    {
+                        await bad.SendRawAsync(garbage[(i + f) % garbage.Length], ct);
+                    }
+
+                    Interlocked.Increment(ref sent);
+                }
+
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                timeout.CancelAfter(TimeSpan.FromSeconds(10));
+                while (await bad.ReceiveAsync(timeout.Token) is not null)
+                {
+                }
+            }
+            catch (Exception ex) when (ex is System.Net.WebSockets.WebSocketException or OperationCanceledException)
+            {
+                // Closed under us: counted below.
+            }
+
+            if (bad.CloseStatus == System.Net.WebSockets.WebSocketCloseStatus.InvalidPayloadData)
+            {
+                Interlocked.Increment(ref closed1007);
+            }
+            else
+            {
+                Interlocked.Increment(ref otherEnds);
+            }
+        }));
+
+        await Task.Delay(1000, ct);
+        await done.CancelAsync();
+        await talking;
+        var health = new UriBuilder(o.Url!) { Scheme = o.Url!.Scheme == "wss" ? "https" : "http", Path = "/health/live" }.Uri;
+        using var http = new HttpClient();
+        var healthy = (await http.GetAsync(health, ct)).IsSuccessStatusCode;
+        Console.WriteLine($"bad_sessions={o.Calls} bad_frames={sent} closed_1007={closed1007} other_ends={otherEnds} good_turns={goodTurns} good_errors={goodErrors} good_socket={good.State} service_healthy={healthy}");
+        return healthy && goodErrors == 0 && good.State == System.Net.WebSockets.WebSocketState.Open ? 0 : 1;
     }
 
     private static double P(List<double> sorted, int percentile) =>

@@ -14,6 +14,14 @@ internal sealed class RelayConnection : IAsyncDisposable
 
     public WebSocketState State => _socket.State;
 
+    public WebSocketCloseStatus? CloseStatus => _socket.CloseStatus;
+
+    public Task SendRawAsync(string text, CancellationToken cancellationToken) =>
+        _socket.SendAsync(System.Text.Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
+
+    public Task SendBinaryAsync(byte[] bytes, CancellationToken cancellationToken) =>
+        _socket.SendAsync(bytes, WebSocketMessageType.Binary, endOfMessage: true, cancellationToken);
+
     /// <summary>Opens the socket; with an auth token the upgrade is signed over <paramref name="signedUrl"/> like Twilio does.</summary>
     public async Task ConnectAsync(Uri url, string? authToken, string? signedUrl, CancellationToken cancellationToken)
     {
