@@ -28,12 +28,14 @@ internal sealed class BedrockHarness : IDisposable
         };
         configure?.Invoke(Options);
         _metrics = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var meterFactory = _metrics.GetRequiredService<IMeterFactory>();
         Client = new ConverseStreamClient(_http, Options, () => new BasicAWSCredentials("AKIDEXAMPLE12345678", "secret-key"));
-        Model = new BedrockLanguageModel(Client, Options, new BedrockMetrics(_metrics.GetRequiredService<IMeterFactory>()), TimeProvider.System, NullLogger<BedrockLanguageModel>.Instance);
+        Model = new BedrockLanguageModel(Client, Options, new BedrockMetrics(meterFactory), TimeProvider.System, NullLogger<BedrockLanguageModel>.Instance);
 
+        // Only this harness's meter: other tests (the hosted app) publish the same meter name in parallel.
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter.Name == BedrockMetrics.MeterName)
+            if (instrument.Meter.Name == BedrockMetrics.MeterName && ReferenceEquals(instrument.Meter.Scope, meterFactory))
             {
                 listener.EnableMeasurementEvents(instrument);
             }
