@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Text.Json;
 using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Application.Relay.HandlePrompt;
@@ -35,7 +34,7 @@ public sealed class BuiltInAndPizzaToolTests
     {
         await using var harness = new Harness(Harness.PizzaUseCase(["place_order"]));
         harness.Model
-            .Then((_, ct) => Use("place_order", """{"fulfilment":"delivery","items":[{"item":"Pepperoni","size":"large","quantity":2,"extras":["extra cheese"]},{"item":"garlic knots","quantity":1}],"customer_name":"Ana","delivery_address":"42 Elm Street"}""", null, ct))
+            .Then((_, ct) => ScriptedModel.ToolUse("place_order", """{"fulfilment":"delivery","items":[{"item":"Pepperoni","size":"large","quantity":2,"extras":["extra cheese"]},{"item":"garlic knots","quantity":1}],"customer_name":"Ana","delivery_address":"42 Elm Street"}""", ct))
             .ThenSays("Your order is placed.");
         var call = await harness.StartAsync();
 
@@ -63,7 +62,7 @@ public sealed class BuiltInAndPizzaToolTests
     public async Task Orders_that_cannot_be_placed_give_the_model_a_reason_and_store_nothing(string input, string reason)
     {
         await using var harness = new Harness(Harness.PizzaUseCase(["place_order"]));
-        harness.Model.Then((_, ct) => Use("place_order", input, null, ct)).ThenSays("Let me check that with you.");
+        harness.Model.Then((_, ct) => ScriptedModel.ToolUse("place_order", input, ct)).ThenSays("Let me check that with you.");
         var call = await harness.StartAsync();
 
         await harness.Sender.Send(new HandlePrompt(call, "Order", true, null));
@@ -79,7 +78,7 @@ public sealed class BuiltInAndPizzaToolTests
     public async Task End_call_sends_end_and_does_not_ask_the_model_again()
     {
         await using var harness = new Harness(Harness.PizzaUseCase(["end_call"]));
-        harness.Model.Then((_, ct) => Use("end_call", "{}", new TextDelta("Goodbye!"), ct));
+        harness.Model.Then((_, ct) => ScriptedModel.ToolUse("end_call", "{}", ct, new TextDelta("Goodbye!")));
         var call = await harness.StartAsync();
 
         await harness.Sender.Send(new HandlePrompt(call, "That's all, bye", true, null));
@@ -97,7 +96,7 @@ public sealed class BuiltInAndPizzaToolTests
     {
         var useCase = Harness.PizzaUseCase(["live_agent_handoff"], handoff: new HandoffSettings(HandoffMode.Enqueue, "support"));
         await using var harness = new Harness(useCase);
-        harness.Model.Then((_, ct) => Use("live_agent_handoff", """{"reason_code":"user_requested","summary":"Ana wants to change yesterday's order."}""", null, ct));
+        harness.Model.Then((_, ct) => ScriptedModel.ToolUse("live_agent_handoff", """{"reason_code":"user_requested","summary":"Ana wants to change yesterday's order."}""", ct));
         var call = await harness.StartAsync();
 
         await harness.Sender.Send(new HandlePrompt(call, "A person please", true, null));
@@ -113,7 +112,7 @@ public sealed class BuiltInAndPizzaToolTests
     public async Task Without_handoff_settings_the_model_is_told_no_one_can_take_the_call()
     {
         await using var harness = new Harness(Harness.PizzaUseCase(["live_agent_handoff"]));
-        harness.Model.Then((_, ct) => Use("live_agent_handoff", """{"reason_code":"complaint","summary":"x"}""", null, ct)).ThenSays("I can take a message.");
+        harness.Model.Then((_, ct) => ScriptedModel.ToolUse("live_agent_handoff", """{"reason_code":"complaint","summary":"x"}""", ct)).ThenSays("I can take a message.");
         var call = await harness.StartAsync();
 
         await harness.Sender.Send(new HandlePrompt(call, "A person please", true, null));
@@ -128,9 +127,9 @@ public sealed class BuiltInAndPizzaToolTests
     {
         await using var harness = new Harness(Harness.PizzaUseCase(["switch_language"]));
         harness.Model
-            .Then((_, ct) => Use("switch_language", """{"language":"es-us"}""", null, ct))
+            .Then((_, ct) => ScriptedModel.ToolUse("switch_language", """{"language":"es-us"}""", ct))
             .ThenSays("¡Claro!")
-            .Then((_, ct) => Use("switch_language", """{"language":"fr-FR"}""", null, ct))
+            .Then((_, ct) => ScriptedModel.ToolUse("switch_language", """{"language":"fr-FR"}""", ct))
             .ThenSays("Sorry, no French.");
         var call = await harness.StartAsync();
 
@@ -150,8 +149,8 @@ public sealed class BuiltInAndPizzaToolTests
     {
         await using var harness = new Harness(Harness.PizzaUseCase(["send_dtmf"]));
         harness.Model
-            .Then((_, ct) => Use("send_dtmf", """{"digits":"12w#"}""", null, ct))
-            .Then((_, ct) => Use("send_dtmf", """{"digits":"12; rm -rf"}""", null, ct))
+            .Then((_, ct) => ScriptedModel.ToolUse("send_dtmf", """{"digits":"12w#"}""", ct))
+            .Then((_, ct) => ScriptedModel.ToolUse("send_dtmf", """{"digits":"12; rm -rf"}""", ct))
             .ThenSays("Done.");
         var call = await harness.StartAsync();
 
@@ -160,19 +159,5 @@ public sealed class BuiltInAndPizzaToolTests
 
         Assert.Equal("12w#", Assert.Single(harness.Output.Sent.Select(s => s.Message).OfType<SendDigits>()).Digits);
         Assert.Equal(ToolResultStatus.Error, call.Conversation.Messages[4].ToolResults.Single().Status);
-    }
-
-    private static async IAsyncEnumerable<ModelStreamEvent> Use(
-        string name, string input, TextDelta? before, [EnumeratorCancellation] CancellationToken ct)
-    {
-        await Task.Yield();
-        ct.ThrowIfCancellationRequested();
-        if (before is not null)
-        {
-            yield return before;
-        }
-
-        yield return new ToolUseRequested("t-" + Guid.NewGuid().ToString("N")[..6], name, input);
-        yield return new ModelCompleted(ModelStopReason.ToolUse);
     }
 }

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Application.Relay.HandlePrompt;
 
@@ -20,9 +19,9 @@ public sealed class FillerTests
         var fast = new FakeTool("fast_lookup", idempotent: true, (_, _) => Task.FromResult(new ToolOutcome("{}")));
         await using var harness = new Harness(Harness.PizzaUseCase(["slow_lookup", "fast_lookup"]), slow, fast);
         harness.Model
-            .Then((_, ct) => Use("fast_lookup", ct))
+            .Then((_, ct) => ScriptedModel.ToolUse("fast_lookup", "{}", ct))
             .ThenSays("Quick answer.")
-            .Then((_, ct) => Use("slow_lookup", ct))
+            .Then((_, ct) => ScriptedModel.ToolUse("slow_lookup", "{}", ct))
             .ThenSays("Twenty minutes.");
         var call = await harness.StartAsync();
 
@@ -43,13 +42,5 @@ public sealed class FillerTests
 
         Assert.Equal("Quick answer.One moment. Twenty minutes.", harness.Output.HeardText);
         Assert.Equal("One moment. Twenty minutes.", call.Conversation.Last!.Text);
-    }
-
-    private static async IAsyncEnumerable<ModelStreamEvent> Use(string name, [EnumeratorCancellation] CancellationToken ct)
-    {
-        await Task.Yield();
-        ct.ThrowIfCancellationRequested();
-        yield return new ToolUseRequested("t-" + Guid.NewGuid().ToString("N")[..6], name, "{}");
-        yield return new ModelCompleted(ModelStopReason.ToolUse);
     }
 }

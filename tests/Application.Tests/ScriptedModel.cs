@@ -45,4 +45,24 @@ public sealed class ScriptedModel : ILanguageModel
 
         yield return new ModelCompleted(ModelStopReason.EndTurn);
     }
+
+    /// <summary>Yields <paramref name="events"/> one at a time (asynchronously), then the given stop reason.</summary>
+    public static async IAsyncEnumerable<ModelStreamEvent> Events(
+        ModelStopReason stopReason, [EnumeratorCancellation] CancellationToken ct, params ModelStreamEvent[] events)
+    {
+        foreach (var e in events)
+        {
+            ct.ThrowIfCancellationRequested();
+            await Task.Yield();
+            yield return e;
+        }
+
+        yield return new ModelCompleted(stopReason);
+    }
+
+    /// <summary>A model message that asks for one tool (optionally after some text).</summary>
+    public static IAsyncEnumerable<ModelStreamEvent> ToolUse(string name, string input, CancellationToken ct, TextDelta? before = null) =>
+        before is null
+            ? Events(ModelStopReason.ToolUse, ct, new ToolUseRequested("t-" + Guid.NewGuid().ToString("N")[..6], name, input))
+            : Events(ModelStopReason.ToolUse, ct, before, new ToolUseRequested("t-" + Guid.NewGuid().ToString("N")[..6], name, input));
 }

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using System.Runtime.CompilerServices;
 using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Application.Common;
 using VoiceAgent.Application.Relay.HandleInterrupt;
@@ -40,7 +39,7 @@ public sealed class TelemetryTests
         meters.SetMeasurementEventCallback<double>((i, v, _, _) => measurements.Enqueue((i.Name, v)));
         meters.SetMeasurementEventCallback<long>((i, v, _, _) => measurements.Enqueue((i.Name, v)));
         meters.Start();
-        harness.Model.Then((_, ct) => Use(ct)).ThenSays("Found it.").ThenSays("Well, ", "actually…");
+        harness.Model.Then((_, ct) => ScriptedModel.ToolUse("lookup", "{}", ct)).ThenSays("Found it.").ThenSays("Well, ", "actually…");
         var call = await harness.StartAsync();
 
         await harness.Sender.Send(new HandlePrompt(call, "Look it up", true, null));
@@ -60,13 +59,5 @@ public sealed class TelemetryTests
         Assert.Equal(2, measurements.Count(m => m.Name == "voiceagent.turn.time_to_first_token"));
         Assert.Contains(measurements, m => m.Name == "voiceagent.tool.duration");
         Assert.Contains(measurements, m => m.Name == "voiceagent.turns");
-    }
-
-    private static async IAsyncEnumerable<ModelStreamEvent> Use([EnumeratorCancellation] CancellationToken ct)
-    {
-        await Task.Yield();
-        ct.ThrowIfCancellationRequested();
-        yield return new ToolUseRequested("t1", "lookup", "{}");
-        yield return new ModelCompleted(ModelStopReason.ToolUse);
     }
 }

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Application.Relay.HandleInterrupt;
 using VoiceAgent.Application.Relay.HandlePrompt;
@@ -31,7 +30,7 @@ public sealed class ToolLoopTests
         var order = new FakeTool("submit_request", idempotent: false, (_, _) => Run("{\"orderId\":\"O-1\"}"));
         await using var harness = new Harness(Harness.PizzaUseCase([PickupTime, PlaceOrder]), pickup, order);
         harness.Model
-            .Then((_, ct) => Events(ct, new TextDelta("One moment. "), Use("t1", "lookup_status"), Use("t2", "submit_request")))
+            .Then((_, ct) => ScriptedModel.Events(ModelStopReason.ToolUse, ct, new TextDelta("One moment. "), Use("t1", "lookup_status"), Use("t2", "submit_request")))
             .ThenSays("Order O-1 is ready in twenty minutes.");
         var call = await harness.StartAsync();
 
@@ -64,7 +63,7 @@ public sealed class ToolLoopTests
         });
         await using var harness = new Harness(Harness.PizzaUseCase([PickupTime, PlaceOrder]), secret, broken, slow);
         harness.Model
-            .Then((_, ct) => Events(ct, Use("a", "secret_tool"), Use("b", "lookup_status"), Use("c", "submit_request"), Use("d", "no_such_tool")))
+            .Then((_, ct) => ScriptedModel.Events(ModelStopReason.ToolUse, ct, Use("a", "secret_tool"), Use("b", "lookup_status"), Use("c", "submit_request"), Use("d", "no_such_tool")))
             .ThenSays("Sorry, I can't check that right now.");
         var call = await harness.StartAsync();
 
@@ -98,7 +97,7 @@ public sealed class ToolLoopTests
             return new ToolOutcome("{\"orderId\":\"O-7\"}");
         });
         await using var harness = new Harness(Harness.PizzaUseCase([PickupTime, PlaceOrder]), pickup, order);
-        harness.Model.Then((_, ct) => Events(ct, Use("r", "lookup_status"), Use("w", "submit_request")));
+        harness.Model.Then((_, ct) => ScriptedModel.Events(ModelStopReason.ToolUse, ct, Use("r", "lookup_status"), Use("w", "submit_request")));
         var call = await harness.StartAsync();
 
         await harness.Sender.Send(new HandlePrompt(call, "Place it", true, null));
@@ -120,8 +119,8 @@ public sealed class ToolLoopTests
         var pickup = new FakeTool("lookup_status", idempotent: true, (_, _) => Task.FromResult(new ToolOutcome("20")));
         await using var harness = new Harness(Harness.PizzaUseCase([PickupTime], maxToolRounds: 1), pickup);
         harness.Model
-            .Then((_, ct) => Events(ct, Use("1", "lookup_status")))
-            .Then((_, ct) => Events(ct, Use("2", "lookup_status")));
+            .Then((_, ct) => ScriptedModel.Events(ModelStopReason.ToolUse, ct, Use("1", "lookup_status")))
+            .Then((_, ct) => ScriptedModel.Events(ModelStopReason.ToolUse, ct, Use("2", "lookup_status")));
         var call = await harness.StartAsync();
 
         await harness.Sender.Send(new HandlePrompt(call, "Loop", true, null));
@@ -135,17 +134,4 @@ public sealed class ToolLoopTests
     }
 
     private static ToolUseRequested Use(string id, string name) => new(id, name, "{\"size\":\"large\",\"note\":\"100% cheese\"}");
-
-    private static async IAsyncEnumerable<ModelStreamEvent> Events(
-        [EnumeratorCancellation] CancellationToken ct, params ModelStreamEvent[] events)
-    {
-        foreach (var e in events)
-        {
-            ct.ThrowIfCancellationRequested();
-            await Task.Yield();
-            yield return e;
-        }
-
-        yield return new ModelCompleted(ModelStopReason.ToolUse);
-    }
 }

@@ -1,7 +1,7 @@
-using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Xml.Linq;
 using VoiceAgent.Application.Abstractions;
+using VoiceAgent.Application.Tests;
 using VoiceAgent.Domain.Orders;
 
 namespace VoiceAgent.Integration.Tests;
@@ -14,9 +14,9 @@ public sealed class ToolsOverTheWireTests
     {
         await using var factory = new VoiceAgentFactory();
         factory.Model
-            .Then((_, ct) => Tool("place_order", """{"fulfilment":"pickup","items":[{"item":"calzone","quantity":2}],"customer_name":"Ana"}""", ct))
+            .Then((_, ct) => ScriptedModel.ToolUse("place_order", """{"fulfilment":"pickup","items":[{"item":"calzone","quantity":2}],"customer_name":"Ana"}""", ct))
             .Then((request, _) => Say($"Order placed, total {Total(request)}."))
-            .Then((_, ct) => Tool("live_agent_handoff", """{"reason_code":"complaint","summary":"Ana wants to talk about a past order."}""", ct));
+            .Then((_, ct) => ScriptedModel.ToolUse("live_agent_handoff", """{"reason_code":"complaint","summary":"Ana wants to talk about a past order."}""", ct));
         await using var twilio = await factory.ConnectRelayAsync();
         await twilio.SetupAsync();
 
@@ -50,18 +50,6 @@ public sealed class ToolsOverTheWireTests
         return json.RootElement.GetProperty("total").GetDecimal().ToString("0.##", System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    private static async IAsyncEnumerable<ModelStreamEvent> Tool(string name, string input, [EnumeratorCancellation] CancellationToken ct)
-    {
-        await Task.Yield();
-        ct.ThrowIfCancellationRequested();
-        yield return new ToolUseRequested("tooluse_" + name, name, input);
-        yield return new ModelCompleted(ModelStopReason.ToolUse);
-    }
-
-    private static async IAsyncEnumerable<ModelStreamEvent> Say(string text)
-    {
-        await Task.Yield();
-        yield return new TextDelta(text);
-        yield return new ModelCompleted(ModelStopReason.EndTurn);
-    }
+    private static IAsyncEnumerable<ModelStreamEvent> Say(string text) =>
+        ScriptedModel.Events(ModelStopReason.EndTurn, CancellationToken.None, new TextDelta(text));
 }
