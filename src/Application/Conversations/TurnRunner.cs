@@ -50,6 +50,9 @@ internal sealed partial class TurnRunner(
     {
         ArgumentNullException.ThrowIfNull(call);
         ArgumentNullException.ThrowIfNull(turn);
+
+        // Time-to-first-token counts from here, on the receive loop, so scheduling the turn is included.
+        turn.StartedAt = timeProvider.GetTimestamp();
         turn.Completion = Task.Run(() => RunAsync(call, turn, previous, fixedReply, endCall), CancellationToken.None);
     }
 
@@ -86,7 +89,6 @@ internal sealed partial class TurnRunner(
         activity?.SetTag("voiceagent.call_sid", call.CallSid);
         activity?.SetTag("voiceagent.turn_id", turn.Id);
         activity?.SetTag("voiceagent.use_case", call.UseCase.Id);
-        turn.StartedAt = timeProvider.GetTimestamp();
         var outcome = "completed";
         try
         {
