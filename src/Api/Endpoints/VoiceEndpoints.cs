@@ -5,6 +5,7 @@ using VoiceAgent.Api.Relay;
 using VoiceAgent.Api.Twilio;
 using VoiceAgent.Application.Calls.AnswerCall;
 using VoiceAgent.Application.Calls.EndSession;
+using VoiceAgent.Domain.UseCases;
 
 namespace VoiceAgent.Api.Endpoints;
 
@@ -39,13 +40,7 @@ internal static partial class VoiceEndpoints
         try
         {
             var result = await sender.Send(command, cancellationToken);
-            var options = twilio.Value;
-            var xml = Twiml.ConversationRelay(
-                result.UseCase,
-                relayUrl: options.PublicUrl("/ws", null, webSocket: true),
-                actionUrl: options.PublicUrl("/action", null),
-                result.Parameters);
-            return Results.Content(xml, Twiml.ContentType);
+            return RelayTwiml(twilio.Value, result.UseCase, result.Parameters, greeting: null);
         }
         catch (Exception ex) when (ex is not (ValidationException or OperationCanceledException))
         {
@@ -65,21 +60,21 @@ internal static partial class VoiceEndpoints
             NullIfEmpty(form["HandoffData"].ToString()),
             NullIfEmpty(form["ErrorMessage"].ToString()));
         var decision = await sender.Send(command, cancellationToken);
-        if (decision is Reconnect reconnect)
-        {
-            var options = twilio.Value;
-            return Results.Content(
-                Twiml.ConversationRelay(
-                    reconnect.UseCase,
-                    relayUrl: options.PublicUrl("/ws", null, webSocket: true),
-                    actionUrl: options.PublicUrl("/action", null),
-                    reconnect.Parameters,
-                    greeting: reconnect.Greeting),
-                Twiml.ContentType);
-        }
-
-        return Results.Content(Twiml.SessionEnd(decision), Twiml.ContentType);
+        return decision is Reconnect reconnect
+            ? RelayTwiml(twilio.Value, reconnect.UseCase, reconnect.Parameters, reconnect.Greeting)
+            : Results.Content(Twiml.SessionEnd(decision), Twiml.ContentType);
     }
+
+    /// <summary>ConversationRelay TwiML pointing Twilio at this service's public /ws and /action.</summary>
+    private static IResult RelayTwiml(TwilioOptions options, UseCase useCase, IReadOnlyDictionary<string, string> parameters, string? greeting) =>
+        Results.Content(
+            Twiml.ConversationRelay(
+                useCase,
+                relayUrl: options.PublicUrl("/ws", null, webSocket: true),
+                actionUrl: options.PublicUrl("/action", null),
+                parameters,
+                greeting),
+            Twiml.ContentType);
 
     private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
 

@@ -6,6 +6,7 @@ using FluentValidation;
 using Mediator;
 using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Application.Calls;
+using VoiceAgent.Application.Calls.EndSession;
 using VoiceAgent.Application.Relay.HandleDtmf;
 using VoiceAgent.Application.Relay.HandleInterrupt;
 using VoiceAgent.Application.Relay.HandlePrompt;
@@ -102,7 +103,7 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
             Log.HandingOver(_logger, call.CallSid);
             call.CancelCurrentTurn();
             await SendAsync(new SpeakText(_options.DrainLine, Last: true), null, _session.Token).ConfigureAwait(false);
-            await SendAsync(new EndRelay(DrainHandoffData), null, _session.Token).ConfigureAwait(false);
+            await SendAsync(new EndRelay(DrainHandover.HandoffData), null, _session.Token).ConfigureAwait(false);
 
             // Twilio closes the socket after end; if it does not, the session ends with the close timeout.
             await Task.Delay(_options.CloseTimeout, _session.Token).ConfigureAwait(false);
@@ -117,9 +118,6 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
             // The session is already gone.
         }
     }
-
-    /// <summary>Handoff data of a call moved away from a stopping instance.</summary>
-    public const string DrainHandoffData = "{\"reason_code\":\"server-draining\"}";
 
     public ValueTask SendAsync(OutboundMessage message, TurnHandle? turn, CancellationToken cancellationToken)
     {

@@ -21,6 +21,15 @@ public sealed record EndSession(
     string? HandoffData,
     string? ErrorMessage) : ICommand<SessionEndDecision>;
 
+/// <summary>The hand-over of a live call by an instance that is shutting down: /action reconnects such a call.</summary>
+public static class DrainHandover
+{
+    public const string ReasonCode = "server-draining";
+
+    /// <summary>The handoff data the stopping instance ends the relay session with.</summary>
+    public const string HandoffData = "{\"reason_code\":\"" + ReasonCode + "\"}";
+}
+
 /// <summary>What the rest of the call does once the relay session is over.</summary>
 public abstract record SessionEndDecision;
 
@@ -104,7 +113,7 @@ internal sealed partial class EndSessionHandler(
 
     private const string ReconnectGreeting = "Thanks for holding, I'm back with you.";
 
-    /// <summary>The handoff data a draining instance sends (see the API's RelaySession).</summary>
+    /// <summary>Whether <paramref name="handoffData"/> is <see cref="DrainHandover"/>'s.</summary>
     internal static bool IsDrainHandover(string? handoffData)
     {
         if (string.IsNullOrWhiteSpace(handoffData))
@@ -118,7 +127,7 @@ internal sealed partial class EndSessionHandler(
             return json.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object
                 && json.RootElement.TryGetProperty("reason_code", out var code)
                 && code.ValueKind == System.Text.Json.JsonValueKind.String
-                && code.GetString() == "server-draining";
+                && code.GetString() == DrainHandover.ReasonCode;
         }
         catch (System.Text.Json.JsonException)
         {
