@@ -78,16 +78,5 @@ public static class SeedLoader
     }
 
     private static T Read<T>(string file, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo)
-        where T : class
-    {
-        try
-        {
-            using var stream = File.OpenRead(file);
-            return JsonSerializer.Deserialize(stream, typeInfo) ?? throw new SeedDataException($"{file}: the file is empty.");
-        }
-        catch (JsonException ex)
-        {
-            throw new SeedDataException($"{file}: {ex.Message}", ex);
-        }
-    }
+        where T : class => Parse(File.ReadAllText(file), file, typeInfo);
 }

@@ -132,13 +132,15 @@ internal sealed class DynamoDbCallRepository(IAmazonDynamoDB client, DynamoDbOpt
     internal static Dictionary<string, AttributeValue> Key(string pk, string sk) => new() { [Pk] = S(pk), [Sk] = S(sk) };
 }
 
-/// <summary>Use cases, stored as their JSON document.</summary>
-internal sealed class DynamoDbUseCaseRepository(IAmazonDynamoDB client, DynamoDbOptions options) : IUseCaseRepository
+/// <summary>Items that hold one JSON document (use cases, caller profiles): read strictly, written whole.</summary>
+internal static class JsonDocumentItems
 {
-    public async Task<UseCase?> GetAsync(string useCaseId, CancellationToken cancellationToken)
+    /// <summary>The item's document parsed by <paramref name="parse"/>; null when there is no such item.</summary>
+    public static async Task<T?> GetAsync<T>(
+        IAmazonDynamoDB client, DynamoDbOptions options, string pk, string sk, Func<string, string, T> parse, CancellationToken cancellationToken)
+        where T : class
     {
-        var pk = UseCasePk(useCaseId);
-        var response = await client.GetItemAsync(new GetItemRequest { TableName = options.TableName, Key = DynamoDbCallRepository.Key(pk, "USECASE") }, cancellationToken).ConfigureAwait(false);
+        var response = await client.GetItemAsync(new GetItemRequest { TableName = options.TableName, Key = DynamoDbCallRepository.Key(pk, sk) }, cancellationToken).ConfigureAwait(false);
         if (response.Item is not { Count: > 0 } item)
         {
             return null;
@@ -147,7 +149,7 @@ internal sealed class DynamoDbUseCaseRepository(IAmazonDynamoDB client, DynamoDb
         var reader = new ItemReader(item);
         try
         {
-            return SeedLoader.ParseUseCase(reader.String("document"), $"DynamoDB item {reader.Name}");
+            return parse(reader.String("document"), $"DynamoDB item {reader.Name}");
         }
         catch (SeedDataException ex)
         {
@@ -155,58 +157,44 @@ internal sealed class DynamoDbUseCaseRepository(IAmazonDynamoDB client, DynamoDb
         }
     }
 
-    public Task PutAsync(string useCaseId, string json, CancellationToken cancellationToken) =>
+    public static Task PutAsync(IAmazonDynamoDB client, DynamoDbOptions options, string pk, string sk, string type, string json, CancellationToken cancellationToken) =>
         client.PutItemAsync(
             new PutItemRequest
             {
                 TableName = options.TableName,
                 Item = new Dictionary<string, AttributeValue>
                 {
-                    [Pk] = S(UseCasePk(useCaseId)),
-                    [Sk] = S("USECASE"),
-                    [ItemType] = S("usecase"),
+                    [Pk] = S(pk),
+                    [Sk] = S(sk),
+                    [ItemType] = S(type),
                     ["document"] = S(json),
                 },
             },
             cancellationToken);
 }
 
+/// <summary>Use cases, stored as their JSON document.</summary>
+internal sealed class DynamoDbUseCaseRepository(IAmazonDynamoDB client, DynamoDbOptions options) : IUseCaseRepository
+{
+    private const string UseCaseSk = "USECASE";
+
+    public Task<UseCase?> GetAsync(string useCaseId, CancellationToken cancellationToken) =>
+        JsonDocumentItems.GetAsync(client, options, UseCasePk(useCaseId), UseCaseSk, SeedLoader.ParseUseCase, cancellationToken);
+
+    public Task PutAsync(string useCaseId, string json, CancellationToken cancellationToken) =>
+        JsonDocumentItems.PutAsync(client, options, UseCasePk(useCaseId), UseCaseSk, "usecase", json, cancellationToken);
+}
+
 /// <summary>Caller profiles by E.164 number, stored as their JSON document.</summary>
 internal sealed class DynamoDbCallerProfileRepository(IAmazonDynamoDB client, DynamoDbOptions options) : ICallerProfileRepository
 {
-    public async Task<CallerProfile?> FindByPhoneNumberAsync(string phoneNumber, CancellationToken cancellationToken)
-    {
-        var response = await client.GetItemAsync(new GetItemRequest { TableName = options.TableName, Key = DynamoDbCallRepository.Key(CallerPk(phoneNumber), "PROFILE") }, cancellationToken).ConfigureAwait(false);
-        if (response.Item is not { Count: > 0 } item)
-        {
-            return null;
-        }
+    private const string ProfileSk = "PROFILE";
 
-        var reader = new ItemReader(item);
-        try
-        {
-            return SeedLoader.ParseCallerProfile(reader.String("document"), $"DynamoDB item {reader.Name}");
-        }
-        catch (SeedDataException ex)
-        {
-            throw new StoredDataException(ex.Message, ex);
-        }
-    }
+    public Task<CallerProfile?> FindByPhoneNumberAsync(string phoneNumber, CancellationToken cancellationToken) =>
+        JsonDocumentItems.GetAsync(client, options, CallerPk(phoneNumber), ProfileSk, SeedLoader.ParseCallerProfile, cancellationToken);
 
     public Task PutAsync(string phoneNumber, string json, CancellationToken cancellationToken) =>
-        client.PutItemAsync(
-            new PutItemRequest
-            {
-                TableName = options.TableName,
-                Item = new Dictionary<string, AttributeValue>
-                {
-                    [Pk] = S(CallerPk(phoneNumber)),
-                    [Sk] = S("PROFILE"),
-                    [ItemType] = S("caller"),
-                    ["document"] = S(json),
-                },
-            },
-            cancellationToken);
+        JsonDocumentItems.PutAsync(client, options, CallerPk(phoneNumber), ProfileSk, "caller", json, cancellationToken);
 }
 
 /// <summary>Orders in their call's partition (and by day in the GSI); no TTL: business records are kept.</summary>
