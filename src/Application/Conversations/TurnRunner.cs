@@ -260,16 +260,19 @@ internal sealed partial class TurnRunner(
             return ValueTask.CompletedTask;
         }
 
+        bool first;
         lock (call.Gate)
         {
             ThrowIfClosed(turn);
-            if (!turn.FirstTokenSent && text.Length > 0)
-            {
-                turn.FirstTokenSent = true;
-                telemetry.FirstToken(call.UseCase.Id, timeProvider.GetElapsedTime(turn.StartedAt));
-            }
-
+            first = !turn.FirstTokenSent && text.Length > 0;
+            turn.FirstTokenSent |= first;
             turn.Spoken.Append(text);
+        }
+
+        if (first)
+        {
+            // Recorded outside the call's lock: the lock guards the conversation, not the metrics.
+            telemetry.FirstToken(call.UseCase.Id, timeProvider.GetElapsedTime(turn.StartedAt));
         }
 
         return call.Output.SendAsync(new SpeakText(text, last), turn, turn.Token);
