@@ -22,8 +22,10 @@ public sealed class RelayTests
             await twilio.SetupAsync();
             await twilio.PromptAsync("How late are you open?");
             var first = await twilio.ReceiveAnswerAsync();
-            Assert.Equal(["We're open ", "until ten ", "tonight.", ""], first.Select(f => f.GetProperty("token").GetString()));
+            // Tokens already queued together may share a frame; the text and the end of the answer are what count.
+            Assert.Equal("We're open until ten tonight.", RelayClient.Text(first));
             Assert.All(first, f => Assert.Equal("text", f.GetProperty("type").GetString()));
+            Assert.Equal([.. Enumerable.Repeat(false, first.Count - 1), true], first.Select(f => f.GetProperty("last").GetBoolean()));
 
             await twilio.PromptAsync("What are the specials?");
             var partial = await twilio.ReceiveAsync();

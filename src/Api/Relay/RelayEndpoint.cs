@@ -2,6 +2,7 @@ using Mediator;
 using Microsoft.Extensions.Options;
 using VoiceAgent.Api.Twilio;
 using VoiceAgent.Application.Calls;
+using VoiceAgent.Application.Common;
 
 namespace VoiceAgent.Api.Relay;
 
@@ -18,6 +19,7 @@ internal static class RelayEndpoint
         TwilioRequestValidator validator,
         ISender sender,
         IActiveCallRegistry registry,
+        ConversationTelemetry telemetry,
         IOptions<RelayOptions> options,
         RelayDrain drain,
         ILoggerFactory loggers)
@@ -43,7 +45,7 @@ internal static class RelayEndpoint
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
 
         // Not linked to ApplicationStopping: a shutdown drains live calls instead of cutting them off.
-        using var session = new RelaySession(socket, sender, registry, options.Value, loggers.CreateLogger<RelaySession>(), context.RequestAborted);
+        using var session = new RelaySession(socket, sender, registry, telemetry, options.Value, loggers.CreateLogger<RelaySession>(), context.RequestAborted);
         using var onDrain = drain.Draining.Register(static state => ((RelaySession)state!).BeginDrain(), session);
         await session.RunAsync();
     }

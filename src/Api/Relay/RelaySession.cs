@@ -1,12 +1,12 @@
 using System.Buffers;
 using System.Net.WebSockets;
 using System.Text.Json;
-using System.Threading.Channels;
 using FluentValidation;
 using Mediator;
 using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Application.Calls;
 using VoiceAgent.Application.Calls.EndSession;
+using VoiceAgent.Application.Common;
 using VoiceAgent.Application.Relay.HandleDtmf;
 using VoiceAgent.Application.Relay.HandleInterrupt;
 using VoiceAgent.Application.Relay.HandlePrompt;
@@ -27,9 +27,10 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
     private readonly WebSocket _socket;
     private readonly ISender _sender;
     private readonly IActiveCallRegistry _registry;
+    private readonly ConversationTelemetry _telemetry;
     private readonly RelayOptions _options;
     private readonly ILogger _logger;
-    private readonly Channel<OutboundFrame> _outbound;
+    private readonly RelayOutbox _outbox;
     private readonly CancellationTokenSource _session;
     private readonly ArrayBufferWriter<byte> _sendBuffer = new(512);
     private readonly Utf8JsonWriter _json;
@@ -41,6 +42,7 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
         WebSocket socket,
         ISender sender,
         IActiveCallRegistry registry,
+        ConversationTelemetry telemetry,
         RelayOptions options,
         ILogger logger,
         CancellationToken lifetime)
@@ -48,16 +50,12 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
         _socket = socket;
         _sender = sender;
         _registry = registry;
+        _telemetry = telemetry;
         _options = options;
         _logger = logger;
         _session = CancellationTokenSource.CreateLinkedTokenSource(lifetime);
         _json = new Utf8JsonWriter(_sendBuffer);
-        _outbound = Channel.CreateBounded<OutboundFrame>(new BoundedChannelOptions(options.SendQueueCapacity)
-        {
-            SingleReader = true,
-            SingleWriter = false,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
+        _outbox = new RelayOutbox(options.SendQueueCapacity);
     }
 
     public async Task RunAsync()
@@ -119,11 +117,8 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
         }
     }
 
-    public ValueTask SendAsync(OutboundMessage message, TurnHandle? turn, CancellationToken cancellationToken)
-    {
-        var frame = new OutboundFrame(message, turn);
-        return _outbound.Writer.TryWrite(frame) ? ValueTask.CompletedTask : WriteSlowAsync(frame, cancellationToken);
-    }
+    public ValueTask SendAsync(OutboundMessage message, TurnHandle? turn, CancellationToken cancellationToken) =>
+        _outbox.SendAsync(message, turn, cancellationToken);
 
     public void Dispose()
     {
@@ -132,24 +127,13 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
         _session.Dispose();
     }
 
-    private async ValueTask WriteSlowAsync(OutboundFrame frame, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await _outbound.Writer.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
-        }
-        catch (ChannelClosedException ex)
-        {
-            throw new OperationCanceledException("The relay session is closed.", ex, cancellationToken);
-        }
-    }
-
     private async Task<(WebSocketCloseStatus, string?)> ReceiveLoopAsync(CancellationToken token)
     {
         while (true)
         {
             // Idle calls hold no receive buffer: wait for data with a zero-byte read, then rent one.
             var peek = await _socket.ReceiveAsync(Memory<byte>.Empty, token).ConfigureAwait(false);
+            var arrived = _telemetry.Timestamp();
             if (peek.MessageType == WebSocketMessageType.Close)
             {
                 return (WebSocketCloseStatus.NormalClosure, null);
@@ -175,7 +159,7 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
                 }
                 else
                 {
-                    await DispatchAsync(message.Buffer.AsMemory(0, message.Length), token).ConfigureAwait(false);
+                    await DispatchAsync(message.Buffer.AsMemory(0, message.Length), arrived, token).ConfigureAwait(false);
                 }
             }
             finally
@@ -226,7 +210,7 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
         }
     }
 
-    private async ValueTask DispatchAsync(ReadOnlyMemory<byte> frame, CancellationToken token)
+    private async ValueTask DispatchAsync(ReadOnlyMemory<byte> frame, long arrived, CancellationToken token)
     {
         string? type;
         try
@@ -248,7 +232,7 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
                     break;
                 case "prompt" when _call is { } call:
                     var prompt = Read(frame, RelayJsonContext.Default.PromptMessage);
-                    await _sender.Send(new HandlePrompt(call, prompt.VoicePrompt, prompt.Last, prompt.Lang), token).ConfigureAwait(false);
+                    await _sender.Send(new HandlePrompt(call, prompt.VoicePrompt, prompt.Last, prompt.Lang, arrived), token).ConfigureAwait(false);
                     GoodFrame();
                     break;
                 case "interrupt" when _call is { } call:
@@ -337,15 +321,17 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
         var token = _session.Token;
         try
         {
-            await foreach (var frame in _outbound.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+            while (await _outbox.WaitToReadAsync().ConfigureAwait(false))
             {
-                if (frame.Turn is { IsCancelled: true })
+                while (_outbox.TryTake(out var frame))
                 {
-                    continue;
+                    Serialize(frame.Message);
+                    await _socket.SendAsync(_sendBuffer.WrittenMemory, WebSocketMessageType.Text, endOfMessage: true, token).ConfigureAwait(false);
+                    if (frame.Turn is { } turn && _call is { } call)
+                    {
+                        _telemetry.MessageWritten(call, turn, frame.Message);
+                    }
                 }
-
-                Serialize(frame.Message);
-                await _socket.SendAsync(_sendBuffer.WrittenMemory, WebSocketMessageType.Text, endOfMessage: true, token).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
@@ -409,7 +395,7 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
             }
         }
 
-        _outbound.Writer.TryComplete();
+        _outbox.Complete();
         if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
         {
             using var timeout = new CancellationTokenSource(_options.CloseTimeout);
@@ -432,8 +418,6 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
 
         Log.SessionClosed(_logger, call?.CallSid ?? "(before setup)", status);
     }
-
-    private sealed record OutboundFrame(OutboundMessage Message, TurnHandle? Turn);
 
     private readonly record struct ReceivedMessage(byte[] Buffer, int Length, WebSocketMessageType Type, bool Oversized);
 

@@ -10,6 +10,7 @@ public sealed class TurnHandle : IDisposable
     private readonly CancellationTokenSource _cts;
     private volatile bool _cancelled;
     private int _disposed;
+    private int _firstTokenWritten;
 
     internal TurnHandle(long id, string input, TurnHandle? previous, CancellationToken sessionToken)
     {
@@ -59,11 +60,10 @@ public sealed class TurnHandle : IDisposable
     /// <summary>What has been handed to the caller and not yet recorded. Guarded by the call's gate.</summary>
     internal System.Text.StringBuilder Spoken { get; } = new();
 
-    /// <summary>When the turn started (TimeProvider timestamp), for time-to-first-token.</summary>
+    /// <summary>
+    /// When the caller's prompt arrived (TimeProvider timestamp; 0 until set), for time-to-first-token.
+    /// </summary>
     internal long StartedAt { get; set; }
-
-    /// <summary>Whether the first answer token has gone out.</summary>
-    internal bool FirstTokenSent { get; set; }
 
     /// <summary>Whether this turn already said a filler line while tools ran.</summary>
     internal bool FillerSpoken { get; set; }
@@ -73,6 +73,9 @@ public sealed class TurnHandle : IDisposable
 
     /// <summary>Completes when the turn's task has finished, whatever the outcome.</summary>
     public Task Completion { get; internal set; } = Task.CompletedTask;
+
+    /// <summary>True the first time only: the transport has written this turn's first answer token.</summary>
+    internal bool TryMarkFirstTokenWritten() => Interlocked.Exchange(ref _firstTokenWritten, 1) == 0;
 
     public void Cancel()
     {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Application.Calls;
 
 namespace VoiceAgent.Application.Common;
@@ -19,22 +20,51 @@ public sealed class ConversationTelemetry
     private readonly Histogram<double> _toolDuration;
     private readonly Counter<long> _bargeIns;
     private readonly Counter<long> _turns;
+    private readonly TimeProvider _timeProvider;
 
-    public ConversationTelemetry(IMeterFactory meterFactory, IActiveCallRegistry registry)
+    public ConversationTelemetry(IMeterFactory meterFactory, IActiveCallRegistry registry, TimeProvider timeProvider)
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
         ArgumentNullException.ThrowIfNull(registry);
+        _timeProvider = timeProvider ?? throw new ArgumentNullException(nameof(timeProvider));
         var meter = meterFactory.Create(Name);
         meter.CreateObservableUpDownCounter("voiceagent.calls.active", () => registry.Count, description: "Relay sessions open on this instance.");
-        _timeToFirstToken = meter.CreateHistogram<double>(
-            "voiceagent.turn.time_to_first_token", "ms", "From the caller's prompt to the first answer token handed to the relay.");
+        _timeToFirstToken = meter.CreateHistogram(
+            "voiceagent.turn.time_to_first_token",
+            "ms",
+            "From the caller's prompt arriving on the relay socket to the first answer token written to it.",
+            tags: null,
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
         _toolDuration = meter.CreateHistogram<double>("voiceagent.tool.duration", "ms", "Tool run time, by tool and status.");
         _bargeIns = meter.CreateCounter<long>("voiceagent.barge_ins", description: "Times a caller interrupted an answer.");
         _turns = meter.CreateCounter<long>("voiceagent.turns", description: "Turns by outcome: completed, cancelled, failed.");
     }
 
-    public void FirstToken(string useCaseId, TimeSpan elapsed) =>
-        _timeToFirstToken.Record(elapsed.TotalMilliseconds, new KeyValuePair<string, object?>("use_case", useCaseId));
+    /// <summary>
+    /// Bucket bounds (ms) for exporters that aggregate histograms: fine below 10 ms, where the service's own
+    /// latency lives, and coarse above, where the model's does. The default bounds start at 5 ms.
+    /// </summary>
+    public static IReadOnlyList<double> LatencyBuckets { get; } =
+        [0.25, 0.5, 1, 2, 3, 5, 10, 25, 50, 100, 250, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000];
+
+    /// <summary>A timestamp on the clock <see cref="MessageWritten"/> measures with, for a prompt's arrival.</summary>
+    public long Timestamp() => _timeProvider.GetTimestamp();
+
+    /// <summary>
+    /// The transport wrote <paramref name="message"/> of <paramref name="turn"/> to the caller's socket; the
+    /// first answer token of a turn records time-to-first-token.
+    /// </summary>
+    public void MessageWritten(ActiveCall call, TurnHandle turn, OutboundMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        ArgumentNullException.ThrowIfNull(turn);
+        if (message is SpeakText { Token.Length: > 0 } && turn.StartedAt != 0 && turn.TryMarkFirstTokenWritten())
+        {
+            _timeToFirstToken.Record(
+                _timeProvider.GetElapsedTime(turn.StartedAt).TotalMilliseconds,
+                new KeyValuePair<string, object?>("use_case", call.UseCase.Id));
+        }
+    }
 
     public void ToolRan(string tool, string status, TimeSpan elapsed) =>
         _toolDuration.Record(elapsed.TotalMilliseconds, new("tool", tool), new("status", status));

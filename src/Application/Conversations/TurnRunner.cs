@@ -51,8 +51,12 @@ internal sealed partial class TurnRunner(
         ArgumentNullException.ThrowIfNull(call);
         ArgumentNullException.ThrowIfNull(turn);
 
-        // Time-to-first-token counts from here, on the receive loop, so scheduling the turn is included.
-        turn.StartedAt = timeProvider.GetTimestamp();
+        // Time-to-first-token counts from the prompt's arrival when the transport noted it, else from here.
+        if (turn.StartedAt == 0)
+        {
+            turn.StartedAt = timeProvider.GetTimestamp();
+        }
+
         turn.Completion = Task.Run(() => RunAsync(call, turn, previous, fixedReply, endCall), CancellationToken.None);
     }
 
@@ -253,26 +257,17 @@ internal sealed partial class TurnRunner(
     /// Hands text to the caller and notes it as spoken; refused once the turn was closed by the next one.
     /// Empty text is sent only as the end-of-answer marker.
     /// </summary>
-    private ValueTask SayAsync(ActiveCall call, TurnHandle turn, string text, bool last)
+    private static ValueTask SayAsync(ActiveCall call, TurnHandle turn, string text, bool last)
     {
         if (text.Length == 0 && !last)
         {
             return ValueTask.CompletedTask;
         }
 
-        bool first;
         lock (call.Gate)
         {
             ThrowIfClosed(turn);
-            first = !turn.FirstTokenSent && text.Length > 0;
-            turn.FirstTokenSent |= first;
             turn.Spoken.Append(text);
-        }
-
-        if (first)
-        {
-            // Recorded outside the call's lock: the lock guards the conversation, not the metrics.
-            telemetry.FirstToken(call.UseCase.Id, timeProvider.GetElapsedTime(turn.StartedAt));
         }
 
         return call.Output.SendAsync(new SpeakText(text, last), turn, turn.Token);

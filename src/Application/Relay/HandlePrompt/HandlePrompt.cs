@@ -5,8 +5,11 @@ using VoiceAgent.Application.Conversations;
 
 namespace VoiceAgent.Application.Relay.HandlePrompt;
 
-/// <summary>The caller said something. Starts a turn and returns at once; a running turn is superseded.</summary>
-public sealed record HandlePrompt(ActiveCall Call, string VoicePrompt, bool Last, string? Lang) : ICommand;
+/// <summary>
+/// The caller said something. Starts a turn and returns at once; a running turn is superseded.
+/// <paramref name="ReceivedAt"/>: when the prompt arrived (TimeProvider timestamp), where time-to-first-token starts.
+/// </summary>
+public sealed record HandlePrompt(ActiveCall Call, string VoicePrompt, bool Last, string? Lang, long ReceivedAt = 0) : ICommand;
 
 internal sealed class HandlePromptValidator : AbstractValidator<HandlePrompt>
 {
@@ -32,6 +35,7 @@ internal sealed class HandlePromptHandler(ITurnRunner runner) : ICommandHandler<
         }
 
         var (turn, previous) = command.Call.BeginTurn(utterance.Trim());
+        turn.StartedAt = command.ReceivedAt;
         runner.Start(command.Call, turn, previous);
         return ValueTask.FromResult(Unit.Value);
     }
