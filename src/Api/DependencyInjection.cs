@@ -40,11 +40,19 @@ internal static class DependencyInjection
 
     /// <summary>
     /// Traces (a span per turn, children per model round and tool, plus ASP.NET Core and HttpClient) and metrics
-    /// (every VoiceAgent.* meter). Exported over OTLP when OpenTelemetry:OtlpEndpoint (or OTEL_EXPORTER_OTLP_ENDPOINT) is set.
+    /// (every VoiceAgent.* meter), exported over OTLP when OpenTelemetry:OtlpEndpoint (or OTEL_EXPORTER_OTLP_ENDPOINT)
+    /// is set. Without an exporter nothing listens: no spans are built on the hot path and the instruments stay
+    /// free (dotnet-counters and other in-process listeners can still read the meters).
     /// </summary>
     private static void AddTelemetry(IServiceCollection services, IConfiguration configuration)
     {
-        var builder = services.AddOpenTelemetry()
+        var endpoint = configuration["OpenTelemetry:OtlpEndpoint"] ?? configuration["OTEL_EXPORTER_OTLP_ENDPOINT"];
+        if (!Uri.TryCreate(endpoint, UriKind.Absolute, out var otlp))
+        {
+            return;
+        }
+
+        services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("voiceagent"))
             .WithTracing(tracing => tracing
                 .AddSource("VoiceAgent.*")
@@ -53,13 +61,8 @@ internal static class DependencyInjection
             .WithMetrics(metrics => metrics
                 .AddMeter("VoiceAgent.*")
                 .AddAspNetCoreInstrumentation()
-                .AddHttpClientInstrumentation());
-
-        var endpoint = configuration["OpenTelemetry:OtlpEndpoint"] ?? configuration["OTEL_EXPORTER_OTLP_ENDPOINT"];
-        if (Uri.TryCreate(endpoint, UriKind.Absolute, out var otlp))
-        {
-            builder.UseOtlpExporter(OtlpExportProtocol.Grpc, otlp);
-        }
+                .AddHttpClientInstrumentation())
+            .UseOtlpExporter(OtlpExportProtocol.Grpc, otlp);
     }
 }
 
