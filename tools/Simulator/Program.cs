@@ -8,7 +8,9 @@ using VoiceAgent.Simulator;
 // VoiceAgent caller simulator: plays Twilio's side of ConversationRelay against any URL.
 //   chat   --url ws://127.0.0.1:5080/ws                          type to speak, "!" barges in, "#123" sends digits, "/quit"
 //   script --url ... --file scenarios/order.json                  scripted steps with expectations; exit 1 on a failed one
-//   load   --url ... --calls 100 --seconds 20 [--think-ms 1000]   N concurrent calls; prompt→first-token percentiles, tokens/s
+//   load   --url ... --calls 100 --seconds 20 [--think-ms 1000] [--warmup-seconds 4]
+//                                                                 N concurrent calls; prompt→first-token percentiles
+//                                                                 (after the warm-up, while all calls are up), frames/s
 //   idle   --url ... --calls 10000 --seconds 30                   N set-up calls that say nothing (memory per idle call)
 //   bargein --url ... --turns 200                                 interrupt after the first token; interrupt→last-token latency
 //   fault  --url ... --calls 50 --turns 1000                      50 sessions send 1000 bad frames while a good call talks
@@ -38,7 +40,7 @@ return options.Mode switch
     _ => 2,
 };
 
-internal sealed record Options(string? Mode, Uri? Url, string? AuthToken, string? SignedUrl, string? File, int Calls, int Seconds, int Turns, string Prompt, int ThinkMs)
+internal sealed record Options(string? Mode, Uri? Url, string? AuthToken, string? SignedUrl, string? File, int Calls, int Seconds, int Turns, string Prompt, int ThinkMs, int WarmupSeconds)
 {
     public static Options Parse(string[] args)
     {
@@ -60,7 +62,8 @@ internal sealed record Options(string? Mode, Uri? Url, string? AuthToken, string
             Number("--seconds", 10),
             Number("--turns", 100),
             Value("--prompt") ?? "A large pepperoni for pickup, please.",
-            Number("--think-ms", 1000));
+            Number("--think-ms", 1000),
+            Number("--warmup-seconds", 4));
     }
 }
 
@@ -191,9 +194,13 @@ internal static class Modes
     public static async Task<int> LoadAsync(Options o, CancellationToken ct)
     {
         var firstToken = new List<double>();
-        long tokens = 0, errors = 0, turns = 0;
+        long frames = 0, bytes = 0, errors = 0, turns = 0, warmupTurns = 0;
         var until = Stopwatch.StartNew();
         var duration = TimeSpan.FromSeconds(o.Seconds);
+
+        // Calls arrive over the first two seconds; turns that start before the warm-up is over are not measured.
+        var warmup = TimeSpan.FromSeconds(o.WarmupSeconds);
+        var prompt = RelayConnection.PromptBytes(o.Prompt);
         var calls = Enumerable.Range(0, o.Calls).Select(async i =>
         {
             try
@@ -206,23 +213,33 @@ internal static class Modes
                 var local = new List<double>();
                 while (until.Elapsed < duration && !ct.IsCancellationRequested)
                 {
+                    var measured = until.Elapsed >= warmup;
                     var sent = Stopwatch.GetTimestamp();
-                    await call.PromptAsync(o.Prompt, ct);
+                    await call.SendBytesAsync(prompt, ct);
                     var first = true;
-                    while (await call.ReceiveAsync(ct) is { } frame)
+                    while (await call.ReceiveSummaryAsync(ct) is { } frame)
                     {
-                        if (first && RelayConnection.Text(frame).Length > 0)
+                        if (first && frame.TextLength > 0)
                         {
-                            local.Add(Stopwatch.GetElapsedTime(sent).TotalMilliseconds);
+                            if (measured)
+                            {
+                                local.Add(Stopwatch.GetElapsedTime(sent, frame.ReceivedAt).TotalMilliseconds);
+                            }
+                            else
+                            {
+                                Interlocked.Increment(ref warmupTurns);
+                            }
+
                             first = false;
                         }
 
-                        if (RelayConnection.Text(frame).Length > 0)
+                        if (frame.IsText)
                         {
-                            Interlocked.Increment(ref tokens);
+                            Interlocked.Increment(ref frames);
+                            Interlocked.Add(ref bytes, frame.TextLength);
                         }
 
-                        if (RelayConnection.IsLast(frame))
+                        if (frame.Last)
                         {
                             break;
                         }
@@ -251,7 +268,7 @@ internal static class Modes
         var elapsed = until.Elapsed.TotalSeconds;
         firstToken.Sort();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"calls={o.Calls} seconds={elapsed:0.0} turns={turns} errors={errors} prompt->first-token ms p50={P(firstToken, 50):0.000} p95={P(firstToken, 95):0.000} p99={P(firstToken, 99):0.000} max={P(firstToken, 100):0.000} tokens/s={tokens / elapsed:0}"));
+            $"calls={o.Calls} seconds={elapsed:0.0} turns={turns} measured={firstToken.Count} (after {o.WarmupSeconds} s warm-up: {warmupTurns} not measured) errors={errors} prompt->first-token ms p50={P(firstToken, 50):0.000} p95={P(firstToken, 95):0.000} p99={P(firstToken, 99):0.000} p99.9={P(firstToken, 99.9):0.000} max={P(firstToken, 100):0.000} text-frames/s={frames / elapsed:0} text-bytes/s={bytes / elapsed:0}"));
         return errors == 0 ? 0 : 1;
     }
 
@@ -440,7 +457,7 @@ internal static class Modes
         return healthy && goodErrors == 0 && good.State == System.Net.WebSockets.WebSocketState.Open ? 0 : 1;
     }
 
-    private static double P(List<double> sorted, int percentile) =>
+    private static double P(List<double> sorted, double percentile) =>
         sorted.Count == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(percentile / 100.0 * sorted.Count) - 1, 0, sorted.Count - 1)];
 
     private static async Task<string> AnswerAsync(RelayConnection call, CancellationToken ct)

@@ -58,6 +58,38 @@ internal sealed class RelayConnection : IAsyncDisposable
     public Task SendAsync(Dictionary<string, object> message, CancellationToken cancellationToken) =>
         _socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(message), WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
 
+    /// <summary>
+    /// Load mode's receive: the next frame's type, text length and end-of-answer flag, read without building a
+    /// document, and when its last byte arrived — so the caller's own parsing and allocation stay out of the
+    /// measured latency. Null when the server closed.
+    /// </summary>
+    public async ValueTask<FrameSummary?> ReceiveSummaryAsync(CancellationToken cancellationToken)
+    {
+        var length = 0;
+        while (true)
+        {
+            var result = await _socket.ReceiveAsync(_buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
+            var at = System.Diagnostics.Stopwatch.GetTimestamp();
+            if (result.MessageType == WebSocketMessageType.Close)
+            {
+                return null;
+            }
+
+            length += result.Count;
+            if (result.EndOfMessage)
+            {
+                return FrameSummary.Read(_buffer.AsSpan(0, length), at);
+            }
+        }
+    }
+
+    /// <summary>A prompt frame serialized once, for load mode to send again and again.</summary>
+    public static byte[] PromptBytes(string text) =>
+        JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object> { ["type"] = "prompt", ["voicePrompt"] = text, ["lang"] = "en-US", ["last"] = true });
+
+    public Task SendBytesAsync(byte[] frame, CancellationToken cancellationToken) =>
+        _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
+
     /// <summary>The next frame, or null when the server closed.</summary>
     public async Task<JsonElement?> ReceiveAsync(CancellationToken cancellationToken)
     {
@@ -109,4 +141,45 @@ internal sealed class RelayConnection : IAsyncDisposable
 
     public static string Text(JsonElement frame) =>
         frame.GetProperty("type").GetString() == "text" ? frame.GetProperty("token").GetString() ?? string.Empty : string.Empty;
+}
+
+/// <summary>What load mode needs of a frame: whether it is text, how many UTF-8 bytes of text it carries, whether it ends the answer.</summary>
+internal readonly record struct FrameSummary(bool IsText, int TextLength, bool Last, long ReceivedAt)
+{
+    public static FrameSummary Read(ReadOnlySpan<byte> json, long receivedAt)
+    {
+        var reader = new Utf8JsonReader(json);
+        bool isText = false, last = false;
+        var textLength = 0;
+        while (reader.Read())
+        {
+            if (reader.TokenType != JsonTokenType.PropertyName || reader.CurrentDepth != 1)
+            {
+                continue;
+            }
+
+            if (reader.ValueTextEquals("type"u8))
+            {
+                reader.Read();
+                isText = reader.ValueTextEquals("text"u8);
+            }
+            else if (reader.ValueTextEquals("token"u8))
+            {
+                reader.Read();
+                textLength = reader.HasValueSequence ? (int)reader.ValueSequence.Length : reader.ValueSpan.Length;
+            }
+            else if (reader.ValueTextEquals("last"u8))
+            {
+                reader.Read();
+                last = reader.TokenType == JsonTokenType.True;
+            }
+            else
+            {
+                reader.Read();
+                reader.TrySkip();
+            }
+        }
+
+        return new FrameSummary(isText, isText ? textLength : 0, isText && last, receivedAt);
+    }
 }
