@@ -61,9 +61,14 @@ internal sealed class FakeCallRepository : ICallRepository
     private readonly ConcurrentDictionary<string, Call> _calls = new();
     private readonly ConcurrentDictionary<(string, int), ConversationMessage> _messages = new();
     private readonly ConcurrentBag<ToolCall> _toolCalls = [];
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _holds = new(StringComparer.Ordinal);
     private int _failuresLeft;
 
     public int Attempts;
+
+    /// <summary>Message writes for <paramref name="callSid"/> wait (as on a slow store) until the result is completed.</summary>
+    public TaskCompletionSource Hold(string callSid) =>
+        _holds.GetOrAdd(callSid, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
 
     public List<string> Log { get; } = [];
 
@@ -75,14 +80,21 @@ internal sealed class FakeCallRepository : ICallRepository
 
     public Task<Call?> GetAsync(string callSid, CancellationToken cancellationToken) => Task.FromResult(_calls.GetValueOrDefault(callSid));
 
-    public Task SaveMessagesAsync(string callSid, IReadOnlyList<IndexedMessage> messages, CancellationToken cancellationToken) =>
-        Do($"messages {string.Join(',', messages.Select(m => m.Index))}", () =>
+    public async Task SaveMessagesAsync(string callSid, IReadOnlyList<IndexedMessage> messages, CancellationToken cancellationToken)
+    {
+        if (_holds.TryGetValue(callSid, out var hold))
+        {
+            await hold.Task.WaitAsync(cancellationToken);
+        }
+
+        await Do($"messages {string.Join(',', messages.Select(m => m.Index))}", () =>
         {
             foreach (var (index, message) in messages)
             {
                 _messages[(callSid, index)] = message;
             }
         });
+    }
 
     public Task DeleteMessageAsync(string callSid, int index, CancellationToken cancellationToken) =>
         Do($"delete {index}", () => _messages.TryRemove((callSid, index), out _));

@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Hosting;
 using VoiceAgent.Application.Persistence;
+using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Application.Relay.HandlePrompt;
+using VoiceAgent.Domain.Conversations;
 
 namespace VoiceAgent.Application.Tests;
 
@@ -54,4 +56,45 @@ public sealed class JournalTests
         Assert.Equal(["One", "First answer.", "Two", "Second answer."], stored.Select(m => m.Text));
         Assert.True(harness.Calls.Attempts >= 4 + 5);
     }
+
+    [Fact]
+    public async Task A_call_whose_writes_are_slow_holds_back_only_its_own_lane_and_keeps_its_order()
+    {
+        await using var harness = new Harness();
+        var writer = harness.Get<IEnumerable<IHostedService>>().OfType<CallJournalWriter>().Single();
+        var journal = harness.Get<CallJournal>();
+        await writer.StartAsync(CancellationToken.None);
+        var sids = Enumerable.Range(0, 40).Select(i => $"CA{i:D32}").ToList();
+        var slow = harness.Calls.Hold(sids[0]);
+
+        foreach (var round in new[] { 0, 1, 2 })
+        {
+            foreach (var sid in sids)
+            {
+                journal.MessagesSaved(sid, [new IndexedMessage(round, Message($"{sid} turn {round}"))]);
+            }
+        }
+
+        // Every call in another lane is written while the slow one's first write is still in flight.
+        var others = sids.Where(sid => journal.LaneOf(sid) != journal.LaneOf(sids[0])).ToList();
+        Assert.True(others.Count >= 20);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        foreach (var sid in others)
+        {
+            while ((await harness.Calls.GetMessagesAsync(sid, CancellationToken.None)).Count < 3)
+            {
+                await Task.Delay(5, timeout.Token);
+            }
+        }
+
+        Assert.Empty(await harness.Calls.GetMessagesAsync(sids[0], CancellationToken.None));
+        slow.SetResult();
+        await writer.StopAsync(CancellationToken.None);
+        Assert.Equal(0, journal.Pending);
+        Assert.Equal(
+            ["turn 0", "turn 1", "turn 2"],
+            (await harness.Calls.GetMessagesAsync(sids[0], CancellationToken.None)).Select(m => m.Text![^6..]));
+    }
+
+    private static ConversationMessage Message(string text) => new(ConversationRole.User, [new TextBlock(text)]);
 }

@@ -36,6 +36,13 @@ public sealed class PersistenceOptions
     [Range(16, 1_000_000, ErrorMessage = "Persistence:QueueCapacity must be between 16 and 1,000,000.")]
     public int QueueCapacity { get; set; } = 50_000;
 
+    /// <summary>
+    /// Writes in flight at once, each for its own share of the calls (a call's writes stay in order). One
+    /// writer manages ~1 / store latency writes a second; calls make ~2 per turn.
+    /// </summary>
+    [Range(1, 256, ErrorMessage = "Persistence:Writers must be between 1 and 256.")]
+    public int Writers { get; set; } = 16;
+
     /// <summary>The first retry delay after a failed write; doubles up to <see cref="MaxRetryDelay"/>.</summary>
     [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00", ErrorMessage = "Persistence:FirstRetryDelay must be between 1 ms and 1 min.")]
     public TimeSpan FirstRetryDelay { get; set; } = TimeSpan.FromMilliseconds(200);

@@ -42,7 +42,7 @@ internal sealed record ToolCallEntry(ToolCall ToolCall) : JournalEntry(ToolCall.
 
 internal sealed partial class CallJournal : ICallJournal
 {
-    private readonly Channel<JournalEntry> _channel;
+    private readonly Channel<JournalEntry>[] _lanes;
     private readonly ILogger<CallJournal> _logger;
     private int _pending;
 
@@ -50,17 +50,27 @@ internal sealed partial class CallJournal : ICallJournal
     {
         ArgumentNullException.ThrowIfNull(options);
         _logger = logger;
-        _channel = Channel.CreateBounded<JournalEntry>(new BoundedChannelOptions(options.Value.QueueCapacity)
+        var settings = options.Value;
+        var capacity = Math.Max(16, settings.QueueCapacity / settings.Writers);
+        _lanes = new Channel<JournalEntry>[settings.Writers];
+        for (var i = 0; i < _lanes.Length; i++)
         {
-            SingleReader = true,
-            SingleWriter = false,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
+            _lanes[i] = Channel.CreateBounded<JournalEntry>(new BoundedChannelOptions(capacity)
+            {
+                SingleReader = true,
+                SingleWriter = false,
+                FullMode = BoundedChannelFullMode.Wait,
+            });
+        }
     }
 
     public int Pending => Volatile.Read(ref _pending);
 
-    internal ChannelReader<JournalEntry> Reader => _channel.Reader;
+    /// <summary>
+    /// One reader per lane. A call's entries all go to the same lane, so they are written in order; different
+    /// calls write in parallel, and a call whose writes are failing holds back only the calls in its lane.
+    /// </summary>
+    internal IReadOnlyList<ChannelReader<JournalEntry>> Lanes => [.. _lanes.Select(l => l.Reader)];
 
     public void CallCreated(Call call) => Enqueue(new CallCreatedEntry(Snapshot(call)));
 
@@ -75,11 +85,20 @@ internal sealed partial class CallJournal : ICallJournal
 
     internal void Written() => Interlocked.Decrement(ref _pending);
 
-    internal void Complete() => _channel.Writer.TryComplete();
+    /// <summary>The lane that writes <paramref name="callSid"/>'s entries.</summary>
+    internal int LaneOf(string callSid) => (int)((uint)callSid.GetHashCode(StringComparison.Ordinal) % (uint)_lanes.Length);
+
+    internal void Complete()
+    {
+        foreach (var lane in _lanes)
+        {
+            lane.Writer.TryComplete();
+        }
+    }
 
     private void Enqueue(JournalEntry entry)
     {
-        if (_channel.Writer.TryWrite(entry))
+        if (_lanes[LaneOf(entry.CallSid)].Writer.TryWrite(entry))
         {
             Interlocked.Increment(ref _pending);
             return;

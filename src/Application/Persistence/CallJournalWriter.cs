@@ -7,7 +7,8 @@ using VoiceAgent.Application.Common;
 namespace VoiceAgent.Application.Persistence;
 
 /// <summary>
-/// Drains the journal into the repository in order. A failed write is retried with backoff until it lands,
+/// Drains the journal into the repository: each call's writes in order, the lanes of different calls in
+/// parallel (Persistence:Writers). A failed write is retried with backoff until it lands,
 /// so a store outage delays writes but loses none. On shutdown the queue is drained until the host's
 /// shutdown timeout.
 /// </summary>
@@ -49,9 +50,12 @@ internal sealed partial class CallJournalWriter(
 
     public void Dispose() => _abort.Dispose();
 
-    private async Task RunAsync(CancellationToken abort)
+    private Task RunAsync(CancellationToken abort) =>
+        Task.WhenAll(journal.Lanes.Select(lane => Task.Run(() => RunLaneAsync(lane, abort), CancellationToken.None)));
+
+    private async Task RunLaneAsync(System.Threading.Channels.ChannelReader<JournalEntry> lane, CancellationToken abort)
     {
-        await foreach (var entry in journal.Reader.ReadAllAsync(abort).ConfigureAwait(false))
+        await foreach (var entry in lane.ReadAllAsync(abort).ConfigureAwait(false))
         {
             await WriteWithRetryAsync(entry, abort).ConfigureAwait(false);
             journal.Written();
