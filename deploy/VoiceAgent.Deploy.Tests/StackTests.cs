@@ -79,7 +79,18 @@ public sealed class StackTests(SynthesizedTemplate stack) : IClassFixture<Synthe
         Assert.Equal(2, target.GetProperty("MinCapacity").GetInt32());
         var policies = stack.Resources("AWS::ApplicationAutoScaling::ScalingPolicy").Select(p => p.GetProperty("Properties").GetRawText()).ToList();
         Assert.Contains(policies, p => p.Contains("ECSServiceAverageCPUUtilization", StringComparison.Ordinal));
-        Assert.Contains(policies, p => p.Contains("ActiveCalls", StringComparison.Ordinal));
+        var metric = stack.Resources("AWS::ApplicationAutoScaling::ScalingPolicy")
+            .Select(p => p.GetProperty("Properties").GetProperty("TargetTrackingScalingPolicyConfiguration"))
+            .Single(c => c.TryGetProperty("CustomizedMetricSpecification", out _))
+            .GetProperty("CustomizedMetricSpecification");
+        Assert.Equal("VoiceAgent", metric.GetProperty("Namespace").GetString());
+        Assert.Equal("ActiveCalls", metric.GetProperty("MetricName").GetString());
+        Assert.False(metric.TryGetProperty("Dimensions", out var dimensions) && dimensions.GetArrayLength() > 0);
+
+        // The tasks publish that metric themselves (embedded metric format in their logs).
+        var container = Assert.Single(stack.Resources("AWS::ECS::TaskDefinition")).GetProperty("Properties").GetProperty("ContainerDefinitions")[0];
+        Assert.Contains(container.GetProperty("Environment").EnumerateArray(), e =>
+            e.GetProperty("Name").GetString() == "Observability__CloudWatchActiveCalls" && e.GetProperty("Value").GetString() == "true");
     }
 
     [Fact]

@@ -110,6 +110,9 @@ public sealed class VoiceAgentStack : Stack
                 ["Llm__Provider"] = "Bedrock",
                 ["Bedrock__Region"] = Aws.REGION,
                 ["Relay__DrainTimeout"] = TimeSpan.FromSeconds(props.DrainSeconds).ToString("c", System.Globalization.CultureInfo.InvariantCulture),
+
+                // VoiceAgent/ActiveCalls for the scaling policy below, as embedded-metric-format lines in the logs.
+                ["Observability__CloudWatchActiveCalls"] = "true",
             },
             Secrets = new Dictionary<string, EcsSecret> { ["Twilio__AuthToken"] = EcsSecret.FromSecretsManager(twilioToken) },
             Logging = LogDriver.AwsLogs(new AwsLogDriverProps { StreamPrefix = "voiceagent", LogRetention = RetentionDays.ONE_MONTH }),
@@ -152,7 +155,8 @@ public sealed class VoiceAgentStack : Stack
         var scaling = service.AutoScaleTaskCount(new Amazon.CDK.AWS.ApplicationAutoScaling.EnableScalingProps { MinCapacity = 2, MaxCapacity = 20 });
         scaling.ScaleOnCpuUtilization("Cpu", new CpuUtilizationScalingProps { TargetUtilizationPercent = 50 });
 
-        // voiceagent.calls.active, exported to CloudWatch (e.g. by an OTel collector) as VoiceAgent/ActiveCalls.
+        // Live calls per task, printed by each task every 15 s in CloudWatch's embedded metric format (no dimensions):
+        // the awslogs driver ships the lines and CloudWatch extracts VoiceAgent/ActiveCalls; no collector needed.
         scaling.ScaleToTrackCustomMetric("ActiveCalls", new TrackCustomMetricProps
         {
             Metric = new Metric(new MetricProps { Namespace = "VoiceAgent", MetricName = "ActiveCalls", Statistic = "Average", Period = Duration.Minutes(1) }),

@@ -6,6 +6,7 @@ using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using Microsoft.Extensions.Options;
 using VoiceAgent.Api.Common;
+using VoiceAgent.Api.Observability;
 using VoiceAgent.Api.Relay;
 using VoiceAgent.Api.Twilio;
 
@@ -35,6 +36,11 @@ internal static class DependencyInjection
         services.AddExceptionHandler<ExceptionHandler>();
         services.AddHealthChecks().AddCheck<ReadinessCheck>("ready", tags: ["ready"]);
         services.AddHostedService<StartupWarnings>();
+        services.AddOptions<ObservabilityOptions>().BindConfiguration(ObservabilityOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        if (configuration.GetValue<bool>($"{ObservabilityOptions.SectionName}:{nameof(ObservabilityOptions.CloudWatchActiveCalls)}"))
+        {
+            services.AddHostedService(sp => ActivatorUtilities.CreateInstance<CloudWatchActiveCalls>(sp, Console.Out));
+        }
         return services;
     }
 
