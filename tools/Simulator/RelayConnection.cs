@@ -63,7 +63,13 @@ internal sealed class RelayConnection : IAsyncDisposable
     /// document, and when its last byte arrived — so the caller's own parsing and allocation stay out of the
     /// measured latency. Null when the server closed.
     /// </summary>
-    public async ValueTask<FrameSummary?> ReceiveSummaryAsync(CancellationToken cancellationToken)
+    public async ValueTask<FrameSummary?> ReceiveSummaryAsync(CancellationToken cancellationToken) =>
+        await ReceiveMessageAsync(cancellationToken).ConfigureAwait(false) is var (length, at) && length >= 0
+            ? FrameSummary.Read(_buffer.AsSpan(0, length), at)
+            : null;
+
+    /// <summary>Reads one whole message into the buffer: its length and when its last byte arrived; length -1 once closed.</summary>
+    private async ValueTask<(int Length, long ArrivedAt)> ReceiveMessageAsync(CancellationToken cancellationToken)
     {
         var length = 0;
         while (true)
@@ -72,13 +78,13 @@ internal sealed class RelayConnection : IAsyncDisposable
             var at = System.Diagnostics.Stopwatch.GetTimestamp();
             if (result.MessageType == WebSocketMessageType.Close)
             {
-                return null;
+                return (-1, at);
             }
 
             length += result.Count;
             if (result.EndOfMessage)
             {
-                return FrameSummary.Read(_buffer.AsSpan(0, length), at);
+                return (length, at);
             }
         }
     }
@@ -93,22 +99,14 @@ internal sealed class RelayConnection : IAsyncDisposable
     /// <summary>The next frame, or null when the server closed.</summary>
     public async Task<JsonElement?> ReceiveAsync(CancellationToken cancellationToken)
     {
-        var length = 0;
-        while (true)
+        var (length, _) = await ReceiveMessageAsync(cancellationToken).ConfigureAwait(false);
+        if (length < 0)
         {
-            var result = await _socket.ReceiveAsync(_buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
-            if (result.MessageType == WebSocketMessageType.Close)
-            {
-                return null;
-            }
-
-            length += result.Count;
-            if (result.EndOfMessage)
-            {
-                using var document = JsonDocument.Parse(_buffer.AsMemory(0, length));
-                return document.RootElement.Clone();
-            }
+            return null;
         }
+
+        using var document = JsonDocument.Parse(_buffer.AsMemory(0, length));
+        return document.RootElement.Clone();
     }
 
     public static string Describe(JsonElement frame) => frame.GetProperty("type").GetString() switch
