@@ -31,6 +31,7 @@ public static class DependencyInjection
         services.AddSingleton<ConversationTelemetry>();
         services.AddSingleton<IActiveCallRegistry, ActiveCallRegistry>();
         services.AddSingleton<IUseCaseResolver, UseCaseResolver>();
+        services.AddSingleton<DeferredSender>();
         services.AddSingleton<ITurnRunner, TurnRunner>();
         services.AddSingleton<IToolCatalog, ToolCatalog>();
         services.AddSingleton<CallJournal>();

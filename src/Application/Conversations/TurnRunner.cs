@@ -1,4 +1,3 @@
-using Mediator;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using VoiceAgent.Application.Abstractions;
@@ -30,7 +29,7 @@ public interface ITurnRunner
 /// </summary>
 internal sealed partial class TurnRunner(
     ILanguageModel model,
-    IServiceProvider services,
+    DeferredSender sender,
     ICallJournal journal,
     TimeProvider timeProvider,
     ConversationTelemetry telemetry,
@@ -40,11 +39,6 @@ internal sealed partial class TurnRunner(
     private const string CancelledToolResult = "Not completed: the caller interrupted before this tool finished.";
     private const string AbandonedToolResult = "Not completed: the answer failed before this tool finished.";
     private const string ToolLimitResult = "Not run: too many tool rounds in one answer.";
-
-    // Resolved on first use: the mediator's handlers depend on this runner.
-    private ISender Sender => _sender ??= (ISender)services.GetService(typeof(ISender))!;
-
-    private ISender? _sender;
 
     public void Start(ActiveCall call, TurnHandle turn, TurnHandle? previous, string? fixedReply = null, bool endCall = false)
     {
@@ -310,7 +304,7 @@ internal sealed partial class TurnRunner(
         for (var i = 0; i < toolUses.Count; i++)
         {
             var use = (ToolUseBlock)toolUses[i];
-            tasks[i] = Sender.Send(new InvokeTool(call, use), turn.Token).AsTask();
+            tasks[i] = sender.Value.Send(new InvokeTool(call, use), turn.Token).AsTask();
         }
 
         await FillWhileWaitingAsync(call, turn, Task.WhenAll(tasks)).ConfigureAwait(false);

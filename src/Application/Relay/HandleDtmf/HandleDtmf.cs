@@ -28,7 +28,7 @@ internal sealed class HandleDtmfValidator : AbstractValidator<HandleDtmf>
 
 internal sealed partial class HandleDtmfHandler(
     ITurnRunner runner,
-    IServiceProvider services,
+    DeferredSender sender,
     TimeProvider timeProvider,
     IOptions<ConversationOptions> options,
     ILogger<HandleDtmfHandler> logger) : ICommandHandler<HandleDtmf>
@@ -97,9 +97,8 @@ internal sealed partial class HandleDtmfHandler(
     {
         try
         {
-            var sender = (ISender)services.GetService(typeof(ISender))!;
             var use = new ToolUseBlock("dtmf-" + Guid.NewGuid().ToString("N")[..12], action.ToolName, action.InputJson);
-            var invocation = await sender.Send(new InvokeTool(call, use), call.SessionToken).ConfigureAwait(false);
+            var invocation = await sender.Value.Send(new InvokeTool(call, use), call.SessionToken).ConfigureAwait(false);
             if (invocation.EndsTurn)
             {
                 return;
