@@ -6,16 +6,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-dotnet build -c Release src/Api/VoiceAgent.Api.csproj >/dev/null
-dotnet build -c Release tools/Simulator/VoiceAgent.Simulator.csproj >/dev/null
-port=5193
-(cd src/Api/bin/Release/net10.0 && exec env ASPNETCORE_ENVIRONMENT=Production Twilio__AuthToken=fault-token \
-   Twilio__PublicBaseUrl=http://127.0.0.1:$port Llm__Provider=Instant Store__SeedPath="$root/bench/seed" \
-   Conversation__DefaultUseCaseId=bench Relay__MaxFrameBytes=65536 Logging__LogLevel__Default=Error \
-   dotnet VoiceAgent.Api.dll --urls http://127.0.0.1:$port >/tmp/fault-api.log 2>&1) &
-api=$!
-trap 'kill $api 2>/dev/null || true; wait $api 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1 && break; sleep 0.2; done
+source bench/service.sh
+build_bench
+port=5194
+trap 'stop_api $port' EXIT
+start_api $port fault-token Relay__MaxFrameBytes=65536 Logging__LogLevel__Default=Error
 out=bench/results/faults.md
 {
   echo "# Fault run — $(date -u +%Y-%m-%dT%H:%MZ)"
@@ -23,8 +18,8 @@ out=bench/results/faults.md
   echo "Command: \`bash bench/faults.sh\`. 50 sessions (half set up first) send 1,000 bad frames; one good call talks throughout."
   echo
   echo '```'
-  dotnet tools/Simulator/bin/Release/net10.0/VoiceAgent.Simulator.dll fault --url ws://127.0.0.1:$port/ws --auth-token fault-token --calls 50 --turns 1000
+  $sim fault --url ws://127.0.0.1:$port/ws --auth-token fault-token --calls 50 --turns 1000
   echo '```'
   echo
-  echo "Service still running afterwards: $(kill -0 $api 2>/dev/null && echo yes || echo NO)."
+  echo "Service still running afterwards: $(api_running $port && echo yes || echo NO)."
 } | tee "$out"

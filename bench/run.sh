@@ -7,29 +7,12 @@ cd "$(dirname "$0")/.."
 root=$PWD
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true  # 10,000 idle calls need ~10,000 sockets per process
 
-dotnet build -c Release src/Api/VoiceAgent.Api.csproj >/dev/null
-dotnet build -c Release tools/Simulator/VoiceAgent.Simulator.csproj >/dev/null
-api_dir=$PWD/src/Api/bin/Release/net10.0
-sim="dotnet $PWD/tools/Simulator/bin/Release/net10.0/VoiceAgent.Simulator.dll"
+source bench/service.sh
+build_bench
 out=bench/results/latest.md
 token=bench-token
-
-start_api() { # port, extra env...
-  local port=$1; shift
-  if curl -fsS "http://127.0.0.1:$port/health/live" >/dev/null 2>&1; then
-    echo "port $port is already serving: stop that process first" >&2; exit 1
-  fi
-  # exec: the recorded PID is the service itself (its RSS is measured below).
-  (cd "$api_dir" && exec env ASPNETCORE_ENVIRONMENT=Production Twilio__AuthToken=$token Twilio__PublicBaseUrl=http://127.0.0.1:$port \
-     Llm__Provider=Instant Store__SeedPath="$root/bench/seed" Conversation__DefaultUseCaseId=bench \
-     Logging__LogLevel__Default=Warning Relay__SendQueueCapacity=64 "$@" \
-     dotnet VoiceAgent.Api.dll --urls http://127.0.0.1:$port >/tmp/bench-api-$port.log 2>&1) &
-  echo $! >/tmp/bench-api-$port.pid
-  for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1 && return 0; sleep 0.2; done
-  echo "service on $port did not start" >&2; cat /tmp/bench-api-$port.log >&2; exit 1
-}
-stop_api() { kill "$(cat /tmp/bench-api-$1.pid)" 2>/dev/null || true; wait "$(cat /tmp/bench-api-$1.pid)" 2>/dev/null || true; }
-rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$(cat /tmp/bench-api-$1.pid)/status"; }
+# Every service in this run: a small send queue per call (memory per idle call counts it).
+bench_api() { start_api "$1" "$token" Relay__SendQueueCapacity=64 "${@:2}"; }
 trap 'stop_api 5191; stop_api 5192; stop_api 5193' EXIT
 
 {
@@ -57,7 +40,7 @@ server_lines=()
 # on one process measure a heap grown by the runs before (longer GC pauses), not the load of this one.
 # Nothing else is attached while the client measures; 1,000 calls three times, to show the run-to-run spread.
 for calls in 100 1000 1000 1000 5000; do
-  start_api 5191
+  bench_api 5191
   $sim load --url ws://127.0.0.1:5191/ws --auth-token $token --calls 200 --seconds 8 --warmup-seconds 0 >/dev/null  # JIT warm-up
   $sim load --url ws://127.0.0.1:5191/ws --auth-token $token --calls $calls --seconds 30 --think-ms 1000 | tee -a "$out"
   stop_api 5191
@@ -65,7 +48,7 @@ done
 # Then the service's own view at 1,000 calls (this run's client numbers are not recorded: the attached
 # dotnet-counters session shares the two cores too).
 if [ -x "$counters" ]; then
-  start_api 5191
+  bench_api 5191
   $sim load --url ws://127.0.0.1:5191/ws --auth-token $token --calls 200 --seconds 8 --warmup-seconds 0 >/dev/null
   rm -f /tmp/bench-ttft.csv
   "$counters" collect -p "$(cat /tmp/bench-api-5191.pid)" --counters VoiceAgent.Conversation --refresh-interval 5 \
@@ -83,7 +66,7 @@ fi
 
 # Memory per idle call: RSS growth of a fresh service (the load above has grown the first one's heap, which
 # the GC keeps) while 10,000 set-up calls sit silent.
-start_api 5193
+bench_api 5193
 $sim load --url ws://127.0.0.1:5193/ws --auth-token $token --calls 50 --seconds 5 --warmup-seconds 0 >/dev/null  # JIT warm-up
 sleep 2
 before=$(rss_kb 5193)
@@ -103,7 +86,7 @@ wait $idle || true
 stop_api 5193
 
 # Barge-in: the answer streams 60 tokens 20 ms apart; the caller interrupts after the first one.
-start_api 5192 Llm__InstantTokens=60 Llm__InstantTokenDelay=00:00:00.020
+bench_api 5192 Llm__InstantTokens=60 Llm__InstantTokenDelay=00:00:00.020
 {
   echo
   echo "## Barge-in → last token of the interrupted answer"
