@@ -26,42 +26,39 @@ trap 'stop_api 5191; stop_api 5192; stop_api 5193' EXIT
   echo '```'
 } >"$out"
 
-# The service's own view of the same turns (prompt frame read → first token written, histogram
-# voiceagent.turn.time_to_first_token), when dotnet-counters is installed: worst p50/p99 over 5 s windows.
 counters=$(command -v dotnet-counters || echo "$HOME/.dotnet/tools/dotnet-counters")
-server_view() { # label csv
-  awk -F, -v label="$1" '/time_to_first_token/ && /Percentile=50/ {if ($5 > p50) p50 = $5}
-    /time_to_first_token/ && /Percentile=99/ {if ($5 > p99) p99 = $5}
-    END {if (p50 != "") printf "  service-side %s: worst 5 s window p50=%.3f p99=%.3f ms\n", label, p50, p99}' "$2"
-}
-server_lines=()
+# A fresh service, warmed up (JIT) by 200 calls for 8 s.
+warm_api() { bench_api "$1"; $sim load --url "ws://127.0.0.1:$1/ws" --auth-token $token --calls 200 --seconds 8 --warmup-seconds 0 >/dev/null; }
 
 # Each run gets a fresh, warmed-up service: the embedded store keeps every turn in memory, so back-to-back runs
 # on one process measure a heap grown by the runs before (longer GC pauses), not the load of this one.
 # Nothing else is attached while the client measures; 1,000 calls three times, to show the run-to-run spread.
 for calls in 100 1000 1000 1000 5000; do
-  bench_api 5191
-  $sim load --url ws://127.0.0.1:5191/ws --auth-token $token --calls 200 --seconds 8 --warmup-seconds 0 >/dev/null  # JIT warm-up
+  warm_api 5191
   $sim load --url ws://127.0.0.1:5191/ws --auth-token $token --calls $calls --seconds 30 --think-ms 1000 | tee -a "$out"
   stop_api 5191
 done
-# Then the service's own view at 1,000 calls (this run's client numbers are not recorded: the attached
-# dotnet-counters session shares the two cores too).
+echo '```' >>"$out"
+
+# Then, when dotnet-counters is installed, the service's own histogram (voiceagent.turn.time_to_first_token:
+# prompt frame read → first token written) in another 1,000-call run, whose client numbers are not recorded
+# (the attached session shares the two cores too): worst p50/p99 over 5 s windows.
 if [ -x "$counters" ]; then
-  bench_api 5191
-  $sim load --url ws://127.0.0.1:5191/ws --auth-token $token --calls 200 --seconds 8 --warmup-seconds 0 >/dev/null
+  warm_api 5191
   rm -f /tmp/bench-ttft.csv
   "$counters" collect -p "$(cat /tmp/bench-api-5191.pid)" --counters VoiceAgent.Conversation --refresh-interval 5 \
     --duration 00:00:00:32 --format csv -o /tmp/bench-ttft.csv >/dev/null 2>&1 &
   collector=$!
   $sim load --url ws://127.0.0.1:5191/ws --auth-token $token --calls 1000 --seconds 30 --think-ms 1000 >/dev/null
   wait "$collector" || true
-  [ -f /tmp/bench-ttft.csv ] && server_lines+=("$(server_view "1000 calls" /tmp/bench-ttft.csv)")
   stop_api 5191
-fi
-echo '```' >>"$out"
-if [ ${#server_lines[@]} -gt 0 ]; then
-  { echo; echo "Service-side (dotnet-counters on the service's own histogram):"; echo; echo '```'; printf '%s\n' "${server_lines[@]}"; echo '```'; } >>"$out"
+  if [ -f /tmp/bench-ttft.csv ]; then
+    { echo; echo "Service-side (dotnet-counters on the service's own histogram):"; echo; echo '```'
+      awk -F, '/time_to_first_token/ && /Percentile=50/ {if ($5 > p50) p50 = $5}
+        /time_to_first_token/ && /Percentile=99/ {if ($5 > p99) p99 = $5}
+        END {printf "  service-side 1000 calls: worst 5 s window p50=%.3f p99=%.3f ms\n", p50, p99}' /tmp/bench-ttft.csv
+      echo '```'; } >>"$out"
+  fi
 fi
 
 # Memory per idle call: RSS growth of a fresh service (the load above has grown the first one's heap, which
