@@ -61,7 +61,8 @@ public sealed class TurnHandle : IDisposable
     internal System.Text.StringBuilder Spoken { get; } = new();
 
     /// <summary>
-    /// When the caller's prompt arrived (TimeProvider timestamp; 0 until set), for time-to-first-token.
+    /// When the caller's prompt arrived (TimeProvider timestamp), for time-to-first-token; the runner sets it
+    /// when the transport did not, before the turn can send anything.
     /// </summary>
     internal long StartedAt { get; set; }
 

@@ -58,7 +58,7 @@ public sealed class ConversationTelemetry
     {
         ArgumentNullException.ThrowIfNull(call);
         ArgumentNullException.ThrowIfNull(turn);
-        if (message is SpeakText { Token.Length: > 0 } && turn.StartedAt != 0 && turn.TryMarkFirstTokenWritten())
+        if (message is SpeakText { Token.Length: > 0 } && turn.TryMarkFirstTokenWritten())
         {
             _timeToFirstToken.Record(
                 _timeProvider.GetElapsedTime(turn.StartedAt).TotalMilliseconds,
