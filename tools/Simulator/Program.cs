@@ -14,11 +14,22 @@ using VoiceAgent.Simulator;
 //   idle   --url ... --calls 10000 --seconds 30                   N set-up calls that say nothing (memory per idle call)
 //   bargein --url ... --turns 200                                 interrupt after the first token; interrupt→last-token latency
 //   fault  --url ... --calls 50 --turns 1000                      50 sessions send 1000 bad frames while a good call talks
+//   floor  --url http://127.0.0.1:5199                           a server that answers every prompt at once: the floor
+//                                                                 that load mode measures without the service
 // Options: --auth-token T (sign the upgrade like Twilio) --signed-url wss://public/ws (the URL Twilio signs)
+
+// Socket completions run on the socket thread, not after a hop to the thread pool: a frame is timed when it is read,
+// and the simulator spends less of the CPU it shares with the service in benchmarks. Read once, before the first
+// socket; the environment can still turn it off with DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=0.
+if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") is null)
+{
+    Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+}
+
 var options = Options.Parse(args);
 if (options.Mode is null || options.Url is null)
 {
-    Console.Error.WriteLine("usage: simulator <chat|script|load|idle|bargein> --url ws://host/ws [--auth-token T] [--signed-url U] [--file F] [--calls N] [--seconds S] [--turns N]");
+    Console.Error.WriteLine("usage: simulator <chat|script|load|idle|bargein|fault|floor> --url ws://host/ws [--auth-token T] [--signed-url U] [--file F] [--calls N] [--seconds S] [--turns N]");
     return 2;
 }
 
@@ -37,6 +48,7 @@ return options.Mode switch
     "idle" => await Modes.IdleAsync(options, stop.Token),
     "bargein" => await Modes.BargeInAsync(options, stop.Token),
     "fault" => await Modes.FaultAsync(options, stop.Token),
+    "floor" => await FloorServer.RunAsync(options.Url, stop.Token),
     _ => 2,
 };
 
@@ -201,6 +213,8 @@ internal static class Modes
         // Calls arrive over the first two seconds; turns that start before the warm-up is over are not measured.
         var warmup = TimeSpan.FromSeconds(o.WarmupSeconds);
         var prompt = RelayConnection.PromptBytes(o.Prompt);
+        var gcPauseBefore = GC.GetTotalPauseDuration();
+        var gcBefore = GC.CollectionCount(0);
         var calls = Enumerable.Range(0, o.Calls).Select(async i =>
         {
             try
@@ -264,11 +278,20 @@ internal static class Modes
                 Interlocked.Increment(ref errors);
             }
         });
+        // The machine's stolen CPU over the measured window (from the end of the warm-up to the last turn).
+        var window = Task.Run(async () =>
+        {
+            await Task.Delay(warmup, ct);
+            return HostCpu.Sample();
+        }, ct);
         await Task.WhenAll(calls);
+        var steal = HostCpu.StealPercent(await window, HostCpu.Sample());
         var elapsed = until.Elapsed.TotalSeconds;
+        var gcPause = GC.GetTotalPauseDuration() - gcPauseBefore;
+        var gcCount = GC.CollectionCount(0) - gcBefore;
         firstToken.Sort();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"calls={o.Calls} seconds={elapsed:0.0} turns={turns} measured={firstToken.Count} (after {o.WarmupSeconds} s warm-up: {warmupTurns} not measured) errors={errors} prompt->first-token ms p50={P(firstToken, 50):0.000} p95={P(firstToken, 95):0.000} p99={P(firstToken, 99):0.000} p99.9={P(firstToken, 99.9):0.000} max={P(firstToken, 100):0.000} text-frames/s={frames / elapsed:0} text-bytes/s={bytes / elapsed:0}"));
+            $"calls={o.Calls} seconds={elapsed:0.0} turns={turns} measured={firstToken.Count} (after {o.WarmupSeconds} s warm-up: {warmupTurns} not measured) errors={errors} prompt->first-token ms p50={P(firstToken, 50):0.000} p95={P(firstToken, 95):0.000} p99={P(firstToken, 99):0.000} p99.9={P(firstToken, 99.9):0.000} max={P(firstToken, 100):0.000} text-frames/s={frames / elapsed:0} text-bytes/s={bytes / elapsed:0} simulator-gcs={gcCount} simulator-gc-pause-ms={gcPause.TotalMilliseconds:0.0} host-cpu-steal={steal:0.0}%"));
         return errors == 0 ? 0 : 1;
     }
 
