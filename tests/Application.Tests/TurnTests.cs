@@ -269,4 +269,40 @@ public sealed class ResumeTests
         Assert.Equal(["A large pepperoni", "Pickup or delivery?", "Pickup"], harness.Model.Requests[0].Messages.Select(m => m.Text));
         Assert.Equal(1, resumed.Call.Reconnects);
     }
+
+    [Theory]
+    [InlineData("es-us", "es-US")]
+    [InlineData("fr-FR", null)]
+    public async Task A_call_handed_over_in_another_language_goes_on_in_it_if_the_use_case_offers_it(string carried, string? expected)
+    {
+        await using var harness = new Harness();
+
+        var call = await harness.StartAsync(new Dictionary<string, string> { [VoiceAgent.Application.Calls.CallParameters.Language] = carried });
+
+        Assert.Equal(expected, call.Language);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("es-US")]
+    public void The_drain_hand_over_carries_the_language_it_was_given(string? language)
+    {
+        var data = VoiceAgent.Application.Calls.EndSession.DrainHandover.HandoffData(language);
+
+        Assert.True(VoiceAgent.Application.Calls.EndSession.DrainHandover.TryRead(data, out var read));
+        Assert.Equal(language, read);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("{not json")]
+    [InlineData("[]")]
+    [InlineData("""{"reason_code":"complaint","language":"es-US"}""")]
+    [InlineData("""{"reason_code":7}""")]
+    public void Other_handoff_data_is_not_a_drain_hand_over(string? data)
+    {
+        Assert.False(VoiceAgent.Application.Calls.EndSession.DrainHandover.TryRead(data, out var language));
+        Assert.Null(language);
+    }
 }

@@ -53,5 +53,43 @@ public sealed class DrainTests
         var relay = XDocument.Parse(await action.Content.ReadAsStringAsync()).Root!.Element("Connect")!.Element("ConversationRelay")!;
         Assert.Equal("wss://voice.example.com/ws", relay.Attribute("url")!.Value);
         Assert.Equal("Thanks for holding, I'm back with you.", relay.Attribute("welcomeGreeting")!.Value);
+        Assert.Equal("en-US", relay.Attribute("language")!.Value);
+        Assert.DoesNotContain(relay.Elements("Parameter"), p => p.Attribute("name")!.Value == "language");
+    }
+
+    [Fact]
+    public async Task A_call_that_switched_language_is_handed_over_in_that_language()
+    {
+        await using var factory = new VoiceAgentFactory(realModel: false, new Dictionary<string, string?>
+        {
+            ["Relay:DrainTimeout"] = "00:00:00.500",
+            ["Relay:CloseTimeout"] = "00:00:01",
+        });
+        factory.Model
+            .Then((_, ct) => VoiceAgent.Application.Tests.ScriptedModel.ToolUse("switch_language", """{"language":"es-US"}""", ct))
+            .ThenSays("¡Claro!");
+        await using var twilio = await factory.ConnectRelayAsync();
+        await twilio.SetupAsync();
+        await twilio.PromptAsync("¿Español?");
+        var answer = await twilio.ReceiveAnswerAsync();
+        Assert.Contains(answer, f => f.GetProperty("type").GetString() == "language");
+        Assert.Equal("¡Claro!", RelayClient.Text(answer));
+
+        factory.Get<RelayDrain>().Begin();
+        await twilio.ReceiveAsync();
+        var end = await twilio.ReceiveAsync();
+        var handoffData = end!.Value.GetProperty("handoffData").GetString()!;
+
+        var action = await factory.PostSignedAsync("/action", new Dictionary<string, string>
+        {
+            ["CallSid"] = RelayClient.CallSid,
+            ["SessionStatus"] = "ended",
+            ["HandoffData"] = handoffData,
+        });
+        var relay = XDocument.Parse(await action.Content.ReadAsStringAsync()).Root!.Element("Connect")!.Element("ConversationRelay")!;
+        Assert.Equal("es-US", relay.Attribute("language")!.Value);
+        var parameters = relay.Elements("Parameter").ToDictionary(p => p.Attribute("name")!.Value, p => p.Attribute("value")!.Value);
+        Assert.Equal("es-US", parameters["language"]);
+        Assert.Equal("pizza", parameters["useCaseId"]);
     }
 }

@@ -46,6 +46,29 @@ public sealed class TwimlTests
     }
 
     [Fact]
+    public void A_reconnect_in_another_language_starts_speech_and_transcription_in_it()
+    {
+        var useCase = new UseCase(
+            "pizza",
+            "Pizza",
+            "prompt",
+            new RelaySettings { Language = "en-US", TtsLanguage = "en-US", TranscriptionLanguage = "en-US" },
+            new ModelSettings(),
+            languages: [new LanguageOption("es-US", "Google", "es-US-Journey-F")]);
+
+        var relay = XDocument.Parse(Twiml.ConversationRelay(useCase, "wss://v/ws", "https://v/action", new Dictionary<string, string>(), language: "es-US"))
+            .Root!.Element("Connect")!.Element("ConversationRelay")!;
+        var usual = XDocument.Parse(Twiml.ConversationRelay(useCase, "wss://v/ws", "https://v/action", new Dictionary<string, string>()))
+            .Root!.Element("Connect")!.Element("ConversationRelay")!;
+
+        Assert.Equal("es-US", relay.Attribute("language")!.Value);
+        Assert.Null(relay.Attribute("ttsLanguage"));
+        Assert.Null(relay.Attribute("transcriptionLanguage"));
+        Assert.Equal("es-US-Journey-F", relay.Element("Language")!.Attribute("voice")!.Value);
+        Assert.Equal(("en-US", "en-US", "en-US"), (usual.Attribute("language")!.Value, usual.Attribute("ttsLanguage")!.Value, usual.Attribute("transcriptionLanguage")!.Value));
+    }
+
+    [Fact]
     public void Session_end_hangs_up_or_hands_off()
     {
         var hangUp = XDocument.Parse(Twiml.SessionEnd(new HangUp(null))).Root!;

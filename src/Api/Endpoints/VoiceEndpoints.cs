@@ -61,19 +61,20 @@ internal static partial class VoiceEndpoints
             NullIfEmpty(form["ErrorMessage"].ToString()));
         var decision = await sender.Send(command, cancellationToken);
         return decision is Reconnect reconnect
-            ? RelayTwiml(twilio.Value, reconnect.UseCase, reconnect.Parameters, reconnect.Greeting)
+            ? RelayTwiml(twilio.Value, reconnect.UseCase, reconnect.Parameters, reconnect.Greeting, reconnect.Language)
             : Results.Content(Twiml.SessionEnd(decision), Twiml.ContentType);
     }
 
     /// <summary>ConversationRelay TwiML pointing Twilio at this service's public /ws and /action.</summary>
-    private static IResult RelayTwiml(TwilioOptions options, UseCase useCase, IReadOnlyDictionary<string, string> parameters, string? greeting) =>
+    private static IResult RelayTwiml(TwilioOptions options, UseCase useCase, IReadOnlyDictionary<string, string> parameters, string? greeting, string? language = null) =>
         Results.Content(
             Twiml.ConversationRelay(
                 useCase,
                 relayUrl: options.PublicUrl("/ws", null, webSocket: true),
                 actionUrl: options.PublicUrl("/action", null),
                 parameters,
-                greeting),
+                greeting,
+                language),
             Twiml.ContentType);
 
     private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;

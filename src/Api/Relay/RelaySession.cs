@@ -101,7 +101,7 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
             Log.HandingOver(_logger, call.CallSid);
             call.CancelCurrentTurn();
             await SendAsync(new SpeakText(_options.DrainLine, Last: true), null, _session.Token).ConfigureAwait(false);
-            await SendAsync(new EndRelay(DrainHandover.HandoffData), null, _session.Token).ConfigureAwait(false);
+            await SendAsync(new EndRelay(DrainHandover.HandoffData(call.Language)), null, _session.Token).ConfigureAwait(false);
 
             // Twilio closes the socket after end; if it does not, the session ends with the close timeout.
             await Task.Delay(_options.CloseTimeout, _session.Token).ConfigureAwait(false);

@@ -11,14 +11,17 @@ public static class Twiml
 
     /// <summary>
     /// <c>&lt;Response&gt;&lt;Connect action&gt;&lt;ConversationRelay …&gt;</c> with the use case's voice settings,
-    /// its languages and the custom parameters the relay returns in its setup message.
+    /// its languages and the custom parameters the relay returns in its setup message. With
+    /// <paramref name="language"/> (a reconnected call that had switched language) speech and transcription start in
+    /// that language, with its &lt;Language&gt; voice, instead of the use case's.
     /// </summary>
     public static string ConversationRelay(
         UseCase useCase,
         string relayUrl,
         string actionUrl,
         IReadOnlyDictionary<string, string> parameters,
-        string? greeting = null)
+        string? greeting = null,
+        string? language = null)
     {
         ArgumentNullException.ThrowIfNull(useCase);
         ArgumentNullException.ThrowIfNull(parameters);
@@ -30,9 +33,9 @@ public static class Twiml
         Add(element, "voice", relay.Voice);
         Add(element, "transcriptionProvider", relay.TranscriptionProvider);
         Add(element, "speechModel", relay.SpeechModel);
-        Add(element, "language", relay.Language);
-        Add(element, "ttsLanguage", relay.TtsLanguage);
-        Add(element, "transcriptionLanguage", relay.TranscriptionLanguage);
+        Add(element, "language", language ?? relay.Language);
+        Add(element, "ttsLanguage", language is null ? relay.TtsLanguage : null);
+        Add(element, "transcriptionLanguage", language is null ? relay.TranscriptionLanguage : null);
         Add(element, "interruptible", relay.Interruptible);
         Add(element, "reportInputDuringAgentSpeech", relay.ReportInputDuringAgentSpeech);
         Add(element, "dtmfDetection", relay.DtmfDetection);
@@ -43,13 +46,13 @@ public static class Twiml
         Add(element, "elevenlabsTextNormalization", relay.ElevenlabsTextNormalization);
         Add(element, "intelligenceService", relay.IntelligenceService);
 
-        foreach (var language in useCase.Languages)
+        foreach (var option in useCase.Languages)
         {
-            var child = new XElement("Language", new XAttribute("code", language.Code));
-            Add(child, "ttsProvider", language.TtsProvider);
-            Add(child, "voice", language.Voice);
-            Add(child, "transcriptionProvider", language.TranscriptionProvider);
-            Add(child, "speechModel", language.SpeechModel);
+            var child = new XElement("Language", new XAttribute("code", option.Code));
+            Add(child, "ttsProvider", option.TtsProvider);
+            Add(child, "voice", option.Voice);
+            Add(child, "transcriptionProvider", option.TranscriptionProvider);
+            Add(child, "speechModel", option.SpeechModel);
             element.Add(child);
         }
 

@@ -70,7 +70,10 @@ public sealed class ActiveCall
     /// <summary>Guarded by <see cref="Gate"/>.</summary>
     public Conversation Conversation { get; }
 
-    /// <summary>The language the caller is being spoken to in, once switched.</summary>
+    /// <summary>
+    /// The language the caller is being spoken to in, once switched (or carried over by a hand-over); null for the
+    /// use case's own. A hand-over passes it to the next session.
+    /// </summary>
     public string? Language { get; set; }
 
     public TurnHandle? CurrentTurn

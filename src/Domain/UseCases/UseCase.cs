@@ -128,6 +128,10 @@ public sealed partial class UseCase
 
     public bool AllowsTool(string name) => ToolNames.Contains(name, StringComparer.Ordinal);
 
+    /// <summary>The offered language with this BCP-47 code (compared without case), or null.</summary>
+    public LanguageOption? FindLanguage(string? code) =>
+        code is null ? null : Languages.FirstOrDefault(l => string.Equals(l.Code, code, StringComparison.OrdinalIgnoreCase));
+
     /// <summary>
     /// Fills <c>{{name}}</c> placeholders from <paramref name="values"/>. A placeholder without a value becomes
     /// empty so the model never sees template syntax.

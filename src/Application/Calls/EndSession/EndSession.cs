@@ -26,8 +26,61 @@ public static class DrainHandover
 {
     public const string ReasonCode = "server-draining";
 
-    /// <summary>The handoff data the stopping instance ends the relay session with.</summary>
-    public const string HandoffData = "{\"reason_code\":\"" + ReasonCode + "\"}";
+    /// <summary>
+    /// The handoff data the stopping instance ends the relay session with: the reason code and, when the call
+    /// had switched language, that language, so the reconnected session speaks it from its first word.
+    /// </summary>
+    public static string HandoffData(string? language)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(64);
+        using (var json = new System.Text.Json.Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("reason_code", ReasonCode);
+            if (language is not null)
+            {
+                json.WriteString("language", language);
+            }
+
+            json.WriteEndObject();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>Whether <paramref name="handoffData"/> is a drain hand-over, and the language it carries (if any).</summary>
+    public static bool TryRead(string? handoffData, out string? language)
+    {
+        language = null;
+        if (string.IsNullOrWhiteSpace(handoffData))
+        {
+            return false;
+        }
+
+        try
+        {
+            using var json = System.Text.Json.JsonDocument.Parse(handoffData);
+            var root = json.RootElement;
+            if (root.ValueKind != System.Text.Json.JsonValueKind.Object
+                || !root.TryGetProperty("reason_code", out var code)
+                || code.ValueKind != System.Text.Json.JsonValueKind.String
+                || code.GetString() != ReasonCode)
+            {
+                return false;
+            }
+
+            if (root.TryGetProperty("language", out var spoken) && spoken.ValueKind == System.Text.Json.JsonValueKind.String)
+            {
+                language = spoken.GetString();
+            }
+
+            return true;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return false;
+        }
+    }
 }
 
 /// <summary>What the rest of the call does once the relay session is over.</summary>
@@ -37,8 +90,11 @@ public sealed record HangUp(string? Announcement) : SessionEndDecision;
 
 public sealed record HandOff(HandoffSettings Settings) : SessionEndDecision;
 
-/// <summary>The session ended because its instance was shutting down: connect the caller again (to a healthy instance).</summary>
-public sealed record Reconnect(UseCase UseCase, IReadOnlyDictionary<string, string> Parameters, string Greeting) : SessionEndDecision;
+/// <summary>
+/// The session ended because its instance was shutting down: connect the caller again (to a healthy instance),
+/// in <paramref name="Language"/> when the call had switched to one of the use case's languages.
+/// </summary>
+public sealed record Reconnect(UseCase UseCase, IReadOnlyDictionary<string, string> Parameters, string Greeting, string? Language = null) : SessionEndDecision;
 
 internal sealed class EndSessionValidator : AbstractValidator<EndSession>
 {
@@ -70,12 +126,18 @@ internal sealed partial class EndSessionHandler(
         var failed = string.Equals(command.SessionStatus, "failed", StringComparison.OrdinalIgnoreCase);
         var wantsHandoff = !string.IsNullOrWhiteSpace(command.HandoffData);
 
-        if (IsDrainHandover(command.HandoffData) && (useCase ?? await DefaultUseCaseAsync(cancellationToken).ConfigureAwait(false)) is { } resumed)
+        if (DrainHandover.TryRead(command.HandoffData, out var spoken) && (useCase ?? await DefaultUseCaseAsync(cancellationToken).ConfigureAwait(false)) is { } resumed)
         {
-            // Not the end of the call: it moves to another instance and picks up where it was.
+            // Not the end of the call: it moves to another instance and picks up where it was, in its language.
             Log.Reconnecting(logger, command.CallSid);
             var parameters = new Dictionary<string, string>(StringComparer.Ordinal) { [CallParameters.UseCaseId] = resumed.Id };
-            return new Reconnect(resumed, parameters, ReconnectGreeting);
+            var language = resumed.FindLanguage(spoken)?.Code;
+            if (language is not null)
+            {
+                parameters[CallParameters.Language] = language;
+            }
+
+            return new Reconnect(resumed, parameters, ReconnectGreeting, language);
         }
 
         SessionEndDecision decision;
@@ -112,28 +174,6 @@ internal sealed partial class EndSessionHandler(
     }
 
     private const string ReconnectGreeting = "Thanks for holding, I'm back with you.";
-
-    /// <summary>Whether <paramref name="handoffData"/> is <see cref="DrainHandover"/>'s.</summary>
-    internal static bool IsDrainHandover(string? handoffData)
-    {
-        if (string.IsNullOrWhiteSpace(handoffData))
-        {
-            return false;
-        }
-
-        try
-        {
-            using var json = System.Text.Json.JsonDocument.Parse(handoffData);
-            return json.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object
-                && json.RootElement.TryGetProperty("reason_code", out var code)
-                && code.ValueKind == System.Text.Json.JsonValueKind.String
-                && code.GetString() == DrainHandover.ReasonCode;
-        }
-        catch (System.Text.Json.JsonException)
-        {
-            return false;
-        }
-    }
 
     private Task<UseCase?> DefaultUseCaseAsync(CancellationToken cancellationToken) =>
         useCases.GetAsync(options.Value.DefaultUseCaseId, cancellationToken);

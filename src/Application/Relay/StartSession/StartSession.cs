@@ -81,7 +81,11 @@ internal sealed partial class StartSessionHandler(
             values["param." + key] = value;
         }
 
-        var active = new ActiveCall(call, useCase, profile, useCase.RenderSystemPrompt(values), command.Output, cancellationToken, tools.SpecsFor(useCase), history);
+        var active = new ActiveCall(call, useCase, profile, useCase.RenderSystemPrompt(values), command.Output, cancellationToken, tools.SpecsFor(useCase), history)
+        {
+            // A call handed over in another language goes on in it (the TwiML already started the relay in it).
+            Language = command.CustomParameters.TryGetValue(CallParameters.Language, out var language) ? useCase.FindLanguage(language)?.Code : null,
+        };
         registry.Add(active);
         runner.AwaitCaller(active);
         Log.SessionStarted(logger, command.CallSid, command.SessionId, useCase.Id);

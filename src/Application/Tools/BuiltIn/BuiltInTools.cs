@@ -101,7 +101,7 @@ public sealed class SwitchLanguageTool : Tool<SwitchLanguageTool.Args>
 
     protected override async ValueTask<ToolOutcome> RunAsync(ActiveCall call, Args args, CancellationToken cancellationToken)
     {
-        var language = call.UseCase.Languages.FirstOrDefault(l => string.Equals(l.Code, args.Language, StringComparison.OrdinalIgnoreCase));
+        var language = call.UseCase.FindLanguage(args.Language);
         if (language is null)
         {
             var offered = string.Join(", ", call.UseCase.Languages.Select(l => l.Code));
