@@ -13,7 +13,7 @@ out=bench/results/latest.md
 token=bench-token
 # Every service in this run: a small send queue per call (memory per idle call counts it).
 bench_api() { start_api "$1" "$token" Relay__SendQueueCapacity=64 "${@:2}"; }
-trap 'stop_api 5191; stop_api 5192; stop_api 5193' EXIT
+trap 'stop_api 5191; stop_api 5192; stop_api 5193; pkill -f "VoiceAgent.Simulator.dll floor" || true' EXIT
 
 {
   echo "# VoiceAgent benchmark — $(date -u +%Y-%m-%dT%H:%MZ)"
@@ -23,22 +23,52 @@ trap 'stop_api 5191; stop_api 5192; stop_api 5193' EXIT
   echo
   echo "## Prompt → first token (client-measured, loopback; callers think 0.5–1.5 s between turns; the first 4 s, while calls arrive, not measured)"
   echo
+  echo "\`service\`: the service. \`floor\`: the simulator's floor server (same host stack, answers every prompt at once"
+  echo "with no application), so the service's numbers above the floor's are what the application adds."
+  echo "\`host-cpu-steal\`: CPU time the hypervisor gave to other guests during the measured window."
+  echo
   echo '```'
 } >"$out"
 
 counters=$(command -v dotnet-counters || echo "$HOME/.dotnet/tools/dotnet-counters")
 # A fresh service, warmed up (JIT) by 200 calls for 8 s.
 warm_api() { bench_api "$1"; $sim load --url "ws://127.0.0.1:$1/ws" --auth-token $token --calls 200 --seconds 8 --warmup-seconds 0 >/dev/null; }
+load() { $sim load --url "ws://127.0.0.1:$1/ws" --auth-token $token --calls "$2" --seconds 30 --think-ms 1000; }
+
+# The floor: the simulator's own server, started fresh and warmed up the same way.
+floor_run() {
+  $sim floor --url http://127.0.0.1:5199 >/dev/null &
+  local floor=$!
+  for _ in $(seq 1 100); do curl -s -o /dev/null http://127.0.0.1:5199/ && break; sleep 0.2; done  # any answer: it is up
+  $sim load --url ws://127.0.0.1:5199/ws --auth-token $token --calls 200 --seconds 8 --warmup-seconds 0 >/dev/null
+  echo "floor   $(load 5199 "$1")" | tee -a "$out"
+  kill "$floor"; wait "$floor" || true
+}
 
 # Each run gets a fresh, warmed-up service: the embedded store keeps every turn in memory, so back-to-back runs
-# on one process measure a heap grown by the runs before (longer GC pauses), not the load of this one.
-# Nothing else is attached while the client measures; 1,000 calls three times, to show the run-to-run spread.
-for calls in 100 1000 1000 1000 5000; do
-  warm_api 5191
-  $sim load --url ws://127.0.0.1:5191/ws --auth-token $token --calls $calls --seconds 30 --think-ms 1000 | tee -a "$out"
-  stop_api 5191
+# on one process measure a heap grown by the runs before, not the load of this one. Nothing else is attached
+# while the client measures. 1,000 calls five times, each followed by a floor run, to show the run-to-run spread
+# and what the machine itself did in each.
+service_run() { warm_api 5191; echo "service $(load 5191 "$1")" | tee -a "$out"; stop_api 5191; }
+service_run 100
+for _ in 1 2 3 4 5; do
+  service_run 1000
+  floor_run 1000
 done
+service_run 5000
 echo '```' >>"$out"
+{
+  echo
+  echo "At 1,000 calls (p99 in ms; steal in %):"
+  echo
+  echo '```'
+  grep -E '^(service|floor) +calls=1000 ' "$out" | awk '{
+      kind = $1; p99 = ""; steal = ""
+      for (i = 2; i <= NF; i++) { if ($i ~ /^p99=/) p99 = substr($i, 5); if ($i ~ /^host-cpu-steal=/) steal = substr($i, 16) }
+      line[kind] = line[kind] sprintf(" %s (%s)", p99, steal)
+    } END { printf "service p99 (steal):%s\nfloor   p99 (steal):%s\n", line["service"], line["floor"] }'
+  echo '```'
+} >>"$out"
 
 # Then, when dotnet-counters is installed, the service's own histogram (voiceagent.turn.time_to_first_token:
 # prompt frame read → first token written) in another 1,000-call run, whose client numbers are not recorded
