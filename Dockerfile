@@ -15,7 +15,7 @@ RUN dotnet publish src/Api/VoiceAgent.Api.csproj -c Release -r linux-x64 --self-
 FROM --platform=linux/amd64 mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
 WORKDIR /app
 COPY --from=build /app .
-# GC mode is left to the runtime: the benchmark measured a better p99 with the default (server GC on 2+ cores).
+# GC and thread-pool settings travel in the app's runtimeconfig.json (see "Runtime settings" in the README).
 ENV ASPNETCORE_URLS=http://+:8080
 EXPOSE 8080
 USER app
