@@ -44,13 +44,7 @@ public sealed class DrainTests
         Assert.Contains("server-draining", handoffData, StringComparison.Ordinal);
 
         // The session-end callback reconnects the caller (on whichever instance serves it) instead of hanging up.
-        var action = await factory.PostSignedAsync("/action", new Dictionary<string, string>
-        {
-            ["CallSid"] = RelayClient.CallSid,
-            ["SessionStatus"] = "ended",
-            ["HandoffData"] = handoffData,
-        });
-        var relay = XDocument.Parse(await action.Content.ReadAsStringAsync()).Root!.Element("Connect")!.Element("ConversationRelay")!;
+        var relay = await SessionEndedAsync(factory, handoffData);
         Assert.Equal("wss://voice.example.com/ws", relay.Attribute("url")!.Value);
         Assert.Equal("Thanks for holding, I'm back with you.", relay.Attribute("welcomeGreeting")!.Value);
         Assert.Equal("en-US", relay.Attribute("language")!.Value);
@@ -80,16 +74,22 @@ public sealed class DrainTests
         var end = await twilio.ReceiveAsync();
         var handoffData = end!.Value.GetProperty("handoffData").GetString()!;
 
+        var relay = await SessionEndedAsync(factory, handoffData);
+        Assert.Equal("es-US", relay.Attribute("language")!.Value);
+        var parameters = relay.Elements("Parameter").ToDictionary(p => p.Attribute("name")!.Value, p => p.Attribute("value")!.Value);
+        Assert.Equal("es-US", parameters["language"]);
+        Assert.Equal("pizza", parameters["useCaseId"]);
+    }
+
+    /// <summary>Twilio's session-end callback for the drained session: the ConversationRelay of the reconnect.</summary>
+    private static async Task<XElement> SessionEndedAsync(VoiceAgentFactory factory, string handoffData)
+    {
         var action = await factory.PostSignedAsync("/action", new Dictionary<string, string>
         {
             ["CallSid"] = RelayClient.CallSid,
             ["SessionStatus"] = "ended",
             ["HandoffData"] = handoffData,
         });
-        var relay = XDocument.Parse(await action.Content.ReadAsStringAsync()).Root!.Element("Connect")!.Element("ConversationRelay")!;
-        Assert.Equal("es-US", relay.Attribute("language")!.Value);
-        var parameters = relay.Elements("Parameter").ToDictionary(p => p.Attribute("name")!.Value, p => p.Attribute("value")!.Value);
-        Assert.Equal("es-US", parameters["language"]);
-        Assert.Equal("pizza", parameters["useCaseId"]);
+        return XDocument.Parse(await action.Content.ReadAsStringAsync()).Root!.Element("Connect")!.Element("ConversationRelay")!;
     }
 }
