@@ -1,3 +1,6 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
 using FluentValidation;
 using Mediator;
 using Microsoft.Extensions.Logging;
@@ -32,8 +35,8 @@ public static class DrainHandover
     /// </summary>
     public static string HandoffData(string? language)
     {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(64);
-        using (var json = new System.Text.Json.Utf8JsonWriter(buffer))
+        var buffer = new ArrayBufferWriter<byte>(64);
+        using (var json = new Utf8JsonWriter(buffer))
         {
             json.WriteStartObject();
             json.WriteString("reason_code", ReasonCode);
@@ -45,7 +48,7 @@ public static class DrainHandover
             json.WriteEndObject();
         }
 
-        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
     /// <summary>Whether <paramref name="handoffData"/> is a drain hand-over, and the language it carries (if any).</summary>
@@ -59,24 +62,24 @@ public static class DrainHandover
 
         try
         {
-            using var json = System.Text.Json.JsonDocument.Parse(handoffData);
+            using var json = JsonDocument.Parse(handoffData);
             var root = json.RootElement;
-            if (root.ValueKind != System.Text.Json.JsonValueKind.Object
+            if (root.ValueKind != JsonValueKind.Object
                 || !root.TryGetProperty("reason_code", out var code)
-                || code.ValueKind != System.Text.Json.JsonValueKind.String
+                || code.ValueKind != JsonValueKind.String
                 || code.GetString() != ReasonCode)
             {
                 return false;
             }
 
-            if (root.TryGetProperty("language", out var spoken) && spoken.ValueKind == System.Text.Json.JsonValueKind.String)
+            if (root.TryGetProperty("language", out var spoken) && spoken.ValueKind == JsonValueKind.String)
             {
                 language = spoken.GetString();
             }
 
             return true;
         }
-        catch (System.Text.Json.JsonException)
+        catch (JsonException)
         {
             return false;
         }
