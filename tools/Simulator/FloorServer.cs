@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using VoiceAgent.Api.Relay;
 
 namespace VoiceAgent.Simulator;
 
@@ -90,34 +91,16 @@ internal static class FloorServer
         }
     }
 
-    /// <summary>The frame's top-level "type" is "prompt" (read like the service reads it, without a document).</summary>
+    /// <summary>The frame's top-level "type" is "prompt", read with the service's own frame reader.</summary>
     private static bool IsPrompt(ReadOnlySpan<byte> frame)
     {
         try
         {
-            var reader = new Utf8JsonReader(frame);
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-            {
-                return false;
-            }
-
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                var isType = reader.ValueTextEquals("type"u8);
-                reader.Read();
-                if (isType)
-                {
-                    return reader.TokenType == JsonTokenType.String && reader.ValueTextEquals("prompt"u8);
-                }
-
-                reader.Skip();
-            }
+            return RelayFrame.ReadType(frame) == "prompt";
         }
         catch (JsonException)
         {
-            // Not JSON: not a prompt.
+            return false;
         }
-
-        return false;
     }
 }
