@@ -32,6 +32,9 @@ internal static class DependencyInjection
         });
 
         services.AddSingleton<TwilioRequestValidator>();
+        services.AddSingleton<RelayTicketCodec>();
+        services.AddSingleton<RelayTicketGuard>();
+        services.AddSingleton<VoiceAgent.Api.Endpoints.ActionReplies>();
         services.AddProblemDetails();
         services.AddExceptionHandler<ExceptionHandler>();
         services.AddHealthChecks().AddCheck<ReadinessCheck>("ready", tags: ["ready"]);

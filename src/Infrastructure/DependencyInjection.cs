@@ -118,6 +118,7 @@ public static class DependencyInjection
         services.AddSingleton<IUseCaseRepository>(sp => sp.GetRequiredService<DynamoDbUseCaseRepository>());
         services.AddSingleton<ICallerProfileRepository>(sp => sp.GetRequiredService<DynamoDbCallerProfileRepository>());
         services.AddSingleton<IOrderRepository, DynamoDbOrderRepository>();
+        services.AddSingleton<IRelayTicketLedger, DynamoDbRelayTicketLedger>();
         services.AddSingleton(sp => new DynamoDbSeeder(
             sp.GetRequiredService<IAmazonDynamoDB>(),
             sp.GetRequiredService<DynamoDbOptions>(),
@@ -153,6 +154,7 @@ public static class DependencyInjection
         services.AddSingleton<ICallerProfileRepository>(sp => sp.GetRequiredService<EmbeddedCallerProfileRepository>());
         services.AddSingleton<ICallRepository>(sp => sp.GetRequiredService<EmbeddedCallRepository>());
         services.AddSingleton<IOrderRepository, EmbeddedOrderRepository>();
+        services.AddSingleton<IRelayTicketLedger, EmbeddedRelayTicketLedger>();
         services.AddHostedService<EmbeddedStoreSeeder>();
     }
 

@@ -66,6 +66,9 @@ internal sealed class FakeCallRepository : ICallRepository
 
     public int Attempts;
 
+    /// <summary>How many times a call or its messages were read.</summary>
+    public int Reads;
+
     /// <summary>Message writes for <paramref name="callSid"/> wait (as on a slow store) until the result is completed.</summary>
     public TaskCompletionSource Hold(string callSid) =>
         _holds.GetOrAdd(callSid, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
@@ -78,7 +81,11 @@ internal sealed class FakeCallRepository : ICallRepository
 
     public Task SaveAsync(Call call, CancellationToken cancellationToken) => Do($"save {call.CallSid} {call.Status}", () => _calls[call.CallSid] = call);
 
-    public Task<Call?> GetAsync(string callSid, CancellationToken cancellationToken) => Task.FromResult(_calls.GetValueOrDefault(callSid));
+    public Task<Call?> GetAsync(string callSid, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref Reads);
+        return Task.FromResult(_calls.GetValueOrDefault(callSid));
+    }
 
     public async Task SaveMessagesAsync(string callSid, IReadOnlyList<IndexedMessage> messages, CancellationToken cancellationToken)
     {
@@ -100,7 +107,7 @@ internal sealed class FakeCallRepository : ICallRepository
         Do($"delete {index}", () => _messages.TryRemove((callSid, index), out _));
 
     public Task<IReadOnlyList<ConversationMessage>> GetMessagesAsync(string callSid, CancellationToken cancellationToken) =>
-        Task.FromResult<IReadOnlyList<ConversationMessage>>(_messages.Where(kv => kv.Key.Item1 == callSid).OrderBy(kv => kv.Key.Item2).Select(kv => kv.Value).ToList());
+        Interlocked.Increment(ref Reads) < 0 ? throw new InvalidOperationException() : Task.FromResult<IReadOnlyList<ConversationMessage>>(_messages.Where(kv => kv.Key.Item1 == callSid).OrderBy(kv => kv.Key.Item2).Select(kv => kv.Value).ToList());
 
     public Task SaveToolCallAsync(ToolCall toolCall, CancellationToken cancellationToken) => Do($"tool {toolCall.Name}", () => _toolCalls.Add(toolCall));
 

@@ -70,8 +70,11 @@ internal sealed class Harness : IAsyncDisposable
 
     public T Get<T>() where T : notnull => _services.GetRequiredService<T>();
 
-    public async Task<ActiveCall> StartAsync(IReadOnlyDictionary<string, string>? parameters = null) =>
-        await Sender.Send(new StartSession("CA00000000000000000000000000000001", "VX1", "+15550001234", "+15550009999", parameters ?? new Dictionary<string, string>(), Output), _session.Token);
+    /// <summary>Starts the relay session of the harness's call; <paramref name="resume"/> as after a drain hand-over.</summary>
+    public async Task<ActiveCall> StartAsync(IReadOnlyDictionary<string, string>? parameters = null, bool resume = false) =>
+        await Sender.Send(
+            new StartSession(new CallContext("CA00000000000000000000000000000001", "+15550001234", "+15550009999", UseCase.Id, parameters ?? new Dictionary<string, string>(), resume), "VX1", Output),
+            _session.Token);
 
     public static UseCase PizzaUseCase(
         IReadOnlyList<string>? tools = null,

@@ -31,18 +31,43 @@ public sealed class TurnTests
     }
 
     [Fact]
-    public async Task Partial_prompts_are_joined_and_answered_once_the_last_arrives()
+    public async Task Partial_prompts_replace_the_preview_and_only_the_final_utterance_is_answered()
     {
         await using var harness = new Harness();
         harness.Model.ThenSays("Sure.");
         var call = await harness.StartAsync();
 
-        await harness.Sender.Send(new HandlePrompt(call, "A large ", Last: false, Lang: null));
+        // Each partial is the utterance so far (Twilio's partialPrompts), not a piece to append.
+        await harness.Sender.Send(new HandlePrompt(call, "A large", Last: false, Lang: null));
+        await harness.Sender.Send(new HandlePrompt(call, "A large pepper", Last: false, Lang: null));
+        Assert.Equal("A large pepper", call.Preview);
         Assert.Null(call.CurrentTurn);
-        await harness.Sender.Send(new HandlePrompt(call, "pepperoni", Last: true, Lang: null));
+        await harness.Sender.Send(new HandlePrompt(call, "A large pepperoni", Last: true, Lang: null));
         await call.CurrentTurn!.Completion;
 
+        Assert.Null(call.Preview);
+        Assert.Equal("A large pepperoni", Assert.Single(harness.Model.Requests).Messages[0].Text);
         Assert.Equal("A large pepperoni", call.Conversation.Messages[0].Text);
+    }
+
+    [Fact]
+    public async Task A_prompt_past_the_utterance_limit_is_cut_at_a_word_and_answered_and_partials_stay_within_it()
+    {
+        await using var harness = new Harness();
+        harness.Model.ThenSays("Got it.");
+        var call = await harness.StartAsync();
+        var words = string.Join(' ', Enumerable.Repeat("pepperoni", 1_000));
+
+        await harness.Sender.Send(new HandlePrompt(call, words, Last: false, Lang: null));
+        Assert.InRange(call.Preview!.Length, 1, call.MaxUtteranceChars);
+        await harness.Sender.Send(new HandlePrompt(call, words + " please", Last: true, Lang: null));
+        await call.CurrentTurn!.Completion;
+
+        var said = call.Conversation.Messages[0].Text;
+        Assert.Equal(2_000, call.MaxUtteranceChars);
+        Assert.InRange(said.Length, 1_900, 2_000);
+        Assert.EndsWith("pepperoni", said, StringComparison.Ordinal);
+        Assert.All(said.Split(' '), word => Assert.Equal("pepperoni", word));
     }
 
     [Fact]
@@ -201,7 +226,7 @@ public sealed class TurnTests
         var call = await harness.StartAsync();
 
         await Assert.ThrowsAsync<ValidationException>(async () => await harness.Sender.Send(new HandleDtmf(call, "xx")));
-        await Assert.ThrowsAsync<ValidationException>(async () => await harness.Sender.Send(new HandlePrompt(call, new string('a', 9000), true, null)));
+        await Assert.ThrowsAsync<ValidationException>(async () => await harness.Sender.Send(new HandlePrompt(call, null!, true, null)));
         Assert.Null(call.CurrentTurn);
     }
 
@@ -262,12 +287,33 @@ public sealed class ResumeTests
             default);
         harness.Model.ThenSays("Pickup it is.");
 
-        var resumed = await harness.StartAsync();
+        var resumed = await harness.StartAsync(resume: true);
         await harness.Sender.Send(new HandlePrompt(resumed, "Pickup", true, null));
         await resumed.CurrentTurn!.Completion;
 
         Assert.Equal(["A large pepperoni", "Pickup or delivery?", "Pickup"], harness.Model.Requests[0].Messages.Select(m => m.Text));
         Assert.Equal(1, resumed.Call.Reconnects);
+        Assert.Equal(2, harness.Calls.Reads);
+    }
+
+    [Fact]
+    public async Task A_call_the_webhook_just_answered_starts_with_an_empty_history_without_reading_the_store()
+    {
+        await using var harness = new Harness();
+        const string sid = "CA00000000000000000000000000000001";
+        var earlier = VoiceAgent.Domain.Calls.Call.Create(sid, "+15550001234", "+15550009999", "pizza", harness.Time.GetUtcNow());
+        earlier.Connect("VX-other", harness.Time.GetUtcNow());
+        await harness.Calls.SaveAsync(earlier, default);
+        await harness.Calls.SaveMessagesAsync(
+            sid,
+            [new(0, new VoiceAgent.Domain.Conversations.ConversationMessage(VoiceAgent.Domain.Conversations.ConversationRole.User, [new VoiceAgent.Domain.Conversations.TextBlock("someone else's words")]))],
+            default);
+
+        var call = await harness.StartAsync();
+
+        Assert.Empty(call.Conversation.Messages);
+        Assert.Equal(0, harness.Calls.Reads);
+        Assert.Equal("+15550001234", call.Call.From);
     }
 
     [Theory]

@@ -27,6 +27,23 @@ public sealed class CallTests
     }
 
     [Fact]
+    public void Each_session_end_is_recorded_once_and_durations_add_up_over_reconnects()
+    {
+        var call = Call.Create("CA1", "+15550001", "+15550002", "pizza", T0);
+        Assert.True(call.RecordSession("VX1", 30, null));
+        Assert.False(call.RecordSession("VX1", 30, null));
+        Assert.True(call.RecordSession("VX2", 12, "64107"));
+        Assert.Equal((42, "64107", "VX2"), (call.SessionSeconds, call.ErrorCode, call.ReportedSessionId));
+        Assert.Throws<DomainException>(() => call.RecordSession("VX3", -1, null));
+    }
+
+    [Theory]
+    [InlineData("CA0123456789abcdef0123456789abcdef", "CA…89abcdef")]
+    [InlineData("CA1", "***")]
+    [InlineData(null, "(none)")]
+    public void Call_ids_are_masked_for_logs(string? callSid, string expected) => Assert.Equal(expected, LogIds.Call(callSid));
+
+    [Fact]
     public void A_new_session_on_a_live_call_is_a_reconnect_and_a_session_after_the_end_is_refused()
     {
         var call = Call.Create("CA1", "+15550001", "+15550002", "pizza", T0);

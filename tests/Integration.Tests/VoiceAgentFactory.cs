@@ -100,39 +100,75 @@ public sealed class VoiceAgentFactory : WebApplicationFactory<Program>
         return await client.SendAsync(request);
     }
 
-    /// <summary>Opens the relay WebSocket as Twilio does: the upgrade signed over the wss:// URL.</summary>
-    public async Task<RelayClient> ConnectRelayAsync(bool sign = true)
+    /// <summary>
+    /// Starts a call as Twilio does: the signed incoming-call webhook, then the relay WebSocket at the URL its TwiML
+    /// names (this call's relay ticket), the upgrade signed over that wss:// URL.
+    /// </summary>
+    public async Task<RelayClient> ConnectRelayAsync(bool sign = true, string callSid = RelayClient.CallSid, string from = "+15550001234", string to = "+15550009999") =>
+        await ConnectToAsync(await AnswerAsync(callSid, from, to), sign, callSid);
+
+    /// <summary>Posts the incoming-call webhook; returns the relay URL of the TwiML (it carries the call's ticket).</summary>
+    public async Task<string> AnswerAsync(string callSid = RelayClient.CallSid, string from = "+15550001234", string to = "+15550009999")
+    {
+        using var response = await PostSignedAsync("/twiml", new Dictionary<string, string>
+        {
+            ["AccountSid"] = "AC0123456789abcdef0123456789abcdef",
+            ["CallSid"] = callSid,
+            ["From"] = from,
+            ["To"] = to,
+            ["CallStatus"] = "ringing",
+            ["Direction"] = "inbound",
+        });
+        var body = await response.Content.ReadAsStringAsync();
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"/twiml answered {(int)response.StatusCode}: {body}");
+        }
+
+        return RelayUrl(body);
+    }
+
+    /// <summary>The url of the ConversationRelay in a TwiML document.</summary>
+    public static string RelayUrl(string twiml) =>
+        System.Xml.Linq.XDocument.Parse(twiml).Root!.Element("Connect")!.Element("ConversationRelay")!.Attribute("url")!.Value;
+
+    /// <summary>Opens the relay WebSocket at <paramref name="relayUrl"/> (public wss:// URL), signed over it as Twilio signs.</summary>
+    public async Task<RelayClient> ConnectToAsync(string relayUrl, bool sign = true, string callSid = RelayClient.CallSid)
     {
         var client = Server.CreateWebSocketClient();
         if (sign)
         {
-            var signature = TwilioSignature.Compute(AuthToken, "wss://voice.example.com/ws", []);
+            var signature = TwilioSignature.Compute(AuthToken, relayUrl, []);
             client.ConfigureRequest = request => request.Headers[TwilioRequestValidator.SignatureHeader] = signature;
         }
 
-        var socket = await client.ConnectAsync(new Uri(Server.BaseAddress, "/ws"), CancellationToken.None);
-        return new RelayClient(socket);
+        var url = new Uri(relayUrl);
+        var socket = await client.ConnectAsync(new Uri(Server.BaseAddress, url.PathAndQuery), CancellationToken.None);
+        return new RelayClient(socket, callSid);
     }
 }
 
 /// <summary>Twilio's side of ConversationRelay, for tests.</summary>
-public sealed class RelayClient(WebSocket socket) : IAsyncDisposable
+public sealed class RelayClient(WebSocket socket, string callSid = RelayClient.CallSid) : IAsyncDisposable
 {
     public const string CallSid = "CA0123456789abcdef0123456789abcdef";
 
     public WebSocket Socket { get; } = socket;
+
+    /// <summary>The call this connection was opened for (its setup names it unless told otherwise).</summary>
+    public string Sid { get; } = callSid;
 
     public Task SendJsonAsync(object message) => SendTextAsync(JsonSerializer.Serialize(message));
 
     public Task SendTextAsync(string text) =>
         Socket.SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
 
-    public Task SetupAsync(string from = "+15550001234") => SendJsonAsync(new
+    public Task SetupAsync(string from = "+15550001234", string? callSid = null) => SendJsonAsync(new
     {
         type = "setup",
         sessionId = "VX0123456789abcdef0123456789abcdef",
         accountSid = "AC0123456789abcdef0123456789abcdef",
-        callSid = CallSid,
+        callSid = callSid ?? Sid,
         from,
         to = "+15550009999",
         direction = "inbound",

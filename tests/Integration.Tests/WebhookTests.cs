@@ -24,7 +24,7 @@ public sealed class WebhookTests : IClassFixture<VoiceAgentFactory>
         var connect = root.Element("Connect")!;
         Assert.Equal("https://voice.example.com/action", connect.Attribute("action")!.Value);
         var relay = connect.Element("ConversationRelay")!;
-        Assert.Equal("wss://voice.example.com/ws", relay.Attribute("url")!.Value);
+        Assert.StartsWith("wss://voice.example.com/ws?ticket=", relay.Attribute("url")!.Value, StringComparison.Ordinal);
         Assert.StartsWith("Thanks for calling Dough and Co", relay.Attribute("welcomeGreeting")!.Value, StringComparison.Ordinal);
         Assert.Equal("true", relay.Attribute("dtmfDetection")!.Value);
         Assert.Equal(2, relay.Elements("Language").Count());
@@ -106,17 +106,54 @@ public sealed class WebhookTests : IClassFixture<VoiceAgentFactory>
     }
 
     [Fact]
-    public async Task A_completed_session_hangs_up_and_bad_callbacks_get_problem_details()
+    public async Task Every_session_end_callback_gets_TwiML_a_completed_one_unknown_statuses_and_unreadable_ones_hang_up()
     {
         var ok = await _factory.PostSignedAsync("/action", new Dictionary<string, string> { ["CallSid"] = "CA66666666666666666666666666666666", ["SessionStatus"] = "completed" });
         Assert.NotNull(XDocument.Parse(await ok.Content.ReadAsStringAsync()).Root!.Element("Hangup"));
 
-        var bad = await _factory.PostSignedAsync("/action", new Dictionary<string, string> { ["CallSid"] = "nope", ["SessionStatus"] = "exploded" });
-        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
-        Assert.Equal("application/problem+json", bad.Content.Headers.ContentType!.MediaType);
-        var body = await bad.Content.ReadAsStringAsync();
-        Assert.Contains("SessionStatus", body, StringComparison.Ordinal);
-        Assert.DoesNotContain("exploded", body, StringComparison.Ordinal);
+        foreach (var form in new[]
+        {
+            new Dictionary<string, string> { ["CallSid"] = "CA67676767676767676767676767676767", ["SessionStatus"] = "exploded" },
+            new Dictionary<string, string> { ["CallSid"] = "CA68686868686868686868686868686868" },
+            new Dictionary<string, string> { ["CallSid"] = "nope", ["SessionStatus"] = "completed" },
+        })
+        {
+            var response = await _factory.PostSignedAsync("/action", form);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("application/xml", response.Content.Headers.ContentType!.MediaType);
+            var root = XDocument.Parse(await response.Content.ReadAsStringAsync()).Root!;
+            Assert.NotNull(root.Element("Hangup"));
+            Assert.DoesNotContain("exploded", root.ToString(), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task The_session_end_callback_records_duration_and_error_code_and_a_replay_answers_the_same_without_doing_it_twice()
+    {
+        const string sid = "CA57575757575757575757575757575757";
+        await _factory.PostSignedAsync("/twiml", Form(sid, "+15550001234"));
+        await WaitForCallAsync(sid);
+        var form = new Dictionary<string, string>
+        {
+            ["CallSid"] = sid,
+            ["SessionId"] = "VX57",
+            ["SessionStatus"] = "failed",
+            ["SessionDuration"] = "37",
+            ["ErrorCode"] = "64107",
+            ["ErrorMessage"] = "TTS provider failed",
+        };
+
+        var first = await (await _factory.PostSignedAsync("/action", form)).Content.ReadAsStringAsync();
+        var replay = await (await _factory.PostSignedAsync("/action", form)).Content.ReadAsStringAsync();
+        await WaitForJournalAsync();
+
+        Assert.Equal(first, replay);
+        Assert.NotNull(XDocument.Parse(first).Root!.Element("Hangup"));
+        var call = await _factory.Get<ICallRepository>().GetAsync(sid, CancellationToken.None);
+        Assert.Equal(CallStatus.Failed, call!.Status);
+        Assert.Equal(37, call.SessionSeconds); // not 74: the replay recorded nothing
+        Assert.Equal("VX57", call.ReportedSessionId);
+        Assert.Equal("64107", call.ErrorCode);
     }
 
     [Fact]

@@ -3,8 +3,10 @@ using Mediator;
 using Microsoft.Extensions.Options;
 using VoiceAgent.Api.Relay;
 using VoiceAgent.Api.Twilio;
+using VoiceAgent.Application.Calls;
 using VoiceAgent.Application.Calls.AnswerCall;
 using VoiceAgent.Application.Calls.EndSession;
+using VoiceAgent.Domain.Common;
 using VoiceAgent.Domain.UseCases;
 
 namespace VoiceAgent.Api.Endpoints;
@@ -25,6 +27,7 @@ internal static partial class VoiceEndpoints
         HttpRequest request,
         ISender sender,
         IOptions<TwilioOptions> twilio,
+        RelayTicketGuard tickets,
         RelayDrain drain,
         ILoggerFactory loggers,
         CancellationToken cancellationToken)
@@ -40,17 +43,28 @@ internal static partial class VoiceEndpoints
         try
         {
             var result = await sender.Send(command, cancellationToken);
-            return RelayTwiml(twilio.Value, result.UseCase, result.Parameters, greeting: null);
+            return RelayTwiml(twilio.Value, tickets, result.UseCase, result.Call, greeting: null);
         }
         catch (Exception ex) when (ex is not (ValidationException or OperationCanceledException))
         {
             // The caller hears a sentence instead of Twilio's generic application error.
-            Log.AnswerFailed(loggers.CreateLogger(typeof(VoiceEndpoints).FullName!), ex, command.CallSid);
+            Log.AnswerFailed(loggers.CreateLogger(typeof(VoiceEndpoints).FullName!), ex, LogIds.Call(command.CallSid));
             return Results.Content(Twiml.Unavailable(UnavailableLine), Twiml.ContentType);
         }
     }
 
-    private static async Task<IResult> EndSessionAsync(HttpRequest request, ISender sender, IOptions<TwilioOptions> twilio, CancellationToken cancellationToken)
+    /// <summary>
+    /// The relay session is over. Twilio always gets TwiML back: a decision, or — for a callback this version cannot
+    /// read — a hang-up, never an error status. A repeated callback gets the first answer again.
+    /// </summary>
+    private static async Task<IResult> EndSessionAsync(
+        HttpRequest request,
+        ISender sender,
+        IOptions<TwilioOptions> twilio,
+        RelayTicketGuard tickets,
+        ActionReplies replies,
+        ILoggerFactory loggers,
+        CancellationToken cancellationToken)
     {
         var form = await request.ReadFormAsync(cancellationToken);
         var command = new EndSession(
@@ -58,24 +72,44 @@ internal static partial class VoiceEndpoints
             NullIfEmpty(form["SessionId"].ToString()),
             form["SessionStatus"].ToString(),
             NullIfEmpty(form["HandoffData"].ToString()),
-            NullIfEmpty(form["ErrorMessage"].ToString()));
-        var decision = await sender.Send(command, cancellationToken);
-        return decision is Reconnect reconnect
-            ? RelayTwiml(twilio.Value, reconnect.UseCase, reconnect.Parameters, reconnect.Greeting, reconnect.Language)
-            : Results.Content(Twiml.SessionEnd(decision), Twiml.ContentType);
+            NullIfEmpty(form["ErrorMessage"].ToString()),
+            int.TryParse(form["SessionDuration"].ToString(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds) ? seconds : null,
+            NullIfEmpty(form["ErrorCode"].ToString()));
+        var twiml = await replies.GetOrAnswerAsync(
+            [command.CallSid, command.SessionId, command.SessionStatus, command.HandoffData],
+            async () =>
+            {
+                try
+                {
+                    var decision = await sender.Send(command, CancellationToken.None);
+                    return decision is Reconnect reconnect
+                        ? RelayTwimlText(twilio.Value, tickets, reconnect.UseCase, reconnect.Call, reconnect.Greeting, reconnect.Language)
+                        : Twiml.SessionEnd(decision);
+                }
+                catch (ValidationException ex)
+                {
+                    Log.UnreadableCallback(loggers.CreateLogger(typeof(VoiceEndpoints).FullName!), string.Join("; ", ex.Errors.Select(e => e.PropertyName)));
+                    return Twiml.SessionEnd(new HangUp(null));
+                }
+            });
+        return Results.Content(twiml, Twiml.ContentType);
     }
 
-    /// <summary>ConversationRelay TwiML pointing Twilio at this service's public /ws and /action.</summary>
-    private static IResult RelayTwiml(TwilioOptions options, UseCase useCase, IReadOnlyDictionary<string, string> parameters, string? greeting, string? language = null) =>
-        Results.Content(
-            Twiml.ConversationRelay(
-                useCase,
-                relayUrl: options.PublicUrl("/ws", null, webSocket: true),
-                actionUrl: options.PublicUrl("/action", null),
-                parameters,
-                greeting,
-                language),
-            Twiml.ContentType);
+    /// <summary>
+    /// ConversationRelay TwiML pointing Twilio at this service's public /action and at /ws with a fresh relay ticket
+    /// for <paramref name="call"/>: the relay URL is this call's alone, and Twilio's signature of the upgrade covers it.
+    /// </summary>
+    private static IResult RelayTwiml(TwilioOptions options, RelayTicketGuard tickets, UseCase useCase, CallContext call, string? greeting) =>
+        Results.Content(RelayTwimlText(options, tickets, useCase, call, greeting, language: null), Twiml.ContentType);
+
+    private static string RelayTwimlText(TwilioOptions options, RelayTicketGuard tickets, UseCase useCase, CallContext call, string? greeting, string? language) =>
+        Twiml.ConversationRelay(
+            useCase,
+            relayUrl: options.PublicUrl("/ws", $"?{RelayTicketCodec.QueryName}={tickets.Issue(call)}", webSocket: true),
+            actionUrl: options.PublicUrl("/action", null),
+            call.Parameters,
+            greeting,
+            language);
 
     private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
 
@@ -83,6 +117,9 @@ internal static partial class VoiceEndpoints
     {
         [LoggerMessage(EventId = 8001, Level = LogLevel.Error, Message = "Call {CallSid} could not be answered; the caller hears the unavailable line")]
         public static partial void AnswerFailed(ILogger logger, Exception exception, string callSid);
+
+        [LoggerMessage(EventId = 8002, Level = LogLevel.Warning, Message = "A session-end callback could not be read ({Fields}); answered with a hang-up")]
+        public static partial void UnreadableCallback(ILogger logger, string fields);
     }
 }
 

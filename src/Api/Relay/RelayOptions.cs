@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace VoiceAgent.Api.Relay;
 
 /// <summary>The ConversationRelay WebSocket. Bound from the "Relay" section and validated on start.</summary>
-public sealed class RelayOptions
+public sealed class RelayOptions : IValidatableObject
 {
     public const string SectionName = "Relay";
 
@@ -38,7 +38,38 @@ public sealed class RelayOptions
     [Required(ErrorMessage = "Relay:DrainLine is required.")]
     public string DrainLine { get; set; } = "One moment please, I'm moving your call.";
 
+    /// <summary>
+    /// The key material of relay tickets (at least 32 characters). Unset: derived from Twilio:AuthToken. Every instance
+    /// of a deployment must share it.
+    /// </summary>
+    public string? TicketSecret { get; set; }
+
+    /// <summary>The secret before the current one: its tickets still open while a rotation rolls out.</summary>
+    public string? PreviousTicketSecret { get; set; }
+
+    /// <summary>How long a relay ticket stays valid, from the TwiML that carries it to the WebSocket upgrade.</summary>
+    [Range(typeof(TimeSpan), "00:00:05", "00:30:00", ErrorMessage = "Relay:TicketLifetime must be between 5 s and 30 min.")]
+    public TimeSpan TicketLifetime { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>How long an upgrade waits for the store to record its ticket's use.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:00:10", ErrorMessage = "Relay:TicketClaimTimeout must be between 10 ms and 10 s.")]
+    public TimeSpan TicketClaimTimeout { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// When the store cannot record a ticket's use: false (default) admits the upgrade on this instance's memory of
+    /// used tickets, so calls are still answered during a store outage; true refuses it (503).
+    /// </summary>
+    public bool RequireStoredTicketClaim { get; set; }
+
     /// <summary>How long closing a session waits for its turn and its send loop.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00", ErrorMessage = "Relay:CloseTimeout must be between 100 ms and 1 min.")]
     public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (TicketSecret is { Length: > 0 and < 32 })
+        {
+            yield return new ValidationResult("Relay:TicketSecret must be at least 32 characters.", [nameof(TicketSecret)]);
+        }
+    }
 }

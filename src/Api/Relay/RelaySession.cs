@@ -11,6 +11,7 @@ using VoiceAgent.Application.Relay.HandleDtmf;
 using VoiceAgent.Application.Relay.HandleInterrupt;
 using VoiceAgent.Application.Relay.HandlePrompt;
 using VoiceAgent.Application.Relay.StartSession;
+using VoiceAgent.Domain.Common;
 
 namespace VoiceAgent.Api.Relay;
 
@@ -25,6 +26,8 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
     private const string SetupFailedLine = "Sorry, we can't take your call right now. Please try again later.";
 
     private readonly WebSocket _socket;
+    private readonly CallContext _bound;
+    private readonly string _logId;
     private readonly ISender _sender;
     private readonly IActiveCallRegistry _registry;
     private readonly ConversationTelemetry _telemetry;
@@ -35,11 +38,13 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
     private readonly ArrayBufferWriter<byte> _sendBuffer = new(512);
     private readonly Utf8JsonWriter _json;
     private ActiveCall? _call;
-    private IDisposable? _logScope;
+    private (WebSocketCloseStatus Status, string Description)? _closeNow;
     private int _badFrames;
 
+    // bound: what the session's relay ticket binds it to; setup must name the same call.
     public RelaySession(
         WebSocket socket,
+        CallContext bound,
         ISender sender,
         IActiveCallRegistry registry,
         ConversationTelemetry telemetry,
@@ -48,6 +53,8 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
         CancellationToken lifetime)
     {
         _socket = socket;
+        _bound = bound;
+        _logId = LogIds.Call(bound.CallSid);
         _sender = sender;
         _registry = registry;
         _telemetry = telemetry;
@@ -72,7 +79,7 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
         }
         catch (WebSocketException ex)
         {
-            Log.ConnectionLost(_logger, ex, _call?.CallSid ?? "(before setup)");
+            Log.ConnectionLost(_logger, ex, _logId);
         }
         finally
         {
@@ -98,7 +105,7 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
                 return;
             }
 
-            Log.HandingOver(_logger, call.CallSid);
+            Log.HandingOver(_logger, _logId);
             call.CancelCurrentTurn();
             await SendAsync(new SpeakText(_options.DrainLine, Last: true), null, _session.Token).ConfigureAwait(false);
             await SendAsync(new EndRelay(DrainHandover.HandoffData(call.Language)), null, _session.Token).ConfigureAwait(false);
@@ -122,7 +129,6 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
 
     public void Dispose()
     {
-        _logScope?.Dispose();
         _json.Dispose();
         _session.Dispose();
     }
@@ -167,9 +173,14 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
                 ArrayPool<byte>.Shared.Return(message.Buffer);
             }
 
+            if (_closeNow is { } close)
+            {
+                return close;
+            }
+
             if (_badFrames >= _options.MaxConsecutiveBadFrames)
             {
-                Log.TooManyBadFrames(_logger, _call?.CallSid ?? "(before setup)", _badFrames);
+                Log.TooManyBadFrames(_logger, _logId, _badFrames);
                 return (WebSocketCloseStatus.InvalidPayloadData, "too many invalid messages");
             }
         }
@@ -249,19 +260,20 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
                     BadFrame(type, "arrived before setup");
                     break;
                 case "info":
-                    Log.Info(_logger, _call?.CallSid ?? "(before setup)");
-                    GoodFrame();
+                    // Twilio's informational frames neither count against the peer nor reset the count.
+                    Log.Info(_logger, _logId);
                     break;
                 case "error":
                     var error = Read(frame, RelayJsonContext.Default.ErrorMessage);
-                    Log.TwilioReportedError(_logger, _call?.CallSid ?? "(before setup)", error.Description ?? "(no description)");
+                    Log.TwilioReportedError(_logger, _logId, Shorten(error.Description ?? "(no description)"));
                     GoodFrame();
                     break;
                 case null:
                     BadFrame("untyped", "no \"type\" property");
                     break;
                 default:
-                    BadFrame("unknown", "unknown message type");
+                    // Well-formed, of a type Twilio added after this was written: ignored, not counted.
+                    Log.UnknownType(_logger, _logId, Shorten(type));
                     break;
             }
         }
@@ -276,7 +288,7 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // Our fault, not Twilio's: keep the call up and do not count it against the peer.
-            Log.HandlerFailed(_logger, ex, _call?.CallSid ?? "(before setup)", type ?? "untyped");
+            Log.HandlerFailed(_logger, ex, _logId, type ?? "untyped");
         }
     }
 
@@ -288,20 +300,27 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
             return;
         }
 
-        var parameters = setup.CustomParameters ?? [];
+        if (!string.Equals(setup.CallSid, _bound.CallSid, StringComparison.Ordinal))
+        {
+            // The ticket was issued for another call: close before anything of either call is touched.
+            Log.CallMismatch(_logger, _logId, LogIds.Call(setup.CallSid));
+            _closeNow = (WebSocketCloseStatus.PolicyViolation, "setup does not match the call this connection was issued for");
+            return;
+        }
+
+        // Caller, dialled number and use case come from the ticket (the signed webhook), not from setup.
         try
         {
-            _call = await _sender.Send(new StartSession(setup.CallSid, setup.SessionId, setup.From, setup.To, parameters, this), token).ConfigureAwait(false);
+            _call = await _sender.Send(new StartSession(_bound, setup.SessionId, this), token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not (OperationCanceledException or ValidationException))
         {
-            Log.SetupFailed(_logger, ex, setup.CallSid);
+            Log.SetupFailed(_logger, ex, _logId);
             await SendAsync(new SpeakText(SetupFailedLine, Last: true), null, token).ConfigureAwait(false);
             await SendAsync(new EndRelay(null), null, token).ConfigureAwait(false);
             return;
         }
 
-        _logScope = _logger.BeginScope(new Dictionary<string, object> { ["CallSid"] = setup.CallSid });
         GoodFrame();
     }
 
@@ -313,8 +332,11 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
     private void BadFrame(string kind, string reason)
     {
         _badFrames++;
-        Log.BadFrame(_logger, _call?.CallSid ?? "(before setup)", kind, reason, _badFrames);
+        Log.BadFrame(_logger, _logId, Shorten(kind), reason, _badFrames);
     }
+
+    /// <summary>Peer-supplied text as a log may hold it: at most 200 characters.</summary>
+    private static string Shorten(string text) => text.Length <= 200 ? text : string.Concat(text.AsSpan(0, 200), "…");
 
     private async Task SendLoopAsync()
     {
@@ -339,7 +361,7 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
             // The socket is gone: stop the session so the receive loop and every turn end too.
             if (!token.IsCancellationRequested)
             {
-                Log.SendFailed(_logger, ex, _call?.CallSid ?? "(before setup)");
+                Log.SendFailed(_logger, ex, _logId);
                 await _session.CancelAsync().ConfigureAwait(false);
             }
         }
@@ -390,7 +412,7 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
                 }
                 catch (TimeoutException)
                 {
-                    Log.TurnDidNotStop(_logger, call.CallSid);
+                    Log.TurnDidNotStop(_logger, _logId);
                 }
             }
         }
@@ -412,11 +434,11 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
             }
             catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
             {
-                Log.CloseFailed(_logger, call?.CallSid ?? "(before setup)");
+                Log.CloseFailed(_logger, _logId);
             }
         }
 
-        Log.SessionClosed(_logger, call?.CallSid ?? "(before setup)", status);
+        Log.SessionClosed(_logger, _logId, status);
     }
 
     private readonly record struct ReceivedMessage(byte[] Buffer, int Length, WebSocketMessageType Type, bool Oversized);
@@ -455,6 +477,12 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
 
         [LoggerMessage(EventId = 6012, Level = LogLevel.Information, Message = "Call {CallSid}: drain window over; handing the call to another instance")]
         public static partial void HandingOver(ILogger logger, string callSid);
+
+        [LoggerMessage(EventId = 6013, Level = LogLevel.Debug, Message = "Call {CallSid}: ignored a relay frame of unknown type '{Type}'")]
+        public static partial void UnknownType(ILogger logger, string callSid, string type);
+
+        [LoggerMessage(EventId = 6014, Level = LogLevel.Warning, Message = "Call {CallSid}: setup names call {SetupCallSid}, not the call this connection's ticket was issued for; closing with 1008")]
+        public static partial void CallMismatch(ILogger logger, string callSid, string setupCallSid);
 
         [LoggerMessage(EventId = 6011, Level = LogLevel.Information, Message = "Call {CallSid}: relay session closed ({Status})")]
         public static partial void SessionClosed(ILogger logger, string callSid, WebSocketCloseStatus status);

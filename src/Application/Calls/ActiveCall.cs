@@ -13,8 +13,8 @@ namespace VoiceAgent.Application.Calls;
 /// </summary>
 public sealed class ActiveCall
 {
-    private readonly StringBuilder _partialPrompt = new();
     private readonly StringBuilder _digits = new();
+    private string? _preview;
     private ITimer? _digitTimer;
     private ITimer? _silenceTimer;
     private int _silencesInARow;
@@ -31,7 +31,8 @@ public sealed class ActiveCall
         ICallOutput output,
         CancellationToken sessionToken,
         IReadOnlyList<ToolSpec>? tools = null,
-        Conversation? history = null)
+        Conversation? history = null,
+        int maxUtteranceChars = 2_000)
     {
         ArgumentNullException.ThrowIfNull(call);
         ArgumentNullException.ThrowIfNull(useCase);
@@ -44,6 +45,25 @@ public sealed class ActiveCall
         SessionToken = sessionToken;
         Tools = tools ?? [];
         Conversation = history ?? new Conversation();
+        MaxUtteranceChars = maxUtteranceChars;
+    }
+
+    /// <summary>The most one utterance (or the joined input of superseded turns) may hold.</summary>
+    public int MaxUtteranceChars { get; }
+
+    /// <summary>
+    /// What the caller is saying right now, from the latest partial prompt (Twilio's partialPrompts); replaced by
+    /// each partial, cleared by the final. At most <see cref="MaxUtteranceChars"/>.
+    /// </summary>
+    public string? Preview
+    {
+        get
+        {
+            lock (Gate)
+            {
+                return _preview;
+            }
+        }
     }
 
     /// <summary>The use case's tools that have handlers: what the model is offered.</summary>
@@ -100,7 +120,7 @@ public sealed class ActiveCall
             var text = input;
             if (previous is { InputTaken: false })
             {
-                text = previous.Input + " " + input;
+                text = Conversations.Utterance.Join(previous.Input, input, MaxUtteranceChars);
                 previous.InputTaken = true;
             }
 
@@ -228,26 +248,18 @@ public sealed class ActiveCall
         return digits;
     }
 
-    /// <summary>Collects a partial prompt (Twilio's partialPrompts); returns the whole utterance once last.</summary>
-    public string? AccumulatePrompt(string text, bool last)
+    /// <summary>
+    /// Takes a prompt frame. A partial (<paramref name="last"/> false) holds the utterance so far and only replaces
+    /// the preview; the final one is the utterance, returned cut to <see cref="MaxUtteranceChars"/>.
+    /// </summary>
+    public string? TakePrompt(string text, bool last)
     {
+        var utterance = Conversations.Utterance.Cut(text, MaxUtteranceChars);
         lock (Gate)
         {
-            if (!last)
-            {
-                _partialPrompt.Append(text);
-                return null;
-            }
-
-            if (_partialPrompt.Length == 0)
-            {
-                return text;
-            }
-
-            _partialPrompt.Append(text);
-            var whole = _partialPrompt.ToString();
-            _partialPrompt.Clear();
-            return whole;
+            _preview = last ? null : utterance;
         }
+
+        return last ? utterance : null;
     }
 }

@@ -23,6 +23,13 @@ public sealed class ConversationOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "00:00:10", ErrorMessage = "Conversation:DtmfInterDigitTimeout must be between 100 ms and 10 s.")]
     public TimeSpan DtmfInterDigitTimeout { get; set; } = TimeSpan.FromSeconds(1.5);
 
+    /// <summary>
+    /// The most characters one caller utterance may hold: a longer prompt is cut at a word boundary (never refused),
+    /// and partial prompts replace each other within this bound.
+    /// </summary>
+    [Range(100, 100_000, ErrorMessage = "Conversation:MaxUtteranceChars must be between 100 and 100,000.")]
+    public int MaxUtteranceChars { get; set; } = 2_000;
+
     /// <summary>The longest one tool may run before its result becomes an error.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00", ErrorMessage = "Conversation:ToolTimeout must be between 100 ms and 5 min.")]
     public TimeSpan ToolTimeout { get; set; } = TimeSpan.FromSeconds(10);

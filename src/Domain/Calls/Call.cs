@@ -78,7 +78,10 @@ public sealed class Call
         DateTimeOffset? connectedAt,
         DateTimeOffset? endedAt,
         string? sessionId,
-        string? handoffData)
+        string? handoffData,
+        int sessionSeconds = 0,
+        string? errorCode = null,
+        string? reportedSessionId = null)
     {
         var call = Create(callSid, from, to, useCaseId, createdAt);
         call.Status = status;
@@ -86,7 +89,56 @@ public sealed class Call
         call.EndedAt = endedAt;
         call.SessionId = sessionId;
         call.HandoffData = handoffData;
+        call.SessionSeconds = sessionSeconds;
+        call.ErrorCode = errorCode;
+        call.ReportedSessionId = reportedSessionId;
         return call;
+    }
+
+    /// <summary>Seconds of relay sessions Twilio reported for this call (summed over reconnects).</summary>
+    public int SessionSeconds { get; private set; }
+
+    /// <summary>The error code Twilio reported when a relay session failed, if one did.</summary>
+    public string? ErrorCode { get; private set; }
+
+    /// <summary>The last relay session whose end was recorded (a replayed callback for it changes nothing).</summary>
+    public string? ReportedSessionId { get; private set; }
+
+    /// <summary>
+    /// What Twilio's session-end callback reported about one relay session: its duration and any error code.
+    /// Recorded once per session id. Returns whether anything changed.
+    /// </summary>
+    public bool RecordSession(string? sessionId, int? durationSeconds, string? errorCode)
+    {
+        if (durationSeconds is < 0)
+        {
+            throw new DomainException($"Call {CallSid}: a session cannot last {durationSeconds} seconds.");
+        }
+
+        if (sessionId is not null)
+        {
+            if (string.Equals(sessionId, ReportedSessionId, StringComparison.Ordinal))
+            {
+                return false;
+            }
+
+            ReportedSessionId = sessionId;
+        }
+
+        var changed = sessionId is not null;
+        if (durationSeconds is > 0 and var seconds)
+        {
+            SessionSeconds += seconds;
+            changed = true;
+        }
+
+        if (!string.IsNullOrWhiteSpace(errorCode) && !string.Equals(errorCode, ErrorCode, StringComparison.Ordinal))
+        {
+            ErrorCode = errorCode;
+            changed = true;
+        }
+
+        return changed;
     }
 
     /// <summary>How many times the call moved to a new relay session (an instance shutting down hands it over).</summary>

@@ -13,8 +13,8 @@ namespace VoiceAgent.Application.Calls.AnswerCall;
 /// <summary>Twilio's incoming-call webhook: decide which agent answers.</summary>
 public sealed record AnswerCall(string CallSid, string From, string To) : ICommand<AnswerCallResult>;
 
-/// <summary>The agent that answers, and the values the relay session must get back in its setup message.</summary>
-public sealed record AnswerCallResult(UseCase UseCase, CallerProfile? Profile, IReadOnlyDictionary<string, string> Parameters);
+/// <summary>The agent that answers, and what the call's relay session is bound to (sealed into its relay ticket).</summary>
+public sealed record AnswerCallResult(UseCase UseCase, CallerProfile? Profile, CallContext Call);
 
 internal sealed class AnswerCallValidator : AbstractValidator<AnswerCall>
 {
@@ -38,7 +38,7 @@ internal sealed partial class AnswerCallHandler(
 
         // Created through the journal: the store's conditional write makes a webhook retry a no-op.
         journal.CallCreated(Call.Create(command.CallSid, command.From, command.To, useCase.Id, timeProvider.GetUtcNow()));
-        Log.Answered(logger, command.CallSid, useCase.Id, profile is not null, PhoneNumbers.Mask(command.From));
+        Log.Answered(logger, LogIds.Call(command.CallSid), useCase.Id, profile is not null, PhoneNumbers.Mask(command.From));
 
         var parameters = new Dictionary<string, string>(StringComparer.Ordinal) { [CallParameters.UseCaseId] = useCase.Id };
         if (profile?.DisplayName is { Length: > 0 } name)
@@ -46,7 +46,7 @@ internal sealed partial class AnswerCallHandler(
             parameters[CallParameters.CallerName] = name;
         }
 
-        return new AnswerCallResult(useCase, profile, parameters);
+        return new AnswerCallResult(useCase, profile, new CallContext(command.CallSid, command.From, command.To, useCase.Id, parameters));
     }
 
     private static partial class Log

@@ -9,20 +9,25 @@ using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Application.Common;
 using VoiceAgent.Application.Persistence;
 using VoiceAgent.Domain.Calls;
+using VoiceAgent.Domain.Common;
 using VoiceAgent.Domain.UseCases;
 
 namespace VoiceAgent.Application.Calls.EndSession;
 
 /// <summary>
-/// Twilio's Connect action callback: the relay session is over (completed, ended by us, or failed).
-/// Decides what the call does next: hang up, or hand off to a person.
+/// Twilio's Connect action callback: the relay session is over (completed, ended by us, failed, or a status
+/// Twilio adds later). Decides what the call does next — hang up, hand off to a person, or reconnect a call moved
+/// off a stopping instance — and records the session's duration and error code on the call. Every status gets an
+/// answer; an unknown one hangs up.
 /// </summary>
 public sealed record EndSession(
     string CallSid,
     string? SessionId,
     string SessionStatus,
     string? HandoffData,
-    string? ErrorMessage) : ICommand<SessionEndDecision>;
+    string? ErrorMessage,
+    int? SessionDuration = null,
+    string? ErrorCode = null) : ICommand<SessionEndDecision>;
 
 /// <summary>The hand-over of a live call by an instance that is shutting down: /action reconnects such a call.</summary>
 public static class DrainHandover
@@ -96,21 +101,21 @@ public sealed record HandOff(HandoffSettings Settings) : SessionEndDecision;
 /// <summary>
 /// The session ended because its instance was shutting down: connect the caller again (to a healthy instance),
 /// in <paramref name="Language"/> when the call had switched to one of the use case's languages.
+/// <paramref name="Call"/> is what the new session is bound to (its relay ticket): the same caller, number and use case.
 /// </summary>
-public sealed record Reconnect(UseCase UseCase, IReadOnlyDictionary<string, string> Parameters, string Greeting, string? Language = null) : SessionEndDecision;
+public sealed record Reconnect(UseCase UseCase, CallContext Call, string Greeting, string? Language = null) : SessionEndDecision;
 
 internal sealed class EndSessionValidator : AbstractValidator<EndSession>
 {
-    public static readonly string[] Statuses = ["completed", "ended", "failed"];
-
     public EndSessionValidator()
     {
         RuleFor(c => c.CallSid).MustBeCallSid();
-        RuleFor(c => c.SessionStatus)
-            .NotEmpty()
-            .Must(s => Statuses.Contains(s, StringComparer.OrdinalIgnoreCase))
-            .WithMessage("SessionStatus must be one of completed, ended, failed.");
+        RuleFor(c => c.SessionId).MaximumLength(64);
+        RuleFor(c => c.SessionStatus).NotNull().MaximumLength(64);
         RuleFor(c => c.HandoffData).MaximumLength(16_384);
+        RuleFor(c => c.ErrorMessage).MaximumLength(4_096);
+        RuleFor(c => c.ErrorCode).MaximumLength(64);
+        RuleFor(c => c.SessionDuration).GreaterThanOrEqualTo(0);
     }
 }
 
@@ -126,13 +131,18 @@ internal sealed partial class EndSessionHandler(
     public async ValueTask<SessionEndDecision> Handle(EndSession command, CancellationToken cancellationToken)
     {
         var (call, useCase) = await FindAsync(command.CallSid, cancellationToken).ConfigureAwait(false);
-        var failed = string.Equals(command.SessionStatus, "failed", StringComparison.OrdinalIgnoreCase);
+        var status = command.SessionStatus.ToLowerInvariant();
         var wantsHandoff = !string.IsNullOrWhiteSpace(command.HandoffData);
 
         if (DrainHandover.TryRead(command.HandoffData, out var spoken) && (useCase ?? await DefaultUseCaseAsync(cancellationToken).ConfigureAwait(false)) is { } resumed)
         {
             // Not the end of the call: it moves to another instance and picks up where it was, in its language.
-            Log.Reconnecting(logger, command.CallSid);
+            Log.Reconnecting(logger, LogIds.Call(command.CallSid));
+            if (call is not null && call.RecordSession(command.SessionId, command.SessionDuration, command.ErrorCode))
+            {
+                journal.CallChanged(call);
+            }
+
             var parameters = new Dictionary<string, string>(StringComparer.Ordinal) { [CallParameters.UseCaseId] = resumed.Id };
             var language = resumed.FindLanguage(spoken)?.Code;
             if (language is not null)
@@ -140,7 +150,8 @@ internal sealed partial class EndSessionHandler(
                 parameters[CallParameters.Language] = language;
             }
 
-            return new Reconnect(resumed, parameters, ReconnectGreeting, language);
+            var context = new CallContext(command.CallSid, call?.From ?? string.Empty, call?.To ?? string.Empty, resumed.Id, parameters, Resume: true);
+            return new Reconnect(resumed, context, ReconnectGreeting, language);
         }
 
         SessionEndDecision decision;
@@ -150,29 +161,40 @@ internal sealed partial class EndSessionHandler(
             decision = new HandOff(handoff);
             outcome = CallStatus.HandedOff;
         }
-        else if (failed)
+        else if (status == "failed")
         {
             decision = new HangUp(useCase?.ApologyLine ?? "Sorry, something went wrong. Please call again.");
             outcome = CallStatus.Failed;
-            Log.SessionFailed(logger, command.CallSid, command.ErrorMessage ?? "(no error message)");
+            Log.SessionFailed(logger, LogIds.Call(command.CallSid), command.ErrorCode ?? "(none)", command.ErrorMessage ?? "(no error message)");
         }
         else
         {
+            if (status is not ("completed" or "ended"))
+            {
+                // A status Twilio added after this was written: the session is over all the same.
+                Log.UnknownStatus(logger, LogIds.Call(command.CallSid), command.SessionStatus);
+            }
+
             if (wantsHandoff)
             {
-                Log.HandoffUnconfigured(logger, command.CallSid, useCase?.Id ?? "(unknown)");
+                Log.HandoffUnconfigured(logger, LogIds.Call(command.CallSid), useCase?.Id ?? "(unknown)");
             }
 
             decision = new HangUp(null);
             outcome = CallStatus.Completed;
         }
 
-        if (call is not null && call.End(outcome, command.HandoffData, timeProvider.GetUtcNow()))
+        if (call is not null)
         {
-            journal.CallChanged(call);
+            // Both steps are idempotent: a replayed callback (same session) changes nothing and writes nothing.
+            var recorded = call.RecordSession(command.SessionId, command.SessionDuration, command.ErrorCode);
+            if (call.End(outcome, command.HandoffData, timeProvider.GetUtcNow()) | recorded)
+            {
+                journal.CallChanged(call);
+            }
         }
 
-        Log.SessionEnded(logger, command.CallSid, command.SessionStatus, outcome);
+        Log.SessionEnded(logger, LogIds.Call(command.CallSid), command.SessionStatus, outcome);
         return decision;
     }
 
@@ -196,7 +218,7 @@ internal sealed partial class EndSessionHandler(
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            Log.LookupFailed(logger, ex, callSid);
+            Log.LookupFailed(logger, ex, LogIds.Call(callSid));
             return (null, null);
         }
     }
@@ -206,8 +228,11 @@ internal sealed partial class EndSessionHandler(
         [LoggerMessage(EventId = 1301, Level = LogLevel.Information, Message = "Call {CallSid} relay session ended ({SessionStatus}) → {Outcome}")]
         public static partial void SessionEnded(ILogger logger, string callSid, string sessionStatus, CallStatus outcome);
 
-        [LoggerMessage(EventId = 1302, Level = LogLevel.Warning, Message = "Call {CallSid} relay session failed: {ErrorMessage}")]
-        public static partial void SessionFailed(ILogger logger, string callSid, string errorMessage);
+        [LoggerMessage(EventId = 1302, Level = LogLevel.Warning, Message = "Call {CallSid} relay session failed (error {ErrorCode}): {ErrorMessage}")]
+        public static partial void SessionFailed(ILogger logger, string callSid, string errorCode, string errorMessage);
+
+        [LoggerMessage(EventId = 1306, Level = LogLevel.Warning, Message = "Call {CallSid}: session ended with status '{SessionStatus}', which this version does not know; hanging up")]
+        public static partial void UnknownStatus(ILogger logger, string callSid, string sessionStatus);
 
         [LoggerMessage(EventId = 1303, Level = LogLevel.Warning, Message = "Call {CallSid} asked for a handoff but use case {UseCaseId} has no handoff settings; hanging up")]
         public static partial void HandoffUnconfigured(ILogger logger, string callSid, string useCaseId);

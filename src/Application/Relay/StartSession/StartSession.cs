@@ -2,6 +2,7 @@ using System.Globalization;
 using FluentValidation;
 using Mediator;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Application.Calls;
 using VoiceAgent.Application.Common;
@@ -14,26 +15,23 @@ using VoiceAgent.Domain.Conversations;
 namespace VoiceAgent.Application.Relay.StartSession;
 
 /// <summary>
-/// The relay's setup message: the call is connected. The cancellation token given to Send is the session's
-/// lifetime; it ends every turn of this call.
+/// The relay's setup message: the call is connected. Who called, the dialled number and the use case come from
+/// <paramref name="Call"/>, what the signed webhook established (the session's relay ticket), never from setup.
+/// The cancellation token given to Send is the session's lifetime; it ends every turn of this call.
 /// </summary>
-public sealed record StartSession(
-    string CallSid,
-    string SessionId,
-    string? From,
-    string? To,
-    IReadOnlyDictionary<string, string> CustomParameters,
-    ICallOutput Output) : ICommand<ActiveCall>;
+public sealed record StartSession(CallContext Call, string SessionId, ICallOutput Output) : ICommand<ActiveCall>;
 
 internal sealed class StartSessionValidator : AbstractValidator<StartSession>
 {
     public StartSessionValidator()
     {
-        RuleFor(c => c.CallSid).MustBeCallSid();
+        RuleFor(c => c.Call).NotNull();
+        RuleFor(c => c.Call.CallSid).MustBeCallSid();
+        RuleFor(c => c.Call.From).NotNull().MaximumLength(256);
+        RuleFor(c => c.Call.To).NotNull().MaximumLength(256);
+        RuleFor(c => c.Call.UseCaseId).NotNull().MaximumLength(128);
+        RuleFor(c => c.Call.Parameters).NotNull().Must(p => p.Count <= 16).WithMessage("At most 16 call parameters.");
         RuleFor(c => c.SessionId).NotEmpty().MaximumLength(64);
-        RuleFor(c => c.From).MaximumLength(256);
-        RuleFor(c => c.To).MaximumLength(256);
-        RuleFor(c => c.CustomParameters).NotNull().Must(p => p.Count <= 64).WithMessage("At most 64 custom parameters.");
         RuleFor(c => c.Output).NotNull();
     }
 }
@@ -46,22 +44,35 @@ internal sealed partial class StartSessionHandler(
     ITurnRunner runner,
     ICallJournal journal,
     TimeProvider timeProvider,
+    IOptions<ConversationOptions> options,
     ILogger<StartSessionHandler> logger) : ICommandHandler<StartSession, ActiveCall>
 {
     public async ValueTask<ActiveCall> Handle(StartSession command, CancellationToken cancellationToken)
     {
-        command.CustomParameters.TryGetValue(CallParameters.UseCaseId, out var requested);
-        var (useCase, profile) = await resolver.ResolveAsync(command.From, requested, cancellationToken).ConfigureAwait(false);
+        var context = command.Call;
+        var (useCase, profile) = await resolver.ResolveAsync(context.From, context.UseCaseId, cancellationToken).ConfigureAwait(false);
 
         var now = timeProvider.GetUtcNow();
-        var stored = await LoadCallAsync(command.CallSid, cancellationToken).ConfigureAwait(false);
-        var call = stored ?? Call.Create(command.CallSid, command.From ?? string.Empty, command.To ?? string.Empty, useCase.Id, now);
-        var resumed = stored is { Status: CallStatus.InProgress };
+        Call call;
+        Conversation? history = null;
+        if (context.Resume)
+        {
+            // A call moved here from a stopping instance continues its conversation.
+            var stored = await LoadCallAsync(context.CallSid, cancellationToken).ConfigureAwait(false);
+            call = stored ?? Call.Create(context.CallSid, context.From, context.To, useCase.Id, now);
+            if (stored is { Status: CallStatus.InProgress })
+            {
+                history = await LoadHistoryAsync(call.CallSid, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        else
+        {
+            // A call the webhook has just answered: its history is empty, no store read needed.
+            call = Call.Create(context.CallSid, context.From, context.To, useCase.Id, now);
+        }
+
         call.Connect(command.SessionId, now);
         journal.CallChanged(call);
-
-        // A call moved here from a stopping instance continues its conversation.
-        var history = resumed ? await LoadHistoryAsync(call.CallSid, cancellationToken).ConfigureAwait(false) : null;
 
         var values = new Dictionary<string, string>(StringComparer.Ordinal)
         {
@@ -76,19 +87,20 @@ internal sealed partial class StartSessionHandler(
             }
         }
 
-        foreach (var (key, value) in command.CustomParameters)
+        foreach (var (key, value) in context.Parameters)
         {
             values["param." + key] = value;
         }
 
-        var active = new ActiveCall(call, useCase, profile, useCase.RenderSystemPrompt(values), command.Output, cancellationToken, tools.SpecsFor(useCase), history)
+        var active = new ActiveCall(
+            call, useCase, profile, useCase.RenderSystemPrompt(values), command.Output, cancellationToken, tools.SpecsFor(useCase), history, options.Value.MaxUtteranceChars)
         {
             // A call handed over in another language goes on in it (the TwiML already started the relay in it).
-            Language = command.CustomParameters.TryGetValue(CallParameters.Language, out var language) ? useCase.FindLanguage(language)?.Code : null,
+            Language = context.Parameters.TryGetValue(CallParameters.Language, out var language) ? useCase.FindLanguage(language)?.Code : null,
         };
         registry.Add(active);
         runner.AwaitCaller(active);
-        Log.SessionStarted(logger, command.CallSid, command.SessionId, useCase.Id);
+        Log.SessionStarted(logger, context.CallSid, command.SessionId, useCase.Id);
         return active;
     }
 

@@ -38,6 +38,13 @@ internal static class ItemCodec
         AddIfSet(item, "endedAt", call.EndedAt is { } e ? Time(e) : null);
         AddIfSet(item, "sessionId", call.SessionId);
         AddIfSet(item, "handoffData", call.HandoffData);
+        AddIfSet(item, "errorCode", call.ErrorCode);
+        AddIfSet(item, "reportedSessionId", call.ReportedSessionId);
+        if (call.SessionSeconds > 0)
+        {
+            item["sessionSeconds"] = N(call.SessionSeconds);
+        }
+
         return item;
     }
 
@@ -56,7 +63,10 @@ internal static class ItemCodec
                 reader.OptionalTime("connectedAt"),
                 reader.OptionalTime("endedAt"),
                 reader.OptionalString("sessionId"),
-                reader.OptionalString("handoffData"));
+                reader.OptionalString("handoffData"),
+                (int)(reader.OptionalLong("sessionSeconds") ?? 0),
+                reader.OptionalString("errorCode"),
+                reader.OptionalString("reportedSessionId"));
         }
         catch (DomainException ex)
         {
@@ -252,15 +262,19 @@ internal static class ItemCodec
             return value.S ?? throw Error($"field '{field}' is not a string");
         }
 
-        public long Long(string field)
+        public long Long(string field) =>
+            OptionalLong(field) ?? throw Error($"field '{field}' is missing or not an integer");
+
+        public long? OptionalLong(string field)
         {
-            if (item.TryGetValue(field, out var value) && value.N is { } n
-                && long.TryParse(n, NumberStyles.Integer, CultureInfo.InvariantCulture, out var parsed))
+            if (!item.TryGetValue(field, out var value) || value.NULL == true)
             {
-                return parsed;
+                return null;
             }
 
-            throw Error($"field '{field}' is missing or not an integer");
+            return value.N is { } n && long.TryParse(n, NumberStyles.Integer, CultureInfo.InvariantCulture, out var parsed)
+                ? parsed
+                : throw Error($"field '{field}' is not an integer");
         }
 
         public DateTimeOffset Time(string field) =>

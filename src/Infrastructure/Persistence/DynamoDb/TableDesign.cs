@@ -10,6 +10,7 @@ namespace VoiceAgent.Infrastructure.Persistence.DynamoDb;
 /// turn           CALL#{CallSid}       MSG#{position:D6}
 /// tool call      CALL#{CallSid}       TOOL#{toolUseId}
 /// order          CALL#{CallSid}       ORDER#{orderId}      ORDERS#{yyyy-MM-dd}  {createdAt}#{orderId}
+/// used ticket    CALL#{CallSid}       RELAY#{ticketId}
 /// </code>
 /// Turn sort keys are the message's position in the conversation, assigned under the call's lock: ordered and
 /// collision-free by construction (no timestamps). Call data carries <c>expiresAt</c> (epoch seconds), the TTL.
@@ -28,6 +29,7 @@ internal static class TableDesign
     public const string MessagePrefix = "MSG#";
     public const string ToolPrefix = "TOOL#";
     public const string OrderPrefix = "ORDER#";
+    public const string RelayTicketPrefix = "RELAY#";
 
     public static string CallPk(string callSid) => "CALL#" + callSid;
 
@@ -36,6 +38,8 @@ internal static class TableDesign
     public static string ToolSk(string toolUseId) => ToolPrefix + toolUseId;
 
     public static string OrderSk(string orderId) => OrderPrefix + orderId;
+
+    public static string RelayTicketSk(string ticketId) => RelayTicketPrefix + ticketId;
 
     public static string UseCasePk(string id) => "USECASE#" + id;
 
