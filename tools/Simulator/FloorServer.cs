@@ -30,6 +30,10 @@ internal static class FloorServer
         builder.WebHost.UseUrls($"http://{listen.Host}:{listen.Port}");
         await using var app = builder.Build();
         app.UseWebSockets();
+
+        // Calls are placed as against the service: the webhook first, whose TwiML names the relay URL.
+        var twiml = $"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Connect><ConversationRelay url=\"ws://{listen.Host}:{listen.Port}/ws\"/></Connect></Response>";
+        app.MapPost("/twiml", () => Results.Content(twiml, "application/xml"));
         app.Map("/ws", async context =>
         {
             if (!context.WebSockets.IsWebSocketRequest)

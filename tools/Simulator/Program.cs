@@ -16,7 +16,9 @@ using VoiceAgent.Simulator;
 //   fault  --url ... --calls 50 --turns 1000                      50 sessions send 1000 bad frames while a good call talks
 //   floor  --url http://127.0.0.1:5199                           a server that answers every prompt at once: the floor
 //                                                                 that load mode measures without the service
-// Options: --auth-token T (sign the upgrade like Twilio) --signed-url wss://public/ws (the URL Twilio signs)
+// Every call is placed as Twilio places it: POST /twiml, then the WebSocket at the relay URL its TwiML names.
+// Options: --auth-token T (sign like Twilio) --public-url https://voice.example.com (the service's Twilio:PublicBaseUrl,
+// which signatures cover; default: --url)
 
 // Socket completions run on the socket thread, not after a hop to the thread pool: a frame is timed when it is read,
 // and the simulator spends less of the CPU it shares with the service in benchmarks. Read once, before the first
@@ -29,7 +31,7 @@ if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLET
 var options = Options.Parse(args);
 if (options.Mode is null || options.Url is null)
 {
-    Console.Error.WriteLine("usage: simulator <chat|script|load|idle|bargein|fault|floor> --url ws://host/ws [--auth-token T] [--signed-url U] [--file F] [--calls N] [--seconds S] [--turns N]");
+    Console.Error.WriteLine("usage: simulator <chat|script|load|idle|bargein|fault|floor> --url ws://host/ws [--auth-token T] [--public-url U] [--file F] [--calls N] [--seconds S] [--turns N]");
     return 2;
 }
 
@@ -52,7 +54,7 @@ return options.Mode switch
     _ => 2,
 };
 
-internal sealed record Options(string? Mode, Uri? Url, string? AuthToken, string? SignedUrl, string? File, int Calls, int Seconds, int Turns, string Prompt, int ThinkMs, int WarmupSeconds)
+internal sealed record Options(string? Mode, Uri? Url, string? AuthToken, Uri? PublicUrl, string? File, int Calls, int Seconds, int Turns, string Prompt, int ThinkMs, int WarmupSeconds)
 {
     public static Options Parse(string[] args)
     {
@@ -68,7 +70,7 @@ internal sealed record Options(string? Mode, Uri? Url, string? AuthToken, string
             args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? args[0] : null,
             url is null ? null : new Uri(url),
             Value("--auth-token"),
-            Value("--signed-url"),
+            Value("--public-url") is { } publicUrl ? new Uri(publicUrl) : null,
             Value("--file"),
             Number("--calls", 10),
             Number("--seconds", 10),
@@ -81,11 +83,14 @@ internal sealed record Options(string? Mode, Uri? Url, string? AuthToken, string
 
 internal static class Modes
 {
+    /// <summary>The number every simulated call dials (the webhook's To).</summary>
+    public const string Dialled = "+15550009999";
+
     public static async Task<int> ChatAsync(Options o, CancellationToken ct)
     {
         await using var call = new RelayConnection();
-        await call.ConnectAsync(o.Url!, o.AuthToken, o.SignedUrl, ct);
-        await call.SetupAsync("+15550001234", ct);
+        await call.ConnectAsync(o.Url!, o.AuthToken, o.PublicUrl, "+15550001234", Modes.Dialled, ct);
+        await call.SetupAsync(ct);
         var heard = new StringBuilder();
         var receiving = Task.Run(async () =>
         {
@@ -158,8 +163,8 @@ internal static class Modes
     {
         using var document = JsonDocument.Parse(await File.ReadAllTextAsync(o.File ?? throw new ArgumentException("--file is required"), ct));
         await using var call = new RelayConnection();
-        await call.ConnectAsync(o.Url!, o.AuthToken, o.SignedUrl, ct);
-        await call.SetupAsync("+15550001234", ct);
+        await call.ConnectAsync(o.Url!, o.AuthToken, o.PublicUrl, "+15550001234", Modes.Dialled, ct);
+        await call.SetupAsync(ct);
         var last = string.Empty;
         var failures = 0;
         foreach (var step in document.RootElement.EnumerateArray())
@@ -222,8 +227,8 @@ internal static class Modes
                 // Calls arrive over the first two seconds, as they would, rather than in one burst.
                 await Task.Delay(TimeSpan.FromMilliseconds(2000.0 * i / o.Calls), ct);
                 await using var call = new RelayConnection();
-                await call.ConnectAsync(o.Url!, o.AuthToken, o.SignedUrl, ct);
-                await call.SetupAsync("+1555" + (1000000 + i).ToString(CultureInfo.InvariantCulture), ct);
+                await call.ConnectAsync(o.Url!, o.AuthToken, o.PublicUrl, "+1555" + (1000000 + i).ToString(CultureInfo.InvariantCulture), Modes.Dialled, ct);
+                await call.SetupAsync(ct);
                 var local = new List<double>();
                 while (until.Elapsed < duration && !ct.IsCancellationRequested)
                 {
@@ -306,8 +311,8 @@ internal static class Modes
                 var call = new RelayConnection();
                 try
                 {
-                    await call.ConnectAsync(o.Url!, o.AuthToken, o.SignedUrl, ct);
-                    await call.SetupAsync("+1555" + (1000000 + i).ToString(CultureInfo.InvariantCulture), ct);
+                    await call.ConnectAsync(o.Url!, o.AuthToken, o.PublicUrl, "+1555" + (1000000 + i).ToString(CultureInfo.InvariantCulture), Modes.Dialled, ct);
+                    await call.SetupAsync(ct);
                     return call;
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
@@ -333,8 +338,8 @@ internal static class Modes
     public static async Task<int> BargeInAsync(Options o, CancellationToken ct)
     {
         await using var call = new RelayConnection();
-        await call.ConnectAsync(o.Url!, o.AuthToken, o.SignedUrl, ct);
-        await call.SetupAsync("+15550001234", ct);
+        await call.ConnectAsync(o.Url!, o.AuthToken, o.PublicUrl, "+15550001234", Modes.Dialled, ct);
+        await call.SetupAsync(ct);
 
         // One reader owns the socket (cancelling a WebSocket receive would abort it); frames arrive with their time.
         var frames = System.Threading.Channels.Channel.CreateUnbounded<(long At, JsonElement Frame)>();
@@ -395,8 +400,8 @@ internal static class Modes
             "{\"type\":\"prompt\",\"voicePrompt\":\"" + new string('x', 100_000) + "\"}",
         ];
         await using var good = new RelayConnection();
-        await good.ConnectAsync(o.Url!, o.AuthToken, o.SignedUrl, ct);
-        await good.SetupAsync("+15550001234", ct);
+        await good.ConnectAsync(o.Url!, o.AuthToken, o.PublicUrl, "+15550001234", Modes.Dialled, ct);
+        await good.SetupAsync(ct);
         using var done = CancellationTokenSource.CreateLinkedTokenSource(ct);
         int goodTurns = 0, goodErrors = 0;
         var talking = Task.Run(async () =>
@@ -427,10 +432,10 @@ internal static class Modes
         await Task.WhenAll(Enumerable.Range(0, o.Calls).Select(async i =>
         {
             await using var bad = new RelayConnection();
-            await bad.ConnectAsync(o.Url!, o.AuthToken, o.SignedUrl, ct);
+            await bad.ConnectAsync(o.Url!, o.AuthToken, o.PublicUrl, "+1555" + (2000000 + i).ToString(CultureInfo.InvariantCulture), Dialled, ct);
             if (i % 2 == 0)
             {
-                await bad.SetupAsync("+1555" + (2000000 + i).ToString(CultureInfo.InvariantCulture), ct);
+                await bad.SetupAsync(ct);
             }
 
             try

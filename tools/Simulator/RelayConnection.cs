@@ -4,13 +4,24 @@ using VoiceAgent.Api.Twilio;
 
 namespace VoiceAgent.Simulator;
 
-/// <summary>Twilio's side of one ConversationRelay session.</summary>
+/// <summary>
+/// Twilio's side of one ConversationRelay session, over the public wire protocol only: the signed incoming-call
+/// webhook, then the WebSocket at the relay URL its TwiML names (the call's ticket), the upgrade signed over it.
+/// </summary>
 internal sealed class RelayConnection : IAsyncDisposable
 {
+    private static readonly HttpClient Http = new(new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+    {
+        Timeout = TimeSpan.FromSeconds(30),
+    };
+
     private readonly ClientWebSocket _socket = new();
     private readonly byte[] _buffer = new byte[64 * 1024];
 
     public string CallSid { get; } = "CA" + Guid.NewGuid().ToString("N");
+
+    /// <summary>The number this call comes from (the webhook's From).</summary>
+    public string From { get; private set; } = "+15550001234";
 
     public WebSocketState State => _socket.State;
 
@@ -22,24 +33,82 @@ internal sealed class RelayConnection : IAsyncDisposable
     public Task SendBinaryAsync(byte[] bytes, CancellationToken cancellationToken) =>
         _socket.SendAsync(bytes, WebSocketMessageType.Binary, endOfMessage: true, cancellationToken);
 
-    /// <summary>Opens the socket; with an auth token the upgrade is signed over <paramref name="signedUrl"/> like Twilio does.</summary>
-    public async Task ConnectAsync(Uri url, string? authToken, string? signedUrl, CancellationToken cancellationToken)
+    /// <summary>
+    /// Places the call as Twilio does: POST /twiml (signed over <paramref name="publicBase"/>/twiml with an auth
+    /// token), then opens the relay WebSocket the TwiML names — at <paramref name="service"/>'s address, signed over
+    /// the public relay URL exactly as written in the TwiML.
+    /// </summary>
+    /// <param name="service">Where the service listens (http(s):// or ws(s)://; a trailing /ws is ignored).</param>
+    /// <param name="authToken">Twilio's auth token, to sign like Twilio; null sends no signatures.</param>
+    /// <param name="publicBase">The service's Twilio:PublicBaseUrl; the service address when null.</param>
+    /// <param name="from">The caller's number.</param>
+    /// <param name="to">The dialled number.</param>
+    /// <param name="cancellationToken">Ends the attempt.</param>
+    public async Task ConnectAsync(Uri service, string? authToken, Uri? publicBase, string from, string to, CancellationToken cancellationToken)
     {
+        From = from;
+        var http = HttpBase(service);
+        var relayUrl = await AnswerAsync(http, authToken, publicBase ?? http, from, to, cancellationToken).ConfigureAwait(false);
+        var relay = new Uri(relayUrl);
         if (!string.IsNullOrEmpty(authToken))
         {
-            _socket.Options.SetRequestHeader("X-Twilio-Signature", TwilioSignature.Compute(authToken, signedUrl ?? url.ToString(), []));
+            _socket.Options.SetRequestHeader("X-Twilio-Signature", TwilioSignature.Compute(authToken, relayUrl, []));
         }
 
         _socket.Options.KeepAliveInterval = TimeSpan.Zero;
-        await _socket.ConnectAsync(url, cancellationToken).ConfigureAwait(false);
+        var socketUrl = new UriBuilder(http) { Scheme = http.Scheme == Uri.UriSchemeHttps ? "wss" : "ws", Path = relay.AbsolutePath, Query = relay.Query.TrimStart('?') }.Uri;
+        await _socket.ConnectAsync(socketUrl, cancellationToken).ConfigureAwait(false);
     }
 
-    public Task SetupAsync(string from, CancellationToken cancellationToken) => SendAsync(new Dictionary<string, object>
+    /// <summary>The service's http(s) base address from a --url that may be ws(s):// and may end in /ws.</summary>
+    public static Uri HttpBase(Uri url)
+    {
+        var scheme = url.Scheme switch
+        {
+            "ws" => Uri.UriSchemeHttp,
+            "wss" => Uri.UriSchemeHttps,
+            var other => other,
+        };
+        var path = url.AbsolutePath.EndsWith("/ws", StringComparison.Ordinal) ? url.AbsolutePath[..^3] : url.AbsolutePath;
+        return new UriBuilder(url) { Scheme = scheme, Path = path.TrimEnd('/'), Query = string.Empty, Port = url.Port }.Uri;
+    }
+
+    /// <summary>The incoming-call webhook: returns the relay URL of the TwiML answer.</summary>
+    private async Task<string> AnswerAsync(Uri http, string? authToken, Uri publicBase, string from, string to, CancellationToken cancellationToken)
+    {
+        var form = new Dictionary<string, string>
+        {
+            ["AccountSid"] = "AC" + new string('0', 32),
+            ["CallSid"] = CallSid,
+            ["From"] = from,
+            ["To"] = to,
+            ["CallStatus"] = "ringing",
+            ["Direction"] = "inbound",
+        };
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(http.ToString().TrimEnd('/') + "/twiml")) { Content = new FormUrlEncodedContent(form) };
+        if (!string.IsNullOrEmpty(authToken))
+        {
+            request.Headers.Add("X-Twilio-Signature", TwilioSignature.Compute(authToken, publicBase.ToString().TrimEnd('/') + "/twiml", form));
+        }
+
+        using var response = await Http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new HttpRequestException($"/twiml answered {(int)response.StatusCode}", null, response.StatusCode);
+        }
+
+        return System.Xml.Linq.XDocument.Parse(body).Root?.Element("Connect")?.Element("ConversationRelay")?.Attribute("url")?.Value
+            ?? throw new InvalidOperationException("The /twiml answer has no <Connect><ConversationRelay url>.");
+    }
+
+    /// <summary>The relay's setup frame for this call; <paramref name="callSid"/> may name another call (attack runs).</summary>
+    public Task SetupAsync(CancellationToken cancellationToken, string? callSid = null) => SendAsync(new Dictionary<string, object>
     {
         ["type"] = "setup",
         ["sessionId"] = "VX" + Guid.NewGuid().ToString("N"),
-        ["callSid"] = CallSid,
-        ["from"] = from,
+        ["callSid"] = callSid ?? CallSid,
+        ["from"] = From,
         ["to"] = "+15550009999",
         ["direction"] = "inbound",
         ["callType"] = "PSTN",
