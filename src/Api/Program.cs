@@ -34,6 +34,14 @@ if (args is ["seed", ..])
     return await VoiceAgent.Infrastructure.DependencyInjection.SeedAsync(app.Services, CancellationToken.None);
 }
 
+if (args is ["replay-dead-letters", ..])
+{
+    // dotnet VoiceAgent.Api.dll replay-dead-letters: write the store's refused writes again, once their cause is fixed.
+    var (replayed, kept) = await app.Services.GetRequiredService<VoiceAgent.Application.Persistence.DeadLetterReplay>().ReplayAsync(CancellationToken.None);
+    Console.WriteLine($"{replayed} dead letters replayed, {kept} kept.");
+    return kept == 0 ? 0 : 1;
+}
+
 var relay = app.Services.GetRequiredService<IOptions<RelayOptions>>().Value;
 
 app.UseExceptionHandler();

@@ -37,6 +37,7 @@ public static class DependencyInjection
         services.AddSingleton<CallJournal>();
         services.AddSingleton<ICallJournal>(sp => sp.GetRequiredService<CallJournal>());
         services.AddHostedService<CallJournalWriter>();
+        services.AddSingleton<DeadLetterReplay>();
 
         // Built-in tools, offered to use cases that list them.
         services.AddTool<EndCallTool>().AddTool<LiveAgentHandoffTool>().AddTool<SendDigitsTool>().AddTool<SwitchLanguageTool>();

@@ -29,6 +29,7 @@ public static class DependencyInjection
         services.AddOptions<StoreOptions>().BindConfiguration(StoreOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<LlmOptions>().BindConfiguration(LlmOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
 
+        services.AddSingleton<IDeadLetterStore, FileDeadLetterStore>();
         var store = configuration.GetSection(StoreOptions.SectionName).GetValue(nameof(StoreOptions.Provider), StoreProvider.Embedded);
         if (store == StoreProvider.DynamoDb)
         {

@@ -77,9 +77,80 @@ internal sealed class FakeCallRepository : ICallRepository
 
     public void FailNext(int times) => Volatile.Write(ref _failuresLeft, times);
 
-    public Task<bool> TryAddAsync(Call call, CancellationToken cancellationToken) => Do($"add {call.CallSid}", () => _calls.TryAdd(call.CallSid, call));
+    /// <summary>Writes for which this returns true are refused for good (as an oversize or invalid item would be).</summary>
+    public Func<CallWrites, bool>? Rejects { get; set; }
 
-    public Task SaveAsync(Call call, CancellationToken cancellationToken) => Do($"save {call.CallSid} {call.Status}", () => _calls[call.CallSid] = call);
+    /// <summary>Writes of calls for which this returns true fail for now (as on a throttled partition).</summary>
+    public Func<string, bool>? FailFor { get; set; }
+
+    public int Rejected;
+
+    public async Task WriteAsync(CallWrites writes, CancellationToken cancellationToken)
+    {
+        if (writes.Messages.Count > 0 && _holds.TryGetValue(writes.CallSid, out var hold))
+        {
+            await hold.Task.WaitAsync(cancellationToken);
+        }
+
+        if (Rejects?.Invoke(writes) == true)
+        {
+            Interlocked.Increment(ref Attempts);
+            Interlocked.Increment(ref Rejected);
+            throw new StoreRejectedException("item too large");
+        }
+
+        if (FailFor?.Invoke(writes.CallSid) == true)
+        {
+            Interlocked.Increment(ref Attempts);
+            throw new IOException("throttled");
+        }
+
+        var parts = new List<string>();
+        if (writes.Call is { } call)
+        {
+            parts.Add(writes.CallIsNew ? $"add {call.CallSid}" : $"save {call.CallSid} {call.Status}");
+        }
+
+        if (writes.Messages.Count > 0)
+        {
+            parts.Add($"messages {string.Join(',', writes.Messages.Select(m => m.Index))}");
+        }
+
+        parts.AddRange(writes.DeletedMessages.Select(i => $"delete {i}"));
+        parts.AddRange(writes.ToolCalls.Select(t => $"tool {t.Name}"));
+        await Do(string.Join("; ", parts), () =>
+        {
+            if (writes.Call is { } c)
+            {
+                if (writes.CallIsNew)
+                {
+                    _calls.TryAdd(c.CallSid, c);
+                }
+                else
+                {
+                    _calls[c.CallSid] = c;
+                }
+            }
+
+            foreach (var (index, message) in writes.Messages)
+            {
+                _messages[(writes.CallSid, index)] = message;
+            }
+
+            foreach (var index in writes.DeletedMessages)
+            {
+                _messages.TryRemove((writes.CallSid, index), out _);
+            }
+
+            foreach (var toolCall in writes.ToolCalls)
+            {
+                _toolCalls.Add(toolCall);
+            }
+        });
+    }
+
+    /// <summary>Stores a call directly (test set-up).</summary>
+    public Task SaveAsync(Call call, CancellationToken cancellationToken) => WriteAsync(new CallWrites(call.CallSid) { Call = call }, cancellationToken);
 
     public Task<Call?> GetAsync(string callSid, CancellationToken cancellationToken)
     {
@@ -87,29 +158,12 @@ internal sealed class FakeCallRepository : ICallRepository
         return Task.FromResult(_calls.GetValueOrDefault(callSid));
     }
 
-    public async Task SaveMessagesAsync(string callSid, IReadOnlyList<IndexedMessage> messages, CancellationToken cancellationToken)
-    {
-        if (_holds.TryGetValue(callSid, out var hold))
-        {
-            await hold.Task.WaitAsync(cancellationToken);
-        }
-
-        await Do($"messages {string.Join(',', messages.Select(m => m.Index))}", () =>
-        {
-            foreach (var (index, message) in messages)
-            {
-                _messages[(callSid, index)] = message;
-            }
-        });
-    }
-
-    public Task DeleteMessageAsync(string callSid, int index, CancellationToken cancellationToken) =>
-        Do($"delete {index}", () => _messages.TryRemove((callSid, index), out _));
+    /// <summary>Stores messages directly (test set-up).</summary>
+    public Task SaveMessagesAsync(string callSid, IReadOnlyList<IndexedMessage> messages, CancellationToken cancellationToken) =>
+        WriteAsync(new CallWrites(callSid) { Messages = messages }, cancellationToken);
 
     public Task<IReadOnlyList<ConversationMessage>> GetMessagesAsync(string callSid, CancellationToken cancellationToken) =>
         Interlocked.Increment(ref Reads) < 0 ? throw new InvalidOperationException() : Task.FromResult<IReadOnlyList<ConversationMessage>>(_messages.Where(kv => kv.Key.Item1 == callSid).OrderBy(kv => kv.Key.Item2).Select(kv => kv.Value).ToList());
-
-    public Task SaveToolCallAsync(ToolCall toolCall, CancellationToken cancellationToken) => Do($"tool {toolCall.Name}", () => _toolCalls.Add(toolCall));
 
     public Task<IReadOnlyList<ToolCall>> GetToolCallsAsync(string callSid, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<ToolCall>>(_toolCalls.Where(t => t.CallSid == callSid).ToList());
@@ -160,4 +214,43 @@ internal sealed class FakeOrderRepository : IOrderRepository
 
     public Task<IReadOnlyList<VoiceAgent.Domain.Orders.Order>> GetForCallAsync(string callSid, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<VoiceAgent.Domain.Orders.Order>>(Saved.Where(o => o.CallSid == callSid).ToList());
+}
+
+/// <summary>Dead letters kept in memory.</summary>
+internal sealed class MemoryDeadLetters : IDeadLetterStore
+{
+    private readonly List<string> _letters = [];
+
+    public IReadOnlyList<string> Letters
+    {
+        get
+        {
+            lock (_letters)
+            {
+                return _letters.ToList();
+            }
+        }
+    }
+
+    public Task AddAsync(string letter, CancellationToken cancellationToken)
+    {
+        lock (_letters)
+        {
+            _letters.Add(letter);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<string>> ReadAllAsync(CancellationToken cancellationToken) => Task.FromResult(Letters);
+
+    public Task RemoveAsync(IReadOnlyCollection<string> letters, CancellationToken cancellationToken)
+    {
+        lock (_letters)
+        {
+            _letters.RemoveAll(letters.Contains);
+        }
+
+        return Task.CompletedTask;
+    }
 }

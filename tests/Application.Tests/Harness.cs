@@ -19,6 +19,12 @@ internal sealed class Harness : IAsyncDisposable
     private readonly CancellationTokenSource _session = new();
 
     public Harness(UseCase? useCase = null, params ITool[] tools)
+        : this(null, useCase, tools)
+    {
+    }
+
+    /// <summary>With <paramref name="settings"/> on top of the harness's configuration.</summary>
+    public Harness(IDictionary<string, string?>? settings, UseCase? useCase = null, params ITool[] tools)
     {
         UseCase = useCase ?? PizzaUseCase();
         var useCases = Substitute.For<IUseCaseRepository>();
@@ -33,6 +39,7 @@ internal sealed class Harness : IAsyncDisposable
                 ["Persistence:FirstRetryDelay"] = "00:00:00.010",
                 ["Persistence:MaxRetryDelay"] = "00:00:00.050",
             })
+            .AddInMemoryCollection(settings ?? new Dictionary<string, string?>())
             .Build();
         var services = new ServiceCollection()
             .AddSingleton<IConfiguration>(configuration)
@@ -44,6 +51,7 @@ internal sealed class Harness : IAsyncDisposable
             .AddSingleton(useCases)
             .AddSingleton(profiles)
             .AddSingleton<ICallRepository>(Calls)
+            .AddSingleton<IDeadLetterStore>(DeadLetters)
             .AddSingleton<TimeProvider>(Time);
         foreach (var tool in tools)
         {
@@ -63,6 +71,8 @@ internal sealed class Harness : IAsyncDisposable
     public FakeCallRepository Calls { get; } = new();
 
     public FakeOrderRepository Orders { get; } = new();
+
+    public MemoryDeadLetters DeadLetters { get; } = new();
 
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 24, 12, 0, 0, TimeSpan.Zero));
 

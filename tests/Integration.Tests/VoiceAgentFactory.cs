@@ -187,6 +187,11 @@ public sealed class RelayClient(WebSocket socket, string callSid = RelayClient.C
         var length = 0;
         while (true)
         {
+            if (length == buffer.Length)
+            {
+                Array.Resize(ref buffer, buffer.Length * 2);
+            }
+
             var result = await Socket.ReceiveAsync(buffer.AsMemory(length), cts.Token);
             if (result.MessageType == WebSocketMessageType.Close)
             {

@@ -17,26 +17,44 @@ public interface ICallerProfileRepository
     Task<CallerProfile?> FindByPhoneNumberAsync(string phoneNumber, CancellationToken cancellationToken);
 }
 
-/// <summary>Calls, their conversation messages (by position) and tool calls. Every write is an idempotent upsert.</summary>
+/// <summary>Calls, their conversation messages (by position) and tool calls. Every write is idempotent.</summary>
 public interface ICallRepository
 {
-    /// <summary>Stores the call unless one with the same CallSid exists. Returns false when it existed.</summary>
-    Task<bool> TryAddAsync(Call call, CancellationToken cancellationToken);
-
-    Task SaveAsync(Call call, CancellationToken cancellationToken);
+    /// <summary>
+    /// Applies one call's writes, all or none where the store allows it (a tool-use message and its results land
+    /// together), in as few requests as it allows. A call record never overwrites what identifies a stored call (its
+    /// numbers, use case, creation time); a new one (<see cref="CallWrites.CallIsNew"/>) changes nothing stored.
+    /// </summary>
+    /// <exception cref="StoreRejectedException">The store refused the write for good.</exception>
+    Task WriteAsync(CallWrites writes, CancellationToken cancellationToken);
 
     Task<Call?> GetAsync(string callSid, CancellationToken cancellationToken);
 
-    /// <summary>Upserts messages by position, all or none (a tool-use message and its results land together).</summary>
-    Task SaveMessagesAsync(string callSid, IReadOnlyList<IndexedMessage> messages, CancellationToken cancellationToken);
-
-    Task DeleteMessageAsync(string callSid, int index, CancellationToken cancellationToken);
-
     Task<IReadOnlyList<ConversationMessage>> GetMessagesAsync(string callSid, CancellationToken cancellationToken);
 
-    Task SaveToolCallAsync(ToolCall toolCall, CancellationToken cancellationToken);
-
     Task<IReadOnlyList<ToolCall>> GetToolCallsAsync(string callSid, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// What one call has ready to store: its record (created or changed), messages put or deleted by position, and
+/// tool calls — each key at most once (the last state wins).
+/// </summary>
+public sealed record CallWrites(string CallSid)
+{
+    /// <summary>The call record to store, if it changed.</summary>
+    public Call? Call { get; init; }
+
+    /// <summary><see cref="Call"/> is only what the webhook created: store it unless the call exists.</summary>
+    public bool CallIsNew { get; init; }
+
+    public IReadOnlyList<IndexedMessage> Messages { get; init; } = [];
+
+    public IReadOnlyList<int> DeletedMessages { get; init; } = [];
+
+    public IReadOnlyList<ToolCall> ToolCalls { get; init; } = [];
+
+    /// <summary>Items written.</summary>
+    public int Count => (Call is null ? 0 : 1) + Messages.Count + DeletedMessages.Count + ToolCalls.Count;
 }
 
 /// <summary>Orders placed during calls. Kept (no retention TTL): they are business records.</summary>
@@ -50,6 +68,27 @@ public interface IOrderRepository
 
 /// <summary>A conversation message at its position in the call.</summary>
 public sealed record IndexedMessage(int Index, ConversationMessage Message);
+
+/// <summary>
+/// The store refused a write for good — the item is invalid or too large, or another error that a retry of the
+/// same write cannot fix. The journal sets such a write aside (a dead letter) instead of retrying it.
+/// </summary>
+public sealed class StoreRejectedException : Exception
+{
+    public StoreRejectedException()
+    {
+    }
+
+    public StoreRejectedException(string message)
+        : base(message)
+    {
+    }
+
+    public StoreRejectedException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
 
 /// <summary>An item in the store is missing fields or has the wrong types; the message names the item.</summary>
 public sealed class StoredDataException : Exception

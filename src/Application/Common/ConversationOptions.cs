@@ -50,6 +50,10 @@ public sealed class PersistenceOptions
     [Range(1, 256, ErrorMessage = "Persistence:Writers must be between 1 and 256.")]
     public int Writers { get; set; } = 16;
 
+    /// <summary>The most queued entries a writer takes at once; each call's share of them is one store request.</summary>
+    [Range(1, 10_000, ErrorMessage = "Persistence:BatchSize must be between 1 and 10,000.")]
+    public int BatchSize { get; set; } = 256;
+
     /// <summary>The first retry delay after a failed write; doubles up to <see cref="MaxRetryDelay"/>.</summary>
     [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00", ErrorMessage = "Persistence:FirstRetryDelay must be between 1 ms and 1 min.")]
     public TimeSpan FirstRetryDelay { get; set; } = TimeSpan.FromMilliseconds(200);

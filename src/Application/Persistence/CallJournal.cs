@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Application.Common;
 using VoiceAgent.Domain.Calls;
+using VoiceAgent.Domain.Common;
 using VoiceAgent.Domain.Tools;
 
 namespace VoiceAgent.Application.Persistence;
@@ -27,18 +28,6 @@ public interface ICallJournal
     /// <summary>Entries waiting to be written.</summary>
     int Pending { get; }
 }
-
-internal abstract record JournalEntry(string CallSid);
-
-internal sealed record CallCreatedEntry(Call Call) : JournalEntry(Call.CallSid);
-
-internal sealed record CallChangedEntry(Call Call) : JournalEntry(Call.CallSid);
-
-internal sealed record MessagesSavedEntry(string Sid, IReadOnlyList<IndexedMessage> Messages) : JournalEntry(Sid);
-
-internal sealed record MessageRemovedEntry(string Sid, int Index) : JournalEntry(Sid);
-
-internal sealed record ToolCallEntry(ToolCall ToolCall) : JournalEntry(ToolCall.CallSid);
 
 internal sealed partial class CallJournal : ICallJournal
 {
@@ -83,7 +72,7 @@ internal sealed partial class CallJournal : ICallJournal
 
     public void ToolCallRecorded(ToolCall toolCall) => Enqueue(new ToolCallEntry(toolCall));
 
-    internal void Written() => Interlocked.Decrement(ref _pending);
+    internal void Written(int entries) => Interlocked.Add(ref _pending, -entries);
 
     /// <summary>The lane that writes <paramref name="callSid"/>'s entries.</summary>
     internal int LaneOf(string callSid) => (int)((uint)callSid.GetHashCode(StringComparison.Ordinal) % (uint)_lanes.Length);
@@ -105,7 +94,7 @@ internal sealed partial class CallJournal : ICallJournal
         }
 
         // Full (the store has been down long enough to fill the queue) or completed (shutting down).
-        Log.Dropped(_logger, entry.GetType().Name, entry.CallSid);
+        Log.Dropped(_logger, entry.GetType().Name, LogIds.Call(entry.CallSid));
     }
 
     // Calls are mutable; the writer must store the state at the time of the change.

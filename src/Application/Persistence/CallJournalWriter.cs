@@ -1,42 +1,74 @@
+using System.Diagnostics.Metrics;
+using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Application.Common;
+using VoiceAgent.Domain.Common;
 
 namespace VoiceAgent.Application.Persistence;
 
 /// <summary>
-/// Drains the journal into the repository: each call's writes in order, the lanes of different calls in
-/// parallel (Persistence:Writers). A failed write is retried with backoff until it lands,
-/// so a store outage delays writes but loses none. On shutdown the queue is drained until the host's
-/// shutdown timeout.
+/// Drains the journal into the repository. Each lane (Persistence:Writers of them, calls spread by CallSid) takes
+/// every entry that is ready, and writes each call's entries as one coalesced request, so the journal keeps up with a
+/// store whose requests take milliseconds. A call's writes stay in order. A write the store refuses for good is set
+/// aside as a dead letter — logged with the CallSid masked, counted, kept for replay — never retried; a write that
+/// failed for now (throttling, 5xx, timeout, the store down) is parked with its call's later entries and retried with
+/// backoff while the lane goes on with every other call. On shutdown the queue is drained until the host's shutdown
+/// timeout.
 /// </summary>
-internal sealed partial class CallJournalWriter(
-    CallJournal journal,
-    ICallRepository repository,
-    TimeProvider timeProvider,
-    IOptions<PersistenceOptions> options,
-    ILogger<CallJournalWriter> logger) : IHostedService, IDisposable
+internal sealed partial class CallJournalWriter : IHostedService, IDisposable
 {
+    private readonly CallJournal _journal;
+    private readonly ICallRepository _repository;
+    private readonly IDeadLetterStore _deadLetters;
+    private readonly TimeProvider _time;
+    private readonly PersistenceOptions _options;
+    private readonly ILogger<CallJournalWriter> _logger;
+    private readonly Counter<long> _deadLettered;
+    private readonly Histogram<long> _batchItems;
     private readonly CancellationTokenSource _abort = new();
     private Task? _loop;
 
+    public CallJournalWriter(
+        CallJournal journal,
+        ICallRepository repository,
+        IDeadLetterStore deadLetters,
+        TimeProvider time,
+        IOptions<PersistenceOptions> options,
+        IMeterFactory meters,
+        ILogger<CallJournalWriter> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(meters);
+        _journal = journal;
+        _repository = repository;
+        _deadLetters = deadLetters;
+        _time = time;
+        _options = options.Value;
+        _logger = logger;
+        var meter = meters.Create("VoiceAgent.Persistence");
+        _deadLettered = meter.CreateCounter<long>("voiceagent.journal.dead_letters", description: "Journal entries the store refused for good, set aside for replay");
+        _batchItems = meter.CreateHistogram<long>("voiceagent.journal.batch_items", description: "Items per store request of the journal");
+        meter.CreateObservableGauge("voiceagent.journal.pending", () => _journal.Pending, description: "Journal entries not yet written");
+    }
+
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _loop = Task.Run(() => RunAsync(_abort.Token), CancellationToken.None);
+        _loop = Task.WhenAll(_journal.Lanes.Select(lane => Task.Run(() => RunLaneAsync(lane, _abort.Token), CancellationToken.None)));
         return Task.CompletedTask;
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        journal.Complete();
+        _journal.Complete();
         if (_loop is null)
         {
             return;
         }
 
-        Log.Draining(logger, journal.Pending);
+        Log.Draining(_logger, _journal.Pending);
         using var registration = cancellationToken.Register(static state => ((CancellationTokenSource)state!).Cancel(), _abort);
         try
         {
@@ -44,70 +76,233 @@ internal sealed partial class CallJournalWriter(
         }
         catch (OperationCanceledException)
         {
-            Log.DrainAbandoned(logger, journal.Pending);
+            Log.DrainAbandoned(_logger, _journal.Pending);
         }
     }
 
     public void Dispose() => _abort.Dispose();
 
-    private Task RunAsync(CancellationToken abort) =>
-        Task.WhenAll(journal.Lanes.Select(lane => Task.Run(() => RunLaneAsync(lane, abort), CancellationToken.None)));
-
-    private async Task RunLaneAsync(System.Threading.Channels.ChannelReader<JournalEntry> lane, CancellationToken abort)
+    private async Task RunLaneAsync(ChannelReader<JournalEntry> lane, CancellationToken abort)
     {
-        await foreach (var entry in lane.ReadAllAsync(abort).ConfigureAwait(false))
+        var parked = new Dictionary<string, Parked>(StringComparer.Ordinal);
+        var ready = new Dictionary<string, List<JournalEntry>>(StringComparer.Ordinal);
+        var order = new List<string>();
+        Task<bool>? waiting = null;
+        var open = true;
+        while (open || parked.Count > 0)
         {
-            await WriteWithRetryAsync(entry, abort).ConfigureAwait(false);
-            journal.Written();
-        }
-    }
-
-    private async Task WriteWithRetryAsync(JournalEntry entry, CancellationToken abort)
-    {
-        var delay = options.Value.FirstRetryDelay;
-        for (var attempt = 1; ; attempt++)
-        {
-            try
+            Take(lane, ready, order, parked);
+            foreach (var callSid in order)
             {
-                await WriteAsync(entry, abort).ConfigureAwait(false);
-                if (attempt > 1)
+                var failed = await TryWriteAsync(callSid, ready[callSid], abort).ConfigureAwait(false);
+                if (failed is not null)
                 {
-                    Log.Recovered(logger, entry.GetType().Name, entry.CallSid, attempt);
+                    Park(parked, callSid, failed, null);
+                }
+            }
+
+            var wrote = order.Count > 0;
+            ready.Clear();
+            order.Clear();
+            wrote |= await RetryDueAsync(parked, abort).ConfigureAwait(false);
+            if (wrote)
+            {
+                continue;
+            }
+
+            // Nothing to do now: wait for new entries, or for the next parked call's retry.
+            TimeSpan? untilRetry = parked.Count == 0 ? null : NextDue(parked);
+            if (open)
+            {
+                waiting ??= lane.WaitToReadAsync(abort).AsTask();
+                if (untilRetry is null)
+                {
+                    open = await waiting.ConfigureAwait(false);
+                    waiting = null;
+                    continue;
                 }
 
-                return;
+                using var timer = CancellationTokenSource.CreateLinkedTokenSource(abort);
+                var delay = Task.Delay(untilRetry.Value, _time, timer.Token);
+                if (await Task.WhenAny(waiting, delay).ConfigureAwait(false) == waiting)
+                {
+                    await timer.CancelAsync().ConfigureAwait(false);
+                    open = await waiting.ConfigureAwait(false);
+                    waiting = null;
+                }
+
+                abort.ThrowIfCancellationRequested();
             }
-            catch (Exception ex) when (ex is not OperationCanceledException || !abort.IsCancellationRequested)
+            else
             {
-                Log.WriteFailed(logger, ex, entry.GetType().Name, entry.CallSid, attempt, delay);
-                await Task.Delay(delay, timeProvider, abort).ConfigureAwait(false);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, options.Value.MaxRetryDelay.Ticks));
+                await Task.Delay(untilRetry!.Value, _time, abort).ConfigureAwait(false);
             }
         }
     }
 
-    private Task WriteAsync(JournalEntry entry, CancellationToken ct) => entry switch
+    /// <summary>Moves what is queued into per-call groups, in order; entries of a parked call join its parked ones.</summary>
+    private void Take(ChannelReader<JournalEntry> lane, Dictionary<string, List<JournalEntry>> ready, List<string> order, Dictionary<string, Parked> parked)
     {
-        CallCreatedEntry e => repository.TryAddAsync(e.Call, ct),
-        CallChangedEntry e => repository.SaveAsync(e.Call, ct),
-        MessagesSavedEntry e => repository.SaveMessagesAsync(e.Sid, e.Messages, ct),
-        MessageRemovedEntry e => repository.DeleteMessageAsync(e.Sid, e.Index, ct),
-        ToolCallEntry e => repository.SaveToolCallAsync(e.ToolCall, ct),
-        _ => throw new InvalidOperationException($"Unknown journal entry {entry.GetType().Name}."),
-    };
+        for (var taken = 0; taken < _options.BatchSize && lane.TryRead(out var entry); taken++)
+        {
+            if (parked.TryGetValue(entry.CallSid, out var waiting))
+            {
+                waiting.Entries.Add(entry);
+                continue;
+            }
+
+            if (!ready.TryGetValue(entry.CallSid, out var group))
+            {
+                ready[entry.CallSid] = group = [];
+                order.Add(entry.CallSid);
+            }
+
+            group.Add(entry);
+        }
+    }
+
+    private async Task<bool> RetryDueAsync(Dictionary<string, Parked> parked, CancellationToken abort)
+    {
+        if (parked.Count == 0)
+        {
+            return false;
+        }
+
+        var now = _time.GetTimestamp();
+        var retried = false;
+        foreach (var (callSid, waiting) in parked.ToList())
+        {
+            if (waiting.DueAt > now)
+            {
+                continue;
+            }
+
+            retried = true;
+            var failed = await TryWriteAsync(callSid, waiting.Entries, abort).ConfigureAwait(false);
+            if (failed is null)
+            {
+                parked.Remove(callSid);
+                Log.Recovered(_logger, LogIds.Call(callSid), waiting.Attempts + 1);
+            }
+            else
+            {
+                Park(parked, callSid, failed, waiting);
+            }
+        }
+
+        return retried;
+    }
+
+    private void Park(Dictionary<string, Parked> parked, string callSid, List<JournalEntry> entries, Parked? before)
+    {
+        var delay = before is null
+            ? _options.FirstRetryDelay
+            : TimeSpan.FromTicks(Math.Min(before.Delay.Ticks * 2, _options.MaxRetryDelay.Ticks));
+        var attempts = (before?.Attempts ?? 0) + 1;
+        parked[callSid] = new Parked(entries, delay, _time.GetTimestamp() + (long)(delay.TotalSeconds * _time.TimestampFrequency), attempts);
+        Log.WriteDelayed(_logger, LogIds.Call(callSid), entries.Count, attempts, delay);
+    }
+
+    private TimeSpan NextDue(Dictionary<string, Parked> parked)
+    {
+        var due = long.MaxValue;
+        foreach (var waiting in parked.Values)
+        {
+            due = Math.Min(due, waiting.DueAt);
+        }
+
+        var now = _time.GetTimestamp();
+        return due <= now ? TimeSpan.Zero : TimeSpan.FromSeconds((due - now) / (double)_time.TimestampFrequency);
+    }
+
+    /// <summary>
+    /// Writes one call's entries in one request. Returns null when every entry was stored or set aside; otherwise the
+    /// entries, in order, that failed for now and must be retried.
+    /// </summary>
+    private async Task<List<JournalEntry>?> TryWriteAsync(string callSid, List<JournalEntry> entries, CancellationToken abort)
+    {
+        try
+        {
+            var writes = JournalEntries.Coalesce(callSid, entries);
+            await _repository.WriteAsync(writes, abort).ConfigureAwait(false);
+            _batchItems.Record(writes.Count);
+            _journal.Written(entries.Count);
+            return null;
+        }
+        catch (StoreRejectedException) when (entries.Count > 1)
+        {
+            // One of them is poison: write them one by one, so only that one is set aside.
+            for (var i = 0; i < entries.Count; i++)
+            {
+                try
+                {
+                    await _repository.WriteAsync(JournalEntries.Coalesce(callSid, [entries[i]]), abort).ConfigureAwait(false);
+                    _journal.Written(1);
+                }
+                catch (StoreRejectedException ex)
+                {
+                    await SetAsideAsync(entries[i], ex).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !abort.IsCancellationRequested)
+                {
+                    Log.WriteFailed(_logger, ex, LogIds.Call(callSid), ex.GetType().Name);
+                    return entries[i..];
+                }
+            }
+
+            return null;
+        }
+        catch (StoreRejectedException ex)
+        {
+            await SetAsideAsync(entries[0], ex).ConfigureAwait(false);
+            return null;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !abort.IsCancellationRequested)
+        {
+            Log.WriteFailed(_logger, ex, LogIds.Call(callSid), ex.GetType().Name);
+            return entries;
+        }
+    }
+
+    private async Task SetAsideAsync(JournalEntry entry, StoreRejectedException rejection)
+    {
+        _journal.Written(1);
+        _deadLettered.Add(1, new KeyValuePair<string, object?>("entry", entry.GetType().Name));
+        Log.DeadLettered(_logger, LogIds.Call(entry.CallSid), entry.GetType().Name, entry.Items, rejection.InnerException?.GetType().Name ?? nameof(StoreRejectedException));
+        try
+        {
+            await _deadLetters.AddAsync(DeadLetters.Format(entry, rejection.Message, _time.GetUtcNow()), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Log.DeadLetterLost(_logger, ex, LogIds.Call(entry.CallSid), entry.GetType().Name);
+        }
+    }
+
+    /// <summary>A call whose writes failed for now: its entries in order, the backoff, when to try again.</summary>
+    private sealed record Parked(List<JournalEntry> Entries, TimeSpan Delay, long DueAt, int Attempts);
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 3010, Level = LogLevel.Warning, Message = "Writing {Entry} for call {CallSid} failed (attempt {Attempt}); retrying in {Delay}")]
-        public static partial void WriteFailed(ILogger logger, Exception exception, string entry, string callSid, int attempt, TimeSpan delay);
+        [LoggerMessage(EventId = 3010, Level = LogLevel.Warning, Message = "Writing call {CallSid} failed ({Error}); its writes wait, other calls go on")]
+        public static partial void WriteFailed(ILogger logger, Exception exception, string callSid, string error);
 
-        [LoggerMessage(EventId = 3011, Level = LogLevel.Information, Message = "Wrote {Entry} for call {CallSid} after {Attempt} attempts")]
-        public static partial void Recovered(ILogger logger, string entry, string callSid, int attempt);
+        [LoggerMessage(EventId = 3014, Level = LogLevel.Information, Message = "Call {CallSid}: {Entries} journal entries wait for retry {Attempt} in {Delay}")]
+        public static partial void WriteDelayed(ILogger logger, string callSid, int entries, int attempt, TimeSpan delay);
+
+        [LoggerMessage(EventId = 3011, Level = LogLevel.Information, Message = "Wrote call {CallSid}'s waiting entries after {Attempt} attempts")]
+        public static partial void Recovered(ILogger logger, string callSid, int attempt);
 
         [LoggerMessage(EventId = 3012, Level = LogLevel.Information, Message = "Draining {Pending} journal entries before shutdown")]
         public static partial void Draining(ILogger logger, int pending);
 
         [LoggerMessage(EventId = 3013, Level = LogLevel.Error, Message = "Shutdown timeout reached with {Pending} journal entries unwritten")]
         public static partial void DrainAbandoned(ILogger logger, int pending);
+
+        [LoggerMessage(EventId = 3015, Level = LogLevel.Error, Message = "Call {CallSid}: the store refused {Entry} ({Items} items) for good ({Error}); set aside as a dead letter for replay")]
+        public static partial void DeadLettered(ILogger logger, string callSid, string entry, int items, string error);
+
+        [LoggerMessage(EventId = 3016, Level = LogLevel.Critical, Message = "Call {CallSid}: a dead letter ({Entry}) could not be kept; the write is lost")]
+        public static partial void DeadLetterLost(ILogger logger, Exception exception, string callSid, string entry);
     }
 }

@@ -24,4 +24,14 @@ public sealed class StoreOptions
 
     public string ResolveSeedPath() =>
         Path.IsPathRooted(SeedPath) ? SeedPath : Path.Combine(AppContext.BaseDirectory, SeedPath);
+
+    /// <summary>
+    /// The file that keeps writes the store refused for good (dead letters), one JSON document a line. Relative paths
+    /// start in the temporary folder; on Fargate point it at a mounted volume.
+    /// </summary>
+    [Required(ErrorMessage = "Store:DeadLetterPath is required: the file that keeps writes the store refused.")]
+    public string DeadLetterPath { get; set; } = Path.Combine("voiceagent", "dead-letters.jsonl");
+
+    public string ResolveDeadLetterPath() =>
+        Path.IsPathRooted(DeadLetterPath) ? DeadLetterPath : Path.Combine(Path.GetTempPath(), DeadLetterPath);
 }

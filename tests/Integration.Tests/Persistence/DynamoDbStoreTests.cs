@@ -36,8 +36,14 @@ public sealed class DynamoDbStoreTests : IClassFixture<MotoServer>, IAsyncLifeti
     public async Task Call_data_carries_the_retention_ttl_and_turn_keys_sort_by_position()
     {
         var sid = "CA" + Guid.NewGuid().ToString("N");
-        await _store.Calls.TryAddAsync(Call.Create(sid, "+15550001234", "+15550009999", "pizza", DateTimeOffset.UtcNow), default);
-        await _store.Calls.SaveMessagesAsync(sid, [new IndexedMessage(9, Text("nine")), new IndexedMessage(10, Text("ten"))], default);
+        await _store.Calls.WriteAsync(
+            new CallWrites(sid)
+            {
+                Call = Call.Create(sid, "+15550001234", "+15550009999", "pizza", DateTimeOffset.UtcNow),
+                CallIsNew = true,
+                Messages = [new IndexedMessage(9, Text("nine")), new IndexedMessage(10, Text("ten"))],
+            },
+            default);
 
         var items = (await _store.Client.QueryAsync(new QueryRequest
         {

@@ -23,11 +23,53 @@ public abstract class RepositoryContract
     public async Task A_call_is_created_once_and_a_retry_keeps_the_first_record()
     {
         var sid = NewSid();
-        Assert.True(await Calls.TryAddAsync(Call.Create(sid, "+15550001234", "+15550009999", "pizza", T0), default));
-        Assert.False(await Calls.TryAddAsync(Call.Create(sid, "+15550001234", "+15550009999", "other", T0.AddMinutes(1)), default));
+        await CreateAsync(Call.Create(sid, "+15550001234", "+15550009999", "pizza", T0));
+        var connected = Call.Create(sid, "+15550001234", "+15550009999", "pizza", T0);
+        connected.Connect("VX1", T0.AddSeconds(1));
+        await SaveAsync(connected);
+        await CreateAsync(Call.Create(sid, "+15550001234", "+15550009999", "other", T0.AddMinutes(1)));
 
         var stored = await Calls.GetAsync(sid, default);
-        Assert.Equal(("pizza", T0, CallStatus.Ringing), (stored!.UseCaseId, stored.CreatedAt, stored.Status));
+        Assert.Equal(("pizza", T0, CallStatus.InProgress), (stored!.UseCaseId, stored.CreatedAt, stored.Status));
+    }
+
+    [Fact]
+    public async Task A_changed_call_never_overwrites_what_identifies_the_stored_call()
+    {
+        var sid = NewSid();
+        await CreateAsync(Call.Create(sid, "+15550001234", "+15550009999", "pizza", T0));
+
+        // A later record of the same call that disagrees on who, where, what and when (a session started elsewhere).
+        var other = Call.Create(sid, "+15559999999", "+15550000000", "other", T0.AddMinutes(5));
+        other.Connect("VX2", T0.AddMinutes(5));
+        other.End(CallStatus.Completed, null, T0.AddMinutes(6));
+        await SaveAsync(other);
+
+        var stored = (await Calls.GetAsync(sid, default))!;
+        Assert.Equal(("+15550001234", "+15550009999", "pizza", T0), (stored.From, stored.To, stored.UseCaseId, stored.CreatedAt));
+        Assert.Equal((CallStatus.Completed, "VX2", T0.AddMinutes(6)), (stored.Status, stored.SessionId, stored.EndedAt));
+    }
+
+    [Fact]
+    public async Task One_write_stores_the_call_its_messages_deletions_and_tool_calls_together()
+    {
+        var sid = NewSid();
+        var call = Call.Create(sid, "+15550001234", "+15550009999", "pizza", T0);
+        call.Connect("VX1", T0);
+        await Calls.WriteAsync(new CallWrites(sid) { Messages = [new IndexedMessage(5, Text("old"))] }, default);
+        await Calls.WriteAsync(
+            new CallWrites(sid)
+            {
+                Call = call,
+                Messages = [new IndexedMessage(0, Text("hello")), new IndexedMessage(1, new ConversationMessage(ConversationRole.Assistant, [new TextBlock("hi")]))],
+                DeletedMessages = [5],
+                ToolCalls = [new ToolCall(sid, "t1", "check_pickup_time", "{}", ToolResultStatus.Success, "{}", T0, TimeSpan.FromMilliseconds(5))],
+            },
+            default);
+
+        Assert.Equal(CallStatus.InProgress, (await Calls.GetAsync(sid, default))!.Status);
+        Assert.Equal(["hello", "hi"], (await Calls.GetMessagesAsync(sid, default)).Select(m => m.Text));
+        Assert.Single(await Calls.GetToolCallsAsync(sid, default));
     }
 
     [Fact]
@@ -37,12 +79,14 @@ public abstract class RepositoryContract
         var call = Call.Create(sid, "+15550001234", "+15550009999", "pizza", T0);
         call.Connect("VX1", T0.AddSeconds(2));
         call.End(CallStatus.HandedOff, "{\"reason\":\"human\"}", T0.AddMinutes(3));
-        await Calls.SaveAsync(call, default);
+        call.RecordSession("VX1", 180, "64107");
+        await SaveAsync(call);
 
         var stored = (await Calls.GetAsync(sid, default))!;
         Assert.Equal(
             (call.CallSid, call.From, call.To, call.UseCaseId, call.Status, call.CreatedAt, call.ConnectedAt, call.EndedAt, call.SessionId, call.HandoffData),
             (stored.CallSid, stored.From, stored.To, stored.UseCaseId, stored.Status, stored.CreatedAt, stored.ConnectedAt, stored.EndedAt, stored.SessionId, stored.HandoffData));
+        Assert.Equal((180, "64107", "VX1"), (stored.SessionSeconds, stored.ErrorCode, stored.ReportedSessionId));
         Assert.Null(await Calls.GetAsync(NewSid(), default));
     }
 
@@ -59,13 +103,18 @@ public abstract class RepositoryContract
 
         foreach (var chunk in messages.Chunk(7))
         {
-            await Calls.SaveMessagesAsync(sid, chunk, default);
+            await MessagesAsync(sid, chunk);
         }
 
-        await Calls.SaveMessagesAsync(sid, [new IndexedMessage(119, new ConversationMessage(ConversationRole.Assistant, [new TextBlock("truncated")]))], default);
-        await Calls.DeleteMessageAsync(sid, 118, default);
-        await Calls.DeleteMessageAsync(sid, 119, default);
-        await Calls.SaveMessagesAsync(sid, [new IndexedMessage(118, new ConversationMessage(ConversationRole.User, [new TextBlock("again")]))], default);
+        await MessagesAsync(sid, [new IndexedMessage(119, new ConversationMessage(ConversationRole.Assistant, [new TextBlock("truncated")]))]);
+        await Calls.WriteAsync(new CallWrites(sid) { DeletedMessages = [118] }, default);
+        await Calls.WriteAsync(new CallWrites(sid) { DeletedMessages = [119] }, default);
+        await MessagesAsync(sid, [new IndexedMessage(118, new ConversationMessage(ConversationRole.User, [new TextBlock("again")]))]);
+
+        // More than one transaction's worth in one write.
+        var many = NewSid();
+        await MessagesAsync(many, messages);
+        Assert.Equal(120, (await Calls.GetMessagesAsync(many, default)).Count);
 
         var stored = await Calls.GetMessagesAsync(sid, default);
         Assert.Equal(119, stored.Count);
@@ -78,7 +127,7 @@ public abstract class RepositoryContract
         var sid = NewSid();
         var use = new ConversationMessage(ConversationRole.Assistant, [new TextBlock("One moment."), new ToolUseBlock("t1", "place_order", "{\"note\":\"100% cheese\"}")]);
         var result = new ConversationMessage(ConversationRole.User, [new ToolResultBlock("t1", "{\"orderId\":\"O-1\"}", ToolResultStatus.Success), new TextBlock("thanks")]);
-        await Calls.SaveMessagesAsync(sid, [new IndexedMessage(1, use), new IndexedMessage(2, result)], default);
+        await MessagesAsync(sid, [new IndexedMessage(1, use), new IndexedMessage(2, result)]);
 
         var stored = await Calls.GetMessagesAsync(sid, default);
         Assert.Equal(use.Content, stored[0].Content);
@@ -91,8 +140,8 @@ public abstract class RepositoryContract
         var sid = NewSid();
         var second = new ToolCall(sid, "t2", "check_pickup_time", "{}", ToolResultStatus.Error, "kitchen offline", T0.AddSeconds(5), TimeSpan.FromMilliseconds(40));
         var first = new ToolCall(sid, "t1", "place_order", "{\"size\":\"large\"}", ToolResultStatus.Success, "{\"orderId\":\"O-1\"}", T0, TimeSpan.FromMilliseconds(120));
-        await Calls.SaveToolCallAsync(second, default);
-        await Calls.SaveToolCallAsync(first, default);
+        await Calls.WriteAsync(new CallWrites(sid) { ToolCalls = [second] }, default);
+        await Calls.WriteAsync(new CallWrites(sid) { ToolCalls = [first] }, default);
 
         Assert.Equal([first, second], await Calls.GetToolCallsAsync(sid, default));
     }
@@ -140,6 +189,14 @@ public abstract class RepositoryContract
     }
 
     protected static string NewSid() => "CA" + Guid.NewGuid().ToString("N");
+
+    private static ConversationMessage Text(string text) => new(ConversationRole.User, [new TextBlock(text)]);
+
+    private Task CreateAsync(Call call) => Calls.WriteAsync(new CallWrites(call.CallSid) { Call = call, CallIsNew = true }, default);
+
+    private Task SaveAsync(Call call) => Calls.WriteAsync(new CallWrites(call.CallSid) { Call = call }, default);
+
+    private Task MessagesAsync(string callSid, IReadOnlyList<IndexedMessage> messages) => Calls.WriteAsync(new CallWrites(callSid) { Messages = messages }, default);
 
     protected static string SeedPath => Path.Combine(AppContext.BaseDirectory, "seed");
 }

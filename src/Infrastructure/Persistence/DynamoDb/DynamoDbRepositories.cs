@@ -16,34 +16,128 @@ namespace VoiceAgent.Infrastructure.Persistence.DynamoDb;
 /// <summary>Calls, turns and tool calls in the single table (see <see cref="TableDesign"/>).</summary>
 internal sealed class DynamoDbCallRepository(IAmazonDynamoDB client, DynamoDbOptions options, TimeProvider timeProvider) : ICallRepository
 {
-    public async Task<bool> TryAddAsync(Call call, CancellationToken cancellationToken)
+    /// <summary>Items per transaction (DynamoDB's limit) and a margin under its 4 MB request limit.</summary>
+    private const int MaxTransactionItems = 100;
+    private const int MaxTransactionBytes = 3_500_000;
+
+    public async Task WriteAsync(CallWrites writes, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(call);
-        try
+        ArgumentNullException.ThrowIfNull(writes);
+        var expiresAt = ExpiresAt();
+        var items = new List<(TransactWriteItem Item, int Bytes)>(writes.Count);
+        if (writes.Call is { } call)
         {
-            await client.PutItemAsync(
-                new PutItemRequest
-                {
-                    TableName = options.TableName,
-                    Item = FromCall(call, ExpiresAt()),
-                    ConditionExpression = "attribute_not_exists(#pk)",
-                    ExpressionAttributeNames = new Dictionary<string, string> { ["#pk"] = Pk },
-                },
-                cancellationToken).ConfigureAwait(false);
-            return true;
+            var update = CallUpdate(call, writes.CallIsNew, expiresAt);
+            items.Add((new TransactWriteItem { Update = update }, ItemSize.Of(update.ExpressionAttributeValues)));
         }
-        catch (ConditionalCheckFailedException)
+
+        foreach (var message in writes.Messages)
         {
-            // A webhook retry: the call is already there and keeps its first record.
-            return false;
+            var item = FromMessage(writes.CallSid, message, expiresAt);
+            items.Add((new TransactWriteItem { Put = new Put { TableName = options.TableName, Item = item } }, ItemSize.Of(item)));
         }
+
+        foreach (var index in writes.DeletedMessages)
+        {
+            items.Add((new TransactWriteItem { Delete = new Delete { TableName = options.TableName, Key = Key(CallPk(writes.CallSid), MessageSk(index)) } }, 64));
+        }
+
+        foreach (var toolCall in writes.ToolCalls)
+        {
+            var item = FromToolCall(toolCall, expiresAt);
+            items.Add((new TransactWriteItem { Put = new Put { TableName = options.TableName, Item = item } }, ItemSize.Of(item)));
+        }
+
+        await DynamoDbErrors.ClassifyAsync(() => WriteItemsAsync(items, cancellationToken)).ConfigureAwait(false);
     }
 
-    public Task SaveAsync(Call call, CancellationToken cancellationToken)
+    /// <summary>One item: its own request (half the cost of a transaction). More: transactions, all or none each.</summary>
+    private async Task WriteItemsAsync(List<(TransactWriteItem Item, int Bytes)> items, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(call);
-        return client.PutItemAsync(new PutItemRequest { TableName = options.TableName, Item = FromCall(call, ExpiresAt()) }, cancellationToken);
+        if (items.Count == 1)
+        {
+            var only = items[0].Item;
+            if (only.Put is { } put)
+            {
+                await client.PutItemAsync(new PutItemRequest { TableName = put.TableName, Item = put.Item }, cancellationToken).ConfigureAwait(false);
+            }
+            else if (only.Update is { } update)
+            {
+                await client.UpdateItemAsync(
+                    new UpdateItemRequest
+                    {
+                        TableName = update.TableName,
+                        Key = update.Key,
+                        UpdateExpression = update.UpdateExpression,
+                        ExpressionAttributeNames = update.ExpressionAttributeNames,
+                        ExpressionAttributeValues = update.ExpressionAttributeValues,
+                    },
+                    cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await client.DeleteItemAsync(new DeleteItemRequest { TableName = options.TableName, Key = only.Delete.Key }, cancellationToken).ConfigureAwait(false);
+            }
+
+            return;
+        }
+
+        var chunk = new List<TransactWriteItem>(Math.Min(items.Count, MaxTransactionItems));
+        var bytes = 0;
+        foreach (var (item, size) in items)
+        {
+            if (chunk.Count == MaxTransactionItems || (chunk.Count > 0 && bytes + size > MaxTransactionBytes))
+            {
+                await client.TransactWriteItemsAsync(new TransactWriteItemsRequest { TransactItems = chunk }, cancellationToken).ConfigureAwait(false);
+                chunk = new List<TransactWriteItem>(MaxTransactionItems);
+                bytes = 0;
+            }
+
+            chunk.Add(item);
+            bytes += size;
+        }
+
+        await client.TransactWriteItemsAsync(new TransactWriteItemsRequest { TransactItems = chunk }, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// The call record as an update that never overwrites what identifies a stored call (numbers, use case, creation
+    /// time, index keys: <c>if_not_exists</c>); a new call's update changes nothing at all on an existing one.
+    /// </summary>
+    private Update CallUpdate(Call call, bool isNew, long expiresAt)
+    {
+        var item = FromCall(call, expiresAt);
+        var names = new Dictionary<string, string>(StringComparer.Ordinal);
+        var values = new Dictionary<string, AttributeValue>(StringComparer.Ordinal);
+        var sets = new List<string>(item.Count);
+        var i = 0;
+        foreach (var (name, value) in item)
+        {
+            if (name is Pk or Sk)
+            {
+                continue;
+            }
+
+            var placeholder = "#a" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var valueName = ":v" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            i++;
+            names[placeholder] = name;
+            values[valueName] = value;
+            sets.Add(isNew || IdentifiesCall(name) ? $"{placeholder} = if_not_exists({placeholder}, {valueName})" : $"{placeholder} = {valueName}");
+        }
+
+        return new Update
+        {
+            TableName = options.TableName,
+            Key = Key(CallPk(call.CallSid), CallSk),
+            UpdateExpression = "SET " + string.Join(", ", sets),
+            ExpressionAttributeNames = names,
+            ExpressionAttributeValues = values,
+        };
+    }
+
+    private static bool IdentifiesCall(string attribute) =>
+        attribute is ItemType or "callSid" or "from" or "to" or "useCaseId" or "createdAt" or Gsi1Pk or Gsi1Sk;
 
     public async Task<Call?> GetAsync(string callSid, CancellationToken cancellationToken)
     {
@@ -53,41 +147,10 @@ internal sealed class DynamoDbCallRepository(IAmazonDynamoDB client, DynamoDbOpt
         return response.Item is { Count: > 0 } item ? ToCall(item) : null;
     }
 
-    public async Task SaveMessagesAsync(string callSid, IReadOnlyList<IndexedMessage> messages, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(messages);
-        var expiresAt = ExpiresAt();
-        if (messages.Count == 1)
-        {
-            await client.PutItemAsync(new PutItemRequest { TableName = options.TableName, Item = FromMessage(callSid, messages[0], expiresAt) }, cancellationToken).ConfigureAwait(false);
-            return;
-        }
-
-        // All or nothing: an assistant's tool uses and the results that answer them land together.
-        foreach (var chunk in messages.Chunk(100))
-        {
-            await client.TransactWriteItemsAsync(
-                new TransactWriteItemsRequest
-                {
-                    TransactItems = chunk.Select(m => new TransactWriteItem { Put = new Put { TableName = options.TableName, Item = FromMessage(callSid, m, expiresAt) } }).ToList(),
-                },
-                cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    public Task DeleteMessageAsync(string callSid, int index, CancellationToken cancellationToken) =>
-        client.DeleteItemAsync(new DeleteItemRequest { TableName = options.TableName, Key = Key(CallPk(callSid), MessageSk(index)) }, cancellationToken);
-
     public async Task<IReadOnlyList<ConversationMessage>> GetMessagesAsync(string callSid, CancellationToken cancellationToken)
     {
         var items = await QueryAsync(CallPk(callSid), MessagePrefix, cancellationToken).ConfigureAwait(false);
         return items.Select(ToMessage).ToList();
-    }
-
-    public Task SaveToolCallAsync(ToolCall toolCall, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(toolCall);
-        return client.PutItemAsync(new PutItemRequest { TableName = options.TableName, Item = FromToolCall(toolCall, ExpiresAt()) }, cancellationToken);
     }
 
     public async Task<IReadOnlyList<ToolCall>> GetToolCallsAsync(string callSid, CancellationToken cancellationToken)

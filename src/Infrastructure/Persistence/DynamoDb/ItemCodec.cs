@@ -1,8 +1,7 @@
-using System.Buffers;
 using System.Globalization;
-using System.Text.Json;
 using Amazon.DynamoDBv2.Model;
 using VoiceAgent.Application.Abstractions;
+using VoiceAgent.Application.Persistence;
 using VoiceAgent.Domain.Calls;
 using VoiceAgent.Domain.Common;
 using VoiceAgent.Domain.Conversations;
@@ -81,7 +80,7 @@ internal static class ItemCodec
         [ItemType] = S("message"),
         ["position"] = N(message.Index),
         ["role"] = S(message.Message.Role == ConversationRole.User ? "user" : "assistant"),
-        ["content"] = S(WriteContent(message.Message.Content)),
+        ["content"] = S(FittedContent(message.Message.Content)),
         [ExpiresAt] = N(expiresAt),
     };
 
@@ -97,7 +96,22 @@ internal static class ItemCodec
         return new ConversationMessage(role, ReadContent(reader.String("content"), reader));
     }
 
-    public static Dictionary<string, AttributeValue> FromToolCall(ToolCall toolCall, long expiresAt) => new()
+    public static Dictionary<string, AttributeValue> FromToolCall(ToolCall toolCall, long expiresAt)
+    {
+        var item = ToolCallItem(toolCall, toolCall.InputJson, toolCall.Result, expiresAt);
+        var excess = ItemSize.Of(item) - ItemSize.Budget;
+        if (excess <= 0)
+        {
+            return item;
+        }
+
+        // Too large to store whole: the result gives way first, then the input (kept as valid JSON).
+        var result = ItemSize.Cut(toolCall.Result, Math.Max(1_024, System.Text.Encoding.UTF8.GetByteCount(toolCall.Result) - excess));
+        item = ToolCallItem(toolCall, toolCall.InputJson, result, expiresAt);
+        return ItemSize.Of(item) <= ItemSize.Budget ? item : ToolCallItem(toolCall, CutInput(toolCall.InputJson), result, expiresAt);
+    }
+
+    private static Dictionary<string, AttributeValue> ToolCallItem(ToolCall toolCall, string input, string result, long expiresAt) => new()
     {
         [Pk] = S(CallPk(toolCall.CallSid)),
         [Sk] = S(ToolSk(toolCall.ToolUseId)),
@@ -105,9 +119,9 @@ internal static class ItemCodec
         ["callSid"] = S(toolCall.CallSid),
         ["toolUseId"] = S(toolCall.ToolUseId),
         ["name"] = S(toolCall.Name),
-        ["input"] = S(toolCall.InputJson),
+        ["input"] = S(input),
         ["status"] = S(toolCall.Status.ToString()),
-        ["result"] = S(toolCall.Result),
+        ["result"] = S(result),
         ["startedAt"] = S(Time(toolCall.StartedAt)),
         ["durationMs"] = N((long)toolCall.Duration.TotalMilliseconds),
         [ExpiresAt] = N(expiresAt),
@@ -148,93 +162,70 @@ internal static class ItemCodec
         }
     }
 
-    private static string WriteContent(IReadOnlyList<ContentBlock> content)
+    /// <summary>
+    /// A message's content as stored: whole when it fits in an item; otherwise its largest blocks cut, with a marker,
+    /// until it does (a tool use's input becomes a small JSON object saying so, so the content stays valid).
+    /// </summary>
+    private static string FittedContent(IReadOnlyList<ContentBlock> content)
     {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        using (var json = new Utf8JsonWriter(buffer))
+        const int limit = ItemSize.Budget - 2_000;
+        var json = ContentJson.Write(content);
+        var size = System.Text.Encoding.UTF8.GetByteCount(json);
+        if (size <= limit)
         {
-            json.WriteStartArray();
-            foreach (var block in content)
-            {
-                json.WriteStartObject();
-                switch (block)
-                {
-                    case TextBlock t:
-                        json.WriteString("text", t.Text);
-                        break;
-                    case ToolUseBlock u:
-                        json.WriteStartObject("toolUse");
-                        json.WriteString("toolUseId", u.ToolUseId);
-                        json.WriteString("name", u.Name);
-                        json.WriteString("input", u.InputJson);
-                        json.WriteEndObject();
-                        break;
-                    case ToolResultBlock r:
-                        json.WriteStartObject("toolResult");
-                        json.WriteString("toolUseId", r.ToolUseId);
-                        json.WriteString("content", r.Content);
-                        json.WriteString("status", r.Status == ToolResultStatus.Success ? "success" : "error");
-                        json.WriteEndObject();
-                        break;
-                }
-
-                json.WriteEndObject();
-            }
-
-            json.WriteEndArray();
+            return json;
         }
 
-        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+        var blocks = content.ToList();
+        for (var attempt = 0; attempt < blocks.Count + 8 && size > limit; attempt++)
+        {
+            var largest = 0;
+            for (var i = 1; i < blocks.Count; i++)
+            {
+                if (Length(blocks[i]) > Length(blocks[largest]))
+                {
+                    largest = i;
+                }
+            }
+
+            var block = blocks[largest];
+            var target = (int)Math.Max(256, Length(block) - (size - limit) - 512L);
+            blocks[largest] = block switch
+            {
+                TextBlock t => new TextBlock(ItemSize.Cut(t.Text, target)),
+                ToolResultBlock r => r with { Content = ItemSize.Cut(r.Content, target) },
+                ToolUseBlock u => u with { InputJson = CutInput(u.InputJson) },
+                _ => block,
+            };
+            json = ContentJson.Write(blocks);
+            size = System.Text.Encoding.UTF8.GetByteCount(json);
+        }
+
+        return json;
     }
+
+    private static int Length(ContentBlock block) => block switch
+    {
+        TextBlock t => t.Text.Length,
+        ToolResultBlock r => r.Content.Length,
+        ToolUseBlock u => u.InputJson.Length,
+        _ => 0,
+    };
+
+    private static string CutInput(string inputJson) =>
+        $"{{\"_cut\":\"{inputJson.Length} characters of input not stored\"}}";
 
     private static List<ContentBlock> ReadContent(string json, ItemReader reader)
     {
         try
         {
-            using var document = JsonDocument.Parse(json);
-            if (document.RootElement.ValueKind != JsonValueKind.Array)
-            {
-                throw reader.Error("field 'content' is not a JSON array");
-            }
-
-            var blocks = new List<ContentBlock>();
-            foreach (var element in document.RootElement.EnumerateArray())
-            {
-                if (element.TryGetProperty("text", out var text))
-                {
-                    blocks.Add(new TextBlock(text.GetString() ?? string.Empty));
-                }
-                else if (element.TryGetProperty("toolUse", out var use))
-                {
-                    blocks.Add(new ToolUseBlock(Required(use, "toolUseId", reader), Required(use, "name", reader), Required(use, "input", reader)));
-                }
-                else if (element.TryGetProperty("toolResult", out var result))
-                {
-                    var status = Required(result, "status", reader) == "success" ? ToolResultStatus.Success : ToolResultStatus.Error;
-                    blocks.Add(new ToolResultBlock(Required(result, "toolUseId", reader), Required(result, "content", reader), status));
-                }
-                else
-                {
-                    throw reader.Error("field 'content' holds a block that is neither text, toolUse nor toolResult");
-                }
-            }
-
-            return blocks;
+            return ContentJson.Read(json);
         }
-        catch (JsonException ex)
+        catch (FormatException ex)
         {
-            throw reader.Error($"field 'content' is not valid JSON ({ex.Message})");
-        }
-        catch (InvalidOperationException ex)
-        {
-            throw reader.Error($"field 'content' has a value of the wrong type ({ex.Message})");
+            throw reader.Error($"field 'content': {ex.Message}");
         }
     }
-
-    private static string Required(JsonElement element, string name, ItemReader reader) =>
-        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
-            ? value.GetString()!
-            : throw reader.Error($"a content block lacks the string '{name}'");
 
     /// <summary>Typed, checked access to an item's attributes; errors name the item.</summary>
     internal readonly struct ItemReader(Dictionary<string, AttributeValue> item)

@@ -37,29 +37,37 @@ internal sealed class EmbeddedCallRepository : ICallRepository
 {
     private readonly ConcurrentDictionary<string, CallRecord> _calls = new(StringComparer.Ordinal);
 
-    public Task<bool> TryAddAsync(Call call, CancellationToken cancellationToken)
+    public Task WriteAsync(CallWrites writes, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(call);
-        var record = Record(call.CallSid);
+        ArgumentNullException.ThrowIfNull(writes);
+        var record = Record(writes.CallSid);
         lock (record)
         {
-            if (record.Call is not null)
+            if (writes.Call is { } call)
             {
-                return Task.FromResult(false);
+                record.Call = record.Call is not { } stored
+                    ? call
+                    : writes.CallIsNew
+                        ? stored
+                        : Call.Restore(
+                            stored.CallSid, stored.From, stored.To, stored.UseCaseId, call.Status, stored.CreatedAt, call.ConnectedAt, call.EndedAt,
+                            call.SessionId, call.HandoffData, call.SessionSeconds, call.ErrorCode, call.ReportedSessionId);
             }
 
-            record.Call = call;
-            return Task.FromResult(true);
-        }
-    }
+            foreach (var (index, message) in writes.Messages)
+            {
+                record.Messages[index] = message;
+            }
 
-    public Task SaveAsync(Call call, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(call);
-        var record = Record(call.CallSid);
-        lock (record)
-        {
-            record.Call = call;
+            foreach (var index in writes.DeletedMessages)
+            {
+                record.Messages.Remove(index);
+            }
+
+            foreach (var toolCall in writes.ToolCalls)
+            {
+                record.ToolCalls[toolCall.ToolUseId] = toolCall;
+            }
         }
 
         return Task.CompletedTask;
@@ -78,32 +86,6 @@ internal sealed class EmbeddedCallRepository : ICallRepository
         }
     }
 
-    public Task SaveMessagesAsync(string callSid, IReadOnlyList<IndexedMessage> messages, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(messages);
-        var record = Record(callSid);
-        lock (record)
-        {
-            foreach (var (index, message) in messages)
-            {
-                record.Messages[index] = message;
-            }
-        }
-
-        return Task.CompletedTask;
-    }
-
-    public Task DeleteMessageAsync(string callSid, int index, CancellationToken cancellationToken)
-    {
-        var record = Record(callSid);
-        lock (record)
-        {
-            record.Messages.Remove(index);
-        }
-
-        return Task.CompletedTask;
-    }
-
     public Task<IReadOnlyList<ConversationMessage>> GetMessagesAsync(string callSid, CancellationToken cancellationToken)
     {
         if (!_calls.TryGetValue(callSid, out var record))
@@ -115,18 +97,6 @@ internal sealed class EmbeddedCallRepository : ICallRepository
         {
             return Task.FromResult<IReadOnlyList<ConversationMessage>>(record.Messages.Values.ToList());
         }
-    }
-
-    public Task SaveToolCallAsync(ToolCall toolCall, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(toolCall);
-        var record = Record(toolCall.CallSid);
-        lock (record)
-        {
-            record.ToolCalls[toolCall.ToolUseId] = toolCall;
-        }
-
-        return Task.CompletedTask;
     }
 
     public Task<IReadOnlyList<ToolCall>> GetToolCallsAsync(string callSid, CancellationToken cancellationToken)

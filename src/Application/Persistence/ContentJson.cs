@@ -1,0 +1,118 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using VoiceAgent.Domain.Conversations;
+
+namespace VoiceAgent.Application.Persistence;
+
+/// <summary>
+/// The stored form of a message's content blocks, one JSON array: <c>{"text"}</c>, <c>{"toolUse":{toolUseId, name,
+/// input}}</c>, <c>{"toolResult":{toolUseId, content, status}}</c>. Shared by the DynamoDB items and the dead letters.
+/// </summary>
+public static class ContentJson
+{
+    public static string Write(IReadOnlyList<ContentBlock> content)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            Write(json, content);
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    public static void Write(Utf8JsonWriter json, IReadOnlyList<ContentBlock> content)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        ArgumentNullException.ThrowIfNull(content);
+        json.WriteStartArray();
+        foreach (var block in content)
+        {
+            json.WriteStartObject();
+            switch (block)
+            {
+                case TextBlock t:
+                    json.WriteString("text", t.Text);
+                    break;
+                case ToolUseBlock u:
+                    json.WriteStartObject("toolUse");
+                    json.WriteString("toolUseId", u.ToolUseId);
+                    json.WriteString("name", u.Name);
+                    json.WriteString("input", u.InputJson);
+                    json.WriteEndObject();
+                    break;
+                case ToolResultBlock r:
+                    json.WriteStartObject("toolResult");
+                    json.WriteString("toolUseId", r.ToolUseId);
+                    json.WriteString("content", r.Content);
+                    json.WriteString("status", r.Status == ToolResultStatus.Success ? "success" : "error");
+                    json.WriteEndObject();
+                    break;
+            }
+
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+    }
+
+    /// <summary>Reads content written by <see cref="Write(IReadOnlyList{ContentBlock})"/>.</summary>
+    /// <exception cref="FormatException">Not such an array; the message says what is wrong.</exception>
+    public static List<ContentBlock> Read(string json)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            return Read(document.RootElement);
+        }
+        catch (JsonException ex)
+        {
+            throw new FormatException($"not valid JSON ({ex.Message})", ex);
+        }
+    }
+
+    /// <inheritdoc cref="Read(string)"/>
+    public static List<ContentBlock> Read(JsonElement array)
+    {
+        if (array.ValueKind != JsonValueKind.Array)
+        {
+            throw new FormatException("not a JSON array");
+        }
+
+        var blocks = new List<ContentBlock>();
+        foreach (var element in array.EnumerateArray())
+        {
+            if (element.ValueKind != JsonValueKind.Object)
+            {
+                throw new FormatException("a content block is not an object");
+            }
+
+            if (element.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String)
+            {
+                blocks.Add(new TextBlock(text.GetString()!));
+            }
+            else if (element.TryGetProperty("toolUse", out var use))
+            {
+                blocks.Add(new ToolUseBlock(Required(use, "toolUseId"), Required(use, "name"), Required(use, "input")));
+            }
+            else if (element.TryGetProperty("toolResult", out var result))
+            {
+                var status = Required(result, "status") == "success" ? ToolResultStatus.Success : ToolResultStatus.Error;
+                blocks.Add(new ToolResultBlock(Required(result, "toolUseId"), Required(result, "content"), status));
+            }
+            else
+            {
+                throw new FormatException("a block is neither text, toolUse nor toolResult");
+            }
+        }
+
+        return blocks;
+    }
+
+    private static string Required(JsonElement element, string name) =>
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
+            ? value.GetString()!
+            : throw new FormatException($"a content block lacks the string '{name}'");
+}
