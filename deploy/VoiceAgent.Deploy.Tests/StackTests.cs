@@ -91,6 +91,8 @@ public sealed class StackTests(SynthesizedTemplate stack) : IClassFixture<Synthe
         var container = Assert.Single(stack.Resources("AWS::ECS::TaskDefinition")).GetProperty("Properties").GetProperty("ContainerDefinitions")[0];
         Assert.Contains(container.GetProperty("Environment").EnumerateArray(), e =>
             e.GetProperty("Name").GetString() == "Observability__CloudWatchActiveCalls" && e.GetProperty("Value").GetString() == "true");
+        Assert.Contains(container.GetProperty("Environment").EnumerateArray(), e =>
+            e.GetProperty("Name").GetString() == "Http__TrustForwardedHeaders" && e.GetProperty("Value").GetString() == "true");
     }
 
     [Fact]

@@ -109,6 +109,9 @@ public sealed class VoiceAgentStack : Stack
                 ["Store__DynamoDb__Region"] = Aws.REGION,
                 ["Llm__Provider"] = "Bedrock",
                 ["Bedrock__Region"] = Aws.REGION,
+                // Only the load balancer reaches the task: the client address for the failed-signature limiter is the
+                // one it appends to X-Forwarded-For.
+                ["Http__TrustForwardedHeaders"] = "true",
                 ["Relay__DrainTimeout"] = TimeSpan.FromSeconds(props.DrainSeconds).ToString("c", System.Globalization.CultureInfo.InvariantCulture),
 
                 // VoiceAgent/ActiveCalls for the scaling policy below, as embedded-metric-format lines in the logs.

@@ -44,6 +44,11 @@ if (args is ["replay-dead-letters", ..])
 
 var relay = app.Services.GetRequiredService<IOptions<RelayOptions>>().Value;
 
+if (app.Configuration.GetValue<bool>("Http:TrustForwardedHeaders"))
+{
+    app.UseForwardedHeaders();
+}
+
 app.UseExceptionHandler();
 app.UseWebSockets(new WebSocketOptions
 {

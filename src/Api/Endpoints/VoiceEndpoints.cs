@@ -123,22 +123,47 @@ internal static partial class VoiceEndpoints
     }
 }
 
-/// <summary>Refuses a webhook whose X-Twilio-Signature does not sign the public URL and the posted form: 403, nothing stored.</summary>
-internal sealed class TwilioSignatureFilter(TwilioRequestValidator validator) : IEndpointFilter
+/// <summary>
+/// Refuses a webhook before it costs anything: a body over Twilio:MaxWebhookBytes (413, unread), a client that keeps
+/// failing the check (429), and a request whose X-Twilio-Signature does not sign the public URL and the posted form
+/// (403, nothing stored).
+/// </summary>
+internal sealed class TwilioSignatureFilter(TwilioRequestValidator validator, WebhookGuard guard) : IEndpointFilter
 {
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(next);
-        var request = context.HttpContext.Request;
+        var http = context.HttpContext;
+        var request = http.Request;
+        if (guard.RefuseLargeBody(http))
+        {
+            return Results.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Twilio webhooks are a few kilobytes.");
+        }
+
+        if (guard.IsBlocked(http))
+        {
+            return Results.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many requests with an invalid X-Twilio-Signature.");
+        }
+
         if (!request.HasFormContentType)
         {
             return Results.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Twilio webhooks are form-encoded.");
         }
 
-        var form = await request.ReadFormAsync(context.HttpContext.RequestAborted);
+        IFormCollection form;
+        try
+        {
+            form = await request.ReadFormAsync(http.RequestAborted);
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Twilio webhooks are a few kilobytes.");
+        }
+
         if (!validator.IsValidWebhook(request, form))
         {
+            guard.Failed(http);
             return Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Invalid or missing X-Twilio-Signature.");
         }
 

@@ -18,6 +18,7 @@ internal static class RelayEndpoint
     private static async Task AcceptAsync(
         HttpContext context,
         TwilioRequestValidator validator,
+        WebhookGuard guard,
         RelayTicketGuard tickets,
         ISender sender,
         IActiveCallRegistry registry,
@@ -32,8 +33,15 @@ internal static class RelayEndpoint
             return;
         }
 
+        if (guard.IsBlocked(context))
+        {
+            context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+            return;
+        }
+
         if (!validator.IsValidUpgrade(context.Request))
         {
+            guard.Failed(context);
             context.Response.StatusCode = StatusCodes.Status403Forbidden;
             return;
         }
@@ -48,6 +56,11 @@ internal static class RelayEndpoint
         var (verdict, ticket) = await tickets.AdmitAsync(context.Request.Query[RelayTicketCodec.QueryName].ToString(), context.RequestAborted);
         if (ticket is null)
         {
+            if (verdict != TicketVerdict.StoreUnavailable)
+            {
+                guard.Failed(context);
+            }
+
             context.Response.StatusCode = verdict == TicketVerdict.StoreUnavailable ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status403Forbidden;
             return;
         }

@@ -19,6 +19,14 @@ public sealed class TwilioOptions
     /// <summary>Off only for local development, and only in the Development environment.</summary>
     public bool ValidateSignatures { get; set; } = true;
 
+    /// <summary>The largest webhook body read (Twilio's are a few KB); a larger one is answered 413 unread.</summary>
+    [System.ComponentModel.DataAnnotations.Range(1_024, 1_048_576, ErrorMessage = "Twilio:MaxWebhookBytes must be between 1 KiB and 1 MiB.")]
+    public int MaxWebhookBytes { get; set; } = 64 * 1024;
+
+    /// <summary>Requests per client and minute that may fail the signature (or relay ticket) check before the rest are answered 429.</summary>
+    [System.ComponentModel.DataAnnotations.Range(1, 100_000, ErrorMessage = "Twilio:SignatureFailuresPerMinute must be between 1 and 100,000.")]
+    public int SignatureFailuresPerMinute { get; set; } = 20;
+
     /// <summary>The URL a path was requested at, as Twilio saw it.</summary>
     public string PublicUrl(string path, string? query, bool webSocket = false)
     {
