@@ -40,7 +40,7 @@ public sealed class ToolLoopTests
         Assert.Equal((1, 1), (pickup.Invocations, order.Invocations));
         var messages = call.Conversation.Messages;
         Assert.Equal(4, messages.Count);
-        Assert.Equal("One moment. ", messages[1].Text);
+        Assert.Equal("One moment.", messages[1].Text);
         Assert.Equal(["t1", "t2"], messages[1].ToolUses.Select(u => u.ToolUseId));
         Assert.Equal(["{\"minutes\":20}", "{\"orderId\":\"O-1\"}"], messages[2].ToolResults.Select(r => r.Content));
         Assert.Equal("Order O-1 is ready in twenty minutes.", messages[3].Text);

@@ -13,6 +13,8 @@ internal sealed record OutboundFrame(OutboundMessage Message, TurnHandle? Turn);
 /// and one reader, the session's send loop. The reader never sees a frame of a cancelled turn, and the tokens
 /// of one answer that are already queued come out as one frame, so a burst from the model costs one socket
 /// write rather than one per token. Nothing waits for more: a token alone in the queue goes out alone, at once.
+/// An <c>end</c> never follows an answer left open: when the text before it did not carry last=true, an empty text
+/// with last=true goes out first.
 /// </summary>
 internal sealed class RelayOutbox
 {
@@ -21,6 +23,8 @@ internal sealed class RelayOutbox
 
     private readonly Channel<OutboundFrame> _channel;
     private readonly StringBuilder _joined = new();
+    private OutboundFrame? _held;
+    private bool _answerOpen;
 
     public RelayOutbox(int capacity)
     {
@@ -47,6 +51,13 @@ internal sealed class RelayOutbox
     /// <summary>The next frame to write, skipping cancelled turns and joining queued tokens of one answer. Single reader.</summary>
     public bool TryTake(out OutboundFrame frame)
     {
+        if (_held is { } held)
+        {
+            _held = null;
+            frame = held;
+            return true;
+        }
+
         var reader = _channel.Reader;
         while (reader.TryRead(out frame!))
         {
@@ -58,6 +69,17 @@ internal sealed class RelayOutbox
             if (frame.Message is SpeakText { Last: false } text)
             {
                 frame = Join(reader, frame, text);
+            }
+
+            if (frame.Message is EndRelay && _answerOpen)
+            {
+                _held = frame;
+                frame = new OutboundFrame(new SpeakText(string.Empty, Last: true), null);
+            }
+
+            if (frame.Message is SpeakText spoken)
+            {
+                _answerOpen = !spoken.Last;
             }
 
             return true;

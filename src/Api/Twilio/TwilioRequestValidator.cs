@@ -52,7 +52,8 @@ internal sealed partial class TwilioRequestValidator(IOptions<TwilioOptions> opt
             return true;
         }
 
-        Log.Mismatch(logger, request.Path, url);
+        // The URL without its query: a relay ticket is a credential, never logged.
+        Log.Mismatch(logger, request.Path, url.Split('?')[0]);
         return false;
     }
 

@@ -38,6 +38,7 @@ public sealed class ActiveCall
         ArgumentNullException.ThrowIfNull(useCase);
         ArgumentNullException.ThrowIfNull(output);
         Call = call;
+        LogId = Domain.Common.LogIds.Call(call.CallSid);
         UseCase = useCase;
         Profile = profile;
         SystemPrompt = systemPrompt;
@@ -72,6 +73,9 @@ public sealed class ActiveCall
     public Call Call { get; }
 
     public string CallSid => Call.CallSid;
+
+    /// <summary>The CallSid as logs show it (masked).</summary>
+    public string LogId { get; }
 
     public UseCase UseCase { get; }
 

@@ -66,6 +66,15 @@ public sealed class TurnHandle : IDisposable
     /// </summary>
     internal long StartedAt { get; set; }
 
+    /// <summary>The last character handed to the caller in this turn ('\0' before the first).</summary>
+    internal char LastSpoken { get; set; }
+
+    /// <summary>
+    /// What comes next starts a new stretch of speech (another model round, a filler, a recovery line): it is
+    /// separated from what was said before as a word, never glued to it ("in. Your", not "in.Your").
+    /// </summary>
+    internal bool AtBoundary { get; set; }
+
     /// <summary>Whether this turn already said a filler line while tools ran.</summary>
     internal bool FillerSpoken { get; set; }
 

@@ -76,7 +76,7 @@ internal sealed partial class TurnRunner(
         }
 
         var count = call.CountSilence();
-        Log.Silence(logger, call.CallSid, count);
+        Log.Silence(logger, call.LogId, count);
         var (turn, previous) = call.BeginTurn("(The caller said nothing.)");
         Start(call, turn, previous, count == 1 ? silence.RepromptLine : silence.GoodbyeLine, endCall: count > 1);
     }
@@ -126,21 +126,21 @@ internal sealed partial class TurnRunner(
         catch (OperationCanceledException) when (turn.IsCancelled)
         {
             outcome = "cancelled";
-            Log.TurnCancelled(logger, call.CallSid, turn.Id, turn.Heard is not null);
+            Log.TurnCancelled(logger, call.LogId, turn.Id, turn.Heard is not null);
         }
         catch (Exception ex) when (turn.IsCancelled)
         {
             // Cancelled, then tripped over the turn that took over: nothing to say to the caller.
             outcome = "cancelled";
-            Log.CancelledTurnFailed(logger, ex, call.CallSid, turn.Id);
+            Log.CancelledTurnFailed(logger, ex, call.LogId, turn.Id);
         }
         catch (Exception ex)
         {
             outcome = "failed";
             activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, ex.GetType().Name);
-            Log.TurnFailed(logger, ex, call.CallSid, turn.Id);
+            Log.TurnFailed(logger, ex, call.LogId, turn.Id);
             turn.Apology = call.UseCase.ApologyLine;
-            await ApologiseAsync(call, turn.Apology).ConfigureAwait(false);
+            await ApologiseAsync(call, Separated(turn.LastSpoken, turn.Apology)).ConfigureAwait(false);
         }
         finally
         {
@@ -172,6 +172,7 @@ internal sealed partial class TurnRunner(
 
             List<ContentBlock>? toolUses = null;
             var filter = new SpeechFilter();
+            turn.AtBoundary = true;
             using var llm = ConversationTelemetry.Source.StartActivity("llm");
             llm?.SetTag("voiceagent.round", round);
             await foreach (var streamEvent in model.StreamAsync(request, turn.Token).ConfigureAwait(false))
@@ -190,7 +191,7 @@ internal sealed partial class TurnRunner(
                         llm?.SetTag("gen_ai.usage.output_tokens", completed.Usage?.OutputTokens);
                         if (completed.StopReason is not (ModelStopReason.EndTurn or ModelStopReason.ToolUse))
                         {
-                            Log.ModelStopped(logger, call.CallSid, turn.Id, completed.StopReason);
+                            Log.ModelStopped(logger, call.LogId, turn.Id, completed.StopReason);
                         }
 
                         break;
@@ -211,15 +212,13 @@ internal sealed partial class TurnRunner(
             lock (call.Gate)
             {
                 ThrowIfClosed(turn);
-                var spoken = turn.Spoken;
-                List<ContentBlock> content = spoken.Length > 0 ? [new TextBlock(spoken.ToString()), .. toolUses] : toolUses;
+                List<ContentBlock> content = TakeSpoken(turn) is { } spoken ? [new TextBlock(spoken), .. toolUses] : toolUses;
                 journal.SaveFrom(call, call.Conversation.AddAssistant(content));
-                spoken.Clear();
             }
 
             if (round >= useCase.Model.MaxToolRounds)
             {
-                Log.ToolRoundsExceeded(logger, call.CallSid, turn.Id, useCase.Model.MaxToolRounds);
+                Log.ToolRoundsExceeded(logger, call.LogId, turn.Id, useCase.Model.MaxToolRounds);
                 lock (call.Gate)
                 {
                     AnswerPendingToolUses(call, ToolLimitResult);
@@ -261,10 +260,29 @@ internal sealed partial class TurnRunner(
         lock (call.Gate)
         {
             ThrowIfClosed(turn);
+            if (text.Length > 0)
+            {
+                text = turn.AtBoundary ? Separated(turn.LastSpoken, text) : text;
+                turn.AtBoundary = false;
+                turn.LastSpoken = text[^1];
+            }
+
             turn.Spoken.Append(text);
         }
 
         return call.Output.SendAsync(new SpeakText(text, last), turn, turn.Token);
+    }
+
+    /// <summary><paramref name="text"/>, after a space when it would otherwise run into what was said before.</summary>
+    private static string Separated(char before, string text) =>
+        before != '\0' && !char.IsWhiteSpace(before) && !char.IsWhiteSpace(text[0]) ? " " + text : text;
+
+    /// <summary>What the turn has spoken and not yet recorded, trimmed; null when nothing.</summary>
+    private static string? TakeSpoken(TurnHandle turn)
+    {
+        var spoken = turn.Spoken.ToString().Trim();
+        turn.Spoken.Clear();
+        return spoken.Length > 0 ? spoken : null;
     }
 
     /// <summary>When the tools are slow, the caller hears a short filler line, once per turn.</summary>
@@ -283,6 +301,7 @@ internal sealed partial class TurnRunner(
         }
 
         turn.FillerSpoken = true;
+        turn.AtBoundary = true;
         await SayAsync(call, turn, call.NextFillerLine() + " ", last: false).ConfigureAwait(false);
     }
 
@@ -335,7 +354,7 @@ internal sealed partial class TurnRunner(
         }
         catch (Exception ex) when (ex is OperationCanceledException or InvalidOperationException)
         {
-            Log.ApologyNotSent(logger, call.CallSid);
+            Log.ApologyNotSent(logger, call.LogId);
         }
     }
 
@@ -384,18 +403,15 @@ internal sealed partial class TurnRunner(
         var firstChanged = conversation.Messages.Count;
         AnswerPendingToolUses(call, turn.IsCancelled ? CancelledToolResult : AbandonedToolResult);
 
-        var spoken = turn.Spoken;
         if (turn.Apology is not null)
         {
-            spoken.Append(spoken.Length > 0 ? " " : string.Empty).Append(turn.Apology);
+            turn.Spoken.Append(' ').Append(turn.Apology);
         }
 
-        if (spoken.Length > 0 && conversation.Last is { Role: ConversationRole.User })
+        if (TakeSpoken(turn) is { } spoken && conversation.Last is { Role: ConversationRole.User })
         {
-            conversation.AddAssistant([new TextBlock(spoken.ToString())]);
+            conversation.AddAssistant([new TextBlock(spoken)]);
         }
-
-        spoken.Clear();
         journal.SaveFrom(call, firstChanged);
         if (turn.Heard is not null)
         {

@@ -61,7 +61,7 @@ public sealed class Call
 
         if (string.IsNullOrWhiteSpace(useCaseId))
         {
-            throw new DomainException($"Call {callSid} needs a use case.");
+            throw new DomainException($"Call {LogIds.Call(callSid)} needs a use case.");
         }
 
         return new Call(callSid, from ?? string.Empty, to ?? string.Empty, useCaseId, now);
@@ -112,7 +112,7 @@ public sealed class Call
     {
         if (durationSeconds is < 0)
         {
-            throw new DomainException($"Call {CallSid}: a session cannot last {durationSeconds} seconds.");
+            throw new DomainException($"Call {LogIds.Call(CallSid)}: a session cannot last {durationSeconds} seconds.");
         }
 
         if (sessionId is not null)
@@ -152,12 +152,12 @@ public sealed class Call
     {
         if (string.IsNullOrWhiteSpace(sessionId))
         {
-            throw new DomainException($"Call {CallSid}: a relay session needs an id.");
+            throw new DomainException($"Call {LogIds.Call(CallSid)}: a relay session needs an id.");
         }
 
         if (IsEnded)
         {
-            throw new DomainException($"Call {CallSid} has ended; a relay session cannot start.");
+            throw new DomainException($"Call {LogIds.Call(CallSid)} has ended; a relay session cannot start.");
         }
 
         if (Status == CallStatus.InProgress && !string.Equals(SessionId, sessionId, StringComparison.Ordinal))

@@ -67,7 +67,9 @@ public sealed class DynamoDbStoreTests : IClassFixture<MotoServer>, IAsyncLifeti
         await Put(new() { ["pk"] = new() { S = "USECASE#broken" }, ["sk"] = new() { S = "USECASE" }, ["document"] = new() { S = "{\"id\":\"broken\",\"systemPrompt\":42}" } });
 
         var call = await Assert.ThrowsAsync<StoredDataException>(() => _store.Calls.GetAsync(sid, default));
-        Assert.Contains($"CALL#{sid}/CALL", call.Message, StringComparison.Ordinal);
+        // Named with the CallSid masked: the message is logged.
+        Assert.Contains($"CALL#{VoiceAgent.Domain.Common.LogIds.Call(sid)}/CALL", call.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(sid, call.Message, StringComparison.Ordinal);
         var message = await Assert.ThrowsAsync<StoredDataException>(() => _store.Calls.GetMessagesAsync(sid, default));
         Assert.Contains("MSG#000000", message.Message, StringComparison.Ordinal);
         Assert.Contains("'role'", message.Message, StringComparison.Ordinal);

@@ -57,7 +57,7 @@ internal sealed partial class HandleDtmfHandler(
         }
         catch (Exception ex)
         {
-            Log.FlushFailed(logger, ex, call.CallSid);
+            Log.FlushFailed(logger, ex, call.LogId);
         }
     }
 
@@ -112,7 +112,7 @@ internal sealed partial class HandleDtmfHandler(
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            Log.FlushFailed(logger, ex, call.CallSid);
+            Log.FlushFailed(logger, ex, call.LogId);
         }
     }
 

@@ -41,12 +41,12 @@ internal sealed partial class HandleInterruptHandler(ICallJournal journal, Conve
                 // The turn records what was heard when it winds down.
                 turn.Heard = heard;
                 turn.Cancel();
-                Log.InterruptedRunning(logger, call.CallSid, turn.Id, command.DurationUntilInterruptMs ?? 0);
+                Log.InterruptedRunning(logger, call.LogId, turn.Id, command.DurationUntilInterruptMs ?? 0);
             }
             else
             {
                 journal.SaveTruncation(call, call.Conversation.TruncateLastAssistant(heard));
-                Log.InterruptedSpeaking(logger, call.CallSid, command.DurationUntilInterruptMs ?? 0);
+                Log.InterruptedSpeaking(logger, call.LogId, command.DurationUntilInterruptMs ?? 0);
             }
         }
 

@@ -10,6 +10,7 @@ using VoiceAgent.Application.Conversations;
 using VoiceAgent.Application.Persistence;
 using VoiceAgent.Application.Tools;
 using VoiceAgent.Domain.Calls;
+using VoiceAgent.Domain.Common;
 using VoiceAgent.Domain.Conversations;
 
 namespace VoiceAgent.Application.Relay.StartSession;
@@ -100,7 +101,7 @@ internal sealed partial class StartSessionHandler(
         };
         registry.Add(active);
         runner.AwaitCaller(active);
-        Log.SessionStarted(logger, context.CallSid, command.SessionId, useCase.Id);
+        Log.SessionStarted(logger, LogIds.Call(context.CallSid), command.SessionId, useCase.Id);
         return active;
     }
 
@@ -113,7 +114,7 @@ internal sealed partial class StartSessionHandler(
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // The store being down must not stop the call; the journal writes the call once it is back.
-            Log.CallLoadFailed(logger, ex, callSid);
+            Log.CallLoadFailed(logger, ex, LogIds.Call(callSid));
             return null;
         }
     }
@@ -124,13 +125,13 @@ internal sealed partial class StartSessionHandler(
         {
             var messages = await calls.GetMessagesAsync(callSid, cancellationToken).ConfigureAwait(false);
             var history = Conversation.Restore(messages);
-            Log.Resumed(logger, callSid, messages.Count);
+            Log.Resumed(logger, LogIds.Call(callSid), messages.Count);
             return history;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // Unreadable or half-written history: the caller is better served by a fresh start than none.
-            Log.HistoryUnavailable(logger, ex, callSid);
+            Log.HistoryUnavailable(logger, ex, LogIds.Call(callSid));
             return null;
         }
     }

@@ -52,7 +52,7 @@ internal sealed partial class InvokeToolHandler(
         journal.ToolCallRecorded(new ToolCall(call.CallSid, use.ToolUseId, use.Name, use.InputJson, outcome.Status, outcome.Content, started, duration));
         activity?.SetTag("voiceagent.tool.status", outcome.Status.ToString());
         telemetry.ToolRan(use.Name, outcome.Status.ToString(), duration);
-        Log.ToolRan(logger, call.CallSid, use.Name, outcome.Status, duration.TotalMilliseconds);
+        Log.ToolRan(logger, call.LogId, use.Name, outcome.Status, duration.TotalMilliseconds);
         return new ToolInvocation(new ToolResultBlock(use.ToolUseId, outcome.Content, outcome.Status), outcome.EndsTurn);
     }
 
@@ -60,13 +60,13 @@ internal sealed partial class InvokeToolHandler(
     {
         if (!call.UseCase.AllowsTool(use.Name))
         {
-            Log.ToolRefused(logger, call.CallSid, use.Name);
+            Log.ToolRefused(logger, call.LogId, use.Name);
             return ToolOutcome.Error($"Tool '{use.Name}' is not available in this conversation.");
         }
 
         if (!tools.TryGet(use.Name, out var tool))
         {
-            Log.ToolMissing(logger, call.CallSid, use.Name);
+            Log.ToolMissing(logger, call.LogId, use.Name);
             return ToolOutcome.Error($"Tool '{use.Name}' is not available right now.");
         }
 
@@ -96,12 +96,12 @@ internal sealed partial class InvokeToolHandler(
             }
             catch (OperationCanceledException) when (!lifetime.IsCancellationRequested)
             {
-                Log.ToolTimedOut(logger, call.CallSid, use.Name, options.Value.ToolTimeout);
+                Log.ToolTimedOut(logger, call.LogId, use.Name, options.Value.ToolTimeout);
                 return ToolOutcome.Error($"Tool '{use.Name}' took too long and was stopped.");
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                Log.ToolThrew(logger, ex, call.CallSid, use.Name);
+                Log.ToolThrew(logger, ex, call.LogId, use.Name);
                 return ToolOutcome.Error($"Tool '{use.Name}' failed: {ex.Message}");
             }
         }

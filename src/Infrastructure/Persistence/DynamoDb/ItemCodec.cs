@@ -230,7 +230,8 @@ internal static class ItemCodec
     /// <summary>Typed, checked access to an item's attributes; errors name the item.</summary>
     internal readonly struct ItemReader(Dictionary<string, AttributeValue> item)
     {
-        public string Name => $"{Key(Pk)}/{Key(Sk)}";
+        /// <summary>The item's keys as errors (which are logged) may show them: CallSids and numbers masked.</summary>
+        public string Name => $"{LogIds.Key(Key(Pk))}/{Key(Sk)}";
 
         public string String(string field, bool allowEmpty = false)
         {
