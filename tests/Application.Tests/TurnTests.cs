@@ -150,6 +150,25 @@ public sealed class TurnTests
     }
 
     [Fact]
+    public async Task A_guardrail_intervention_speaks_the_use_case_line_runs_no_tool_and_is_recorded_on_the_turn()
+    {
+        await using var harness = new Harness();
+        harness.Model.Then((_, ct) => ScriptedModel.Events(
+            ModelStopReason.GuardrailIntervened, ct, new TextDelta("Here is how"), new ToolUseRequested("t1", "place_order", "{}")));
+        var call = await harness.StartAsync();
+
+        await harness.Sender.Send(new HandlePrompt(call, "Tell me something awful", Last: true, Lang: null));
+        await call.CurrentTurn!.Completion;
+
+        Assert.Equal("Here is how " + call.UseCase.GuardrailLine, harness.Output.HeardText);
+        Assert.True(harness.Output.Heard[^1].Last);
+        Assert.Single(harness.Model.Requests);
+        var answer = call.Conversation.Messages[^1];
+        Assert.Equal(("guardrail_intervened", "Here is how " + call.UseCase.GuardrailLine), (answer.Moderation, answer.Text));
+        Assert.Empty(answer.ToolUses);
+    }
+
+    [Fact]
     public async Task A_mapped_key_speaks_its_reply_without_the_model()
     {
         var useCase = Harness.PizzaUseCase(dtmf: new Dictionary<string, DtmfAction> { ["2"] = new DtmfReply("We open at eleven.") });

@@ -78,6 +78,9 @@ public sealed class TurnHandle : IDisposable
     /// <summary>Whether this turn already said a filler line while tools ran.</summary>
     internal bool FillerSpoken { get; set; }
 
+    /// <summary>Why a content guardrail stopped this turn's answer (guardrail_intervened, content_filtered), if one did.</summary>
+    internal string? Moderation { get; set; }
+
     /// <summary>Spoken after a failure, recorded with the rest.</summary>
     internal string? Apology { get; set; }
 

@@ -171,6 +171,7 @@ internal sealed partial class TurnRunner(
             }
 
             List<ContentBlock>? toolUses = null;
+            string? moderation = null;
             var filter = new SpeechFilter();
             turn.AtBoundary = true;
             using var llm = ConversationTelemetry.Source.StartActivity("llm");
@@ -189,6 +190,11 @@ internal sealed partial class TurnRunner(
                         llm?.SetTag("gen_ai.response.finish_reason", completed.StopReason.ToString());
                         llm?.SetTag("gen_ai.usage.input_tokens", completed.Usage?.InputTokens);
                         llm?.SetTag("gen_ai.usage.output_tokens", completed.Usage?.OutputTokens);
+                        if (completed.StopReason is ModelStopReason.GuardrailIntervened or ModelStopReason.ContentFiltered)
+                        {
+                            moderation = completed.StopReason == ModelStopReason.GuardrailIntervened ? "guardrail_intervened" : "content_filtered";
+                        }
+
                         if (completed.StopReason is not (ModelStopReason.EndTurn or ModelStopReason.ToolUse))
                         {
                             Log.ModelStopped(logger, call.LogId, turn.Id, completed.StopReason);
@@ -202,6 +208,17 @@ internal sealed partial class TurnRunner(
 
             await SayAsync(call, turn, filter.Flush(), last: false).ConfigureAwait(false);
             turn.Token.ThrowIfCancellationRequested();
+            if (moderation is not null)
+            {
+                // A content guardrail stopped the answer: the caller hears the use case's line, no tool runs, and the
+                // turn records why.
+                turn.Moderation = moderation;
+                turn.AtBoundary = true;
+                await SayAsync(call, turn, useCase.GuardrailLine, last: false).ConfigureAwait(false);
+                await SayAsync(call, turn, string.Empty, last: true).ConfigureAwait(false);
+                return;
+            }
+
             if (toolUses is null)
             {
                 await SayAsync(call, turn, string.Empty, last: true).ConfigureAwait(false);
@@ -410,7 +427,7 @@ internal sealed partial class TurnRunner(
 
         if (TakeSpoken(turn) is { } spoken && conversation.Last is { Role: ConversationRole.User })
         {
-            conversation.AddAssistant([new TextBlock(spoken)]);
+            conversation.AddAssistant([new TextBlock(spoken)], turn.Moderation);
         }
         journal.SaveFrom(call, firstChanged);
         if (turn.Heard is not null)

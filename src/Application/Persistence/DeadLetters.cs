@@ -43,6 +43,7 @@ internal static class DeadLetters
                         json.WriteString("role", message.Role == ConversationRole.User ? "user" : "assistant");
                         json.WritePropertyName("content");
                         ContentJson.Write(json, message.Content);
+                        WriteOptional(json, "moderation", message.Moderation);
                         json.WriteEndObject();
                     }
 
@@ -151,7 +152,9 @@ internal static class DeadLetters
         foreach (var item in data.GetProperty("messages").EnumerateArray())
         {
             var role = item.GetProperty("role").GetString() == "user" ? ConversationRole.User : ConversationRole.Assistant;
-            messages.Add(new IndexedMessage(item.GetProperty("index").GetInt32(), new ConversationMessage(role, ContentJson.Read(item.GetProperty("content")))));
+            messages.Add(new IndexedMessage(
+                item.GetProperty("index").GetInt32(),
+                new ConversationMessage(role, ContentJson.Read(item.GetProperty("content"))) { Moderation = Optional(item, "moderation") }));
         }
 
         return messages;

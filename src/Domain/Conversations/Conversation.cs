@@ -29,7 +29,7 @@ public sealed class Conversation
         {
             if (message.Role == ConversationRole.Assistant)
             {
-                conversation.AddAssistant(message.Content);
+                conversation.AddAssistant(message.Content, message.Moderation);
             }
             else
             {
@@ -70,7 +70,7 @@ public sealed class Conversation
 
     /// <summary>Adds the model's answer: text and/or tool uses, following a caller message.</summary>
     /// <returns>The index of the added message.</returns>
-    public int AddAssistant(IReadOnlyList<ContentBlock> content)
+    public int AddAssistant(IReadOnlyList<ContentBlock> content, string? moderation = null)
     {
         ArgumentNullException.ThrowIfNull(content);
         if (Last is not { Role: ConversationRole.User })
@@ -103,7 +103,7 @@ public sealed class Conversation
             }
         }
 
-        _messages.Add(new ConversationMessage(ConversationRole.Assistant, [.. content]));
+        _messages.Add(new ConversationMessage(ConversationRole.Assistant, [.. content]) { Moderation = moderation });
         return _messages.Count - 1;
     }
 
@@ -166,7 +166,7 @@ public sealed class Conversation
 
         List<ContentBlock> content = kept.Length == 0 ? [] : [new TextBlock(kept)];
         content.AddRange(toolUses);
-        _messages[index] = new ConversationMessage(ConversationRole.Assistant, content);
+        _messages[index] = new ConversationMessage(ConversationRole.Assistant, content) { Moderation = last.Moderation };
         return new TruncationResult(index, Removed: false);
     }
 

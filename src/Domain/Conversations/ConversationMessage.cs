@@ -20,6 +20,12 @@ public sealed record ConversationMessage
 
     public IReadOnlyList<ContentBlock> Content { get; }
 
+    /// <summary>
+    /// Set on an answer that a content guardrail stopped (<c>guardrail_intervened</c>, <c>content_filtered</c>): what
+    /// the caller heard instead is the text. Kept with the turn; never sent to the model.
+    /// </summary>
+    public string? Moderation { get; init; }
+
     /// <summary>The text blocks joined, without tool blocks.</summary>
     public string Text
     {

@@ -22,7 +22,8 @@ public sealed partial class UseCase
         HandoffSettings? handoff = null,
         string? apologyLine = null,
         IReadOnlyList<string>? fillerLines = null,
-        SilenceSettings? silence = null)
+        SilenceSettings? silence = null,
+        string? guardrailLine = null)
     {
         if (string.IsNullOrWhiteSpace(id))
         {
@@ -88,6 +89,9 @@ public sealed partial class UseCase
         FillerLines = fillerLines is { Count: > 0 } && fillerLines.All(l => !string.IsNullOrWhiteSpace(l))
             ? fillerLines
             : ["One moment.", "Let me check that for you.", "Just a second."];
+        GuardrailLine = string.IsNullOrWhiteSpace(guardrailLine)
+            ? "Sorry, I can't help with that. Is there anything else I can do for you?"
+            : guardrailLine;
         ApologyLine = string.IsNullOrWhiteSpace(apologyLine)
             ? "Sorry, I'm having trouble answering right now. Could you say that again in a moment?"
             : apologyLine;
@@ -122,6 +126,9 @@ public sealed partial class UseCase
 
     /// <summary>Said (one, varied) while slow tools run.</summary>
     public IReadOnlyList<string> FillerLines { get; }
+
+    /// <summary>Spoken when a content guardrail stops the model's answer.</summary>
+    public string GuardrailLine { get; }
 
     /// <summary>Spoken when the model cannot answer, so the caller is never left in silence.</summary>
     public string ApologyLine { get; }

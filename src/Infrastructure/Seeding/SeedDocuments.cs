@@ -19,6 +19,8 @@ internal sealed class UseCaseDocument
 
     public string? ApologyLine { get; set; }
 
+    public string? GuardrailLine { get; set; }
+
     public List<string>? FillerLines { get; set; }
 
     public SilenceSettings? Silence { get; set; }
@@ -54,7 +56,8 @@ internal sealed class UseCaseDocument
                 Handoff,
                 ApologyLine,
                 FillerLines,
-                Silence);
+                Silence,
+                GuardrailLine);
         }
         catch (DomainException ex)
         {

@@ -121,6 +121,7 @@ public sealed class ConverseStreamClientTests : IAsyncLifetime
         Assert.Equal(0.5, root.GetProperty("inferenceConfig").GetProperty("temperature").GetDouble(), 3);
         Assert.Equal("optimized", root.GetProperty("performanceConfig").GetProperty("latency").GetString());
         Assert.Equal("gr-123", root.GetProperty("guardrailConfig").GetProperty("guardrailIdentifier").GetString());
+        Assert.Equal("sync", root.GetProperty("guardrailConfig").GetProperty("streamProcessingMode").GetString());
         Assert.Equal(40, root.GetProperty("additionalModelRequestFields").GetProperty("top_k").GetInt32());
     }
 

@@ -126,12 +126,16 @@ public abstract class RepositoryContract
     {
         var sid = NewSid();
         var use = new ConversationMessage(ConversationRole.Assistant, [new TextBlock("One moment."), new ToolUseBlock("t1", "place_order", "{\"note\":\"100% cheese\"}")]);
+        var moderated = new ConversationMessage(ConversationRole.Assistant, [new TextBlock("Sorry, I can't help with that.")]) { Moderation = "guardrail_intervened" };
         var result = new ConversationMessage(ConversationRole.User, [new ToolResultBlock("t1", "{\"orderId\":\"O-1\"}", ToolResultStatus.Success), new TextBlock("thanks")]);
-        await MessagesAsync(sid, [new IndexedMessage(1, use), new IndexedMessage(2, result)]);
+        await MessagesAsync(sid, [new IndexedMessage(1, use), new IndexedMessage(2, result), new IndexedMessage(3, moderated)]);
 
         var stored = await Calls.GetMessagesAsync(sid, default);
         Assert.Equal(use.Content, stored[0].Content);
         Assert.Equal(result.Content, stored[1].Content);
+        Assert.Equal(moderated.Content, stored[2].Content);
+        Assert.Equal("guardrail_intervened", stored[2].Moderation);
+        Assert.Null(stored[0].Moderation);
     }
 
     [Fact]

@@ -61,8 +61,14 @@ public sealed class BedrockOptions : IValidatableObject
 
     public string? GuardrailVersion { get; set; }
 
-    /// <summary>"sync" or "async" guardrail processing of the stream.</summary>
-    public string GuardrailStreamProcessingMode { get; set; } = "async";
+    /// <summary>
+    /// "sync" or "async" guardrail processing of the stream. Unset: sync — every chunk is scanned before it is
+    /// spoken (async speaks first and scans after, so unscanned text can reach the caller).
+    /// </summary>
+    public string? GuardrailStreamProcessingMode { get; set; }
+
+    /// <summary>The processing mode sent: the configured one, or sync.</summary>
+    public string EffectiveGuardrailStreamProcessingMode => GuardrailStreamProcessingMode ?? "sync";
 
     public Uri ResolveEndpoint() => Endpoint ?? new Uri($"https://bedrock-runtime.{Region}.amazonaws.com");
 
@@ -78,7 +84,7 @@ public sealed class BedrockOptions : IValidatableObject
             yield return new ValidationResult("Bedrock:Endpoint must be an absolute URL.", [nameof(Endpoint)]);
         }
 
-        if (GuardrailStreamProcessingMode is not ("sync" or "async"))
+        if (GuardrailStreamProcessingMode is not (null or "sync" or "async"))
         {
             yield return new ValidationResult("Bedrock:GuardrailStreamProcessingMode must be sync or async.", [nameof(GuardrailStreamProcessingMode)]);
         }

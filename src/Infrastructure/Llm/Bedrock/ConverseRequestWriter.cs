@@ -54,7 +54,7 @@ internal static class ConverseRequestWriter
                 json.WriteStartObject("guardrailConfig");
                 json.WriteString("guardrailIdentifier", options.GuardrailIdentifier);
                 json.WriteString("guardrailVersion", options.GuardrailVersion ?? "DRAFT");
-                json.WriteString("streamProcessingMode", options.GuardrailStreamProcessingMode);
+                json.WriteString("streamProcessingMode", options.EffectiveGuardrailStreamProcessingMode);
                 json.WriteEndObject();
             }
 

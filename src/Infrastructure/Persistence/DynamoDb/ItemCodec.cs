@@ -73,7 +73,14 @@ internal static class ItemCodec
         }
     }
 
-    public static Dictionary<string, AttributeValue> FromMessage(string callSid, IndexedMessage message, long expiresAt) => new()
+    public static Dictionary<string, AttributeValue> FromMessage(string callSid, IndexedMessage message, long expiresAt)
+    {
+        var item = MessageItem(callSid, message, expiresAt);
+        AddIfSet(item, "moderation", message.Message.Moderation);
+        return item;
+    }
+
+    private static Dictionary<string, AttributeValue> MessageItem(string callSid, IndexedMessage message, long expiresAt) => new()
     {
         [Pk] = S(CallPk(callSid)),
         [Sk] = S(MessageSk(message.Index)),
@@ -93,7 +100,7 @@ internal static class ItemCodec
             "assistant" => ConversationRole.Assistant,
             var other => throw reader.Error($"field 'role' is '{other}', expected user or assistant"),
         };
-        return new ConversationMessage(role, ReadContent(reader.String("content"), reader));
+        return new ConversationMessage(role, ReadContent(reader.String("content"), reader)) { Moderation = reader.OptionalString("moderation") };
     }
 
     public static Dictionary<string, AttributeValue> FromToolCall(ToolCall toolCall, long expiresAt)
