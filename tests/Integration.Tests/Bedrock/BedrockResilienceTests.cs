@@ -54,6 +54,50 @@ public sealed class BedrockResilienceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_stream_that_stalls_after_its_first_token_ends_within_the_stall_timeout_and_counts_against_the_breaker()
+    {
+        var first = FakeBedrockServer.TextAnswer("One moment");
+        var head = first.AsSpan(0, first.Length - FakeBedrockServer.TextAnswer().Length + FakeBedrockServer.Event("messageStart", "{\"role\":\"assistant\"}").Length).ToArray();
+        _server.On(A, async ctx =>
+        {
+            // messageStart and the first delta, then silence until the client gives up.
+            await FakeBedrockServer.StreamAsync(ctx, head);
+            await Task.Delay(TimeSpan.FromSeconds(30), ctx.RequestAborted);
+        });
+        _server.On(B, ctx => FakeBedrockServer.StreamAsync(ctx, FakeBedrockServer.TextAnswer("From B.")));
+        using var harness = new BedrockHarness(_server, o =>
+        {
+            o.StreamStallTimeout = TimeSpan.FromMilliseconds(300);
+            // Each stalled request is two outcomes for the breaker: the stream opened, then it failed.
+            o.BreakerMinimumThroughput = 4;
+            o.BreakerFailureRatio = 0.5;
+            o.MaxRetryAttempts = 0;
+        });
+
+        for (var stall = 0; stall < 2; stall++)
+        {
+            var started = System.Diagnostics.Stopwatch.StartNew();
+            var seen = new List<ModelStreamEvent>();
+            var error = await Assert.ThrowsAsync<BedrockException>(async () =>
+            {
+                await foreach (var e in harness.Model.StreamAsync(BedrockHarness.Request(A, B), CancellationToken.None))
+                {
+                    seen.Add(e);
+                }
+            });
+            Assert.Equal(BedrockErrorKind.StreamStalled, error.Kind);
+            Assert.Equal("One moment", Assert.Single(seen.OfType<TextDelta>()).Text);
+            Assert.True(started.Elapsed < TimeSpan.FromSeconds(5), $"the stall took {started.Elapsed} to end");
+        }
+
+        // Two stalls opened A's circuit: the next answer comes from B without asking A.
+        var events = await BedrockHarness.CollectAsync(harness.Model.StreamAsync(BedrockHarness.Request(A, B), CancellationToken.None));
+        Assert.Equal("From B.", string.Concat(events.OfType<TextDelta>().Select(t => t.Text)));
+        Assert.Equal(2, _server.CountFor(A));
+        Assert.Equal(2, harness.Measurements.Count(m => m.Instrument == "voiceagent.llm.profile_failures" && (string)m.Tags["kind"]! == nameof(BedrockErrorKind.StreamStalled)));
+    }
+
+    [Fact]
     public async Task A_profile_slow_to_its_first_token_is_abandoned_for_the_next()
     {
         _server.On(A, async ctx =>

@@ -17,6 +17,9 @@ public enum BedrockErrorKind
     ResourceNotFound,
     ServiceQuotaExceeded,
     FirstTokenTimeout,
+
+    /// <summary>The stream went quiet after its first event for longer than Bedrock:StreamStallTimeout.</summary>
+    StreamStalled,
     Unknown,
 }
 
@@ -58,7 +61,8 @@ public sealed class BedrockException : LanguageModelUnavailableException
     /// <summary>Worth trying again (same profile after a pause, or the next profile).</summary>
     public bool IsTransient => Kind is BedrockErrorKind.Throttling or BedrockErrorKind.ServiceUnavailable
         or BedrockErrorKind.InternalServer or BedrockErrorKind.ModelStreamError or BedrockErrorKind.ModelTimeout
-        or BedrockErrorKind.ModelNotReady or BedrockErrorKind.ServiceQuotaExceeded or BedrockErrorKind.FirstTokenTimeout;
+        or BedrockErrorKind.ModelNotReady or BedrockErrorKind.ServiceQuotaExceeded or BedrockErrorKind.FirstTokenTimeout
+        or BedrockErrorKind.StreamStalled;
 
     /// <summary>Maps Bedrock's error type names (with or without the "Exception" suffix, any case).</summary>
     public static BedrockErrorKind KindOf(string? errorType, int? statusCode)

@@ -40,12 +40,56 @@ internal sealed partial class BedrockLanguageModel(
         await using (opened)
         {
             yield return opened.First;
-            while (await opened.Events.MoveNextAsync().ConfigureAwait(false))
+            while (true)
             {
+                bool more;
+                try
+                {
+                    more = await opened.NextAsync(options.StreamStallTimeout).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (!cancellationToken.IsCancellationRequested && opened.MidStreamFailure(ex, options.StreamStallTimeout) is { } failure)
+                {
+                    await ReportToBreakerAsync(opened.Profile, failure).ConfigureAwait(false);
+                    throw failure;
+                }
+
+                if (!more)
+                {
+                    break;
+                }
+
                 yield return opened.Events.Current;
             }
         }
     }
+
+    /// <summary>
+    /// A profile failed after its first token (a stall, an exception frame): too late to fall back, but the failure
+    /// counts against that profile's circuit breaker like one before the first token. Polly's breaker learns of
+    /// outcomes only through its pipeline, so the failure is passed through it once, marked so the retry ignores it.
+    /// </summary>
+    private async Task ReportToBreakerAsync(string profile, BedrockException failure)
+    {
+        metrics.Failure(profile, failure.Kind.ToString());
+        Log.FailedMidStream(logger, profile, failure.Kind.ToString(), failure.Message);
+        var context = ResilienceContextPool.Shared.Get();
+        context.Properties.Set(ReportOnly, true);
+        try
+        {
+            await _pipelines.GetOrAdd(profile, BuildPipeline).ExecuteAsync(
+                static (_, state) => ValueTask.FromException<OpenedStream>(state), context, failure).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is BedrockException or BrokenCircuitException)
+        {
+            // Expected: the failure itself, or the circuit it has just opened.
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
+    private static readonly ResiliencePropertyKey<bool> ReportOnly = new("voiceagent.report-only");
 
     /// <summary>Finds a profile that produces a first event, in order (with hedging, the first two race).</summary>
     private async Task<OpenedStream> OpenAsync(IReadOnlyList<string> profiles, ModelRequest request, CancellationToken cancellationToken)
@@ -173,7 +217,7 @@ internal sealed partial class BedrockLanguageModel(
             // The first token is on its way to the caller: from here on the whole answer gets the request timeout.
             lifetime.CancelAfter(options.RequestTimeout);
             metrics.FirstToken(profile, timeProvider.GetElapsedTime(started).TotalMilliseconds, index);
-            return new OpenedStream(profile, events.Current, events, lifetime);
+            return new OpenedStream(profile, events.Current, events, lifetime, timeProvider);
         }
         catch (Exception ex)
         {
@@ -195,9 +239,9 @@ internal sealed partial class BedrockLanguageModel(
         {
             builder.AddRetry(new RetryStrategyOptions<OpenedStream>
             {
-                ShouldHandle = new PredicateBuilder<OpenedStream>()
-                    .Handle<BedrockException>(e => e.IsTransient && e.Kind != BedrockErrorKind.FirstTokenTimeout)
-                    .Handle<HttpRequestException>(),
+                ShouldHandle = args => ValueTask.FromResult(
+                    !args.Context.Properties.TryGetValue(ReportOnly, out _)
+                    && args.Outcome.Exception is BedrockException { IsTransient: true, Kind: not (BedrockErrorKind.FirstTokenTimeout or BedrockErrorKind.StreamStalled) } or HttpRequestException),
                 MaxRetryAttempts = options.MaxRetryAttempts,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
@@ -228,22 +272,71 @@ internal sealed partial class BedrockLanguageModel(
         return builder.Build();
     }
 
-    /// <summary>A stream that has produced its first event; owns the HTTP response until disposed.</summary>
-    private sealed class OpenedStream(string profile, ModelStreamEvent first, IAsyncEnumerator<ModelStreamEvent> events, CancellationTokenSource lifetime)
-        : IAsyncDisposable
+    /// <summary>
+    /// A stream that has produced its first event; owns the HTTP response until disposed. A stall timer aborts the read
+    /// when the stream goes quiet for too long between events.
+    /// </summary>
+    private sealed class OpenedStream : IAsyncDisposable
     {
-        public string Profile { get; } = profile;
+        private readonly CancellationTokenSource _lifetime;
+        private readonly ITimer _stall;
+        private volatile bool _stalled;
 
-        public ModelStreamEvent First { get; } = first;
+        public OpenedStream(string profile, ModelStreamEvent first, IAsyncEnumerator<ModelStreamEvent> events, CancellationTokenSource lifetime, TimeProvider time)
+        {
+            Profile = profile;
+            First = first;
+            Events = events;
+            _lifetime = lifetime;
+            _stall = time.CreateTimer(static state => ((OpenedStream)state!).Stall(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        }
 
-        public IAsyncEnumerator<ModelStreamEvent> Events { get; } = events;
+        public string Profile { get; }
+
+        public ModelStreamEvent First { get; }
+
+        public IAsyncEnumerator<ModelStreamEvent> Events { get; }
+
+        /// <summary>The next event, which must come within <paramref name="stallTimeout"/>.</summary>
+        public async ValueTask<bool> NextAsync(TimeSpan stallTimeout)
+        {
+            _stall.Change(stallTimeout, Timeout.InfiniteTimeSpan);
+            var more = await Events.MoveNextAsync().ConfigureAwait(false);
+            _stall.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+
+            // A read aborted by the stall may end as an empty read rather than a cancellation.
+            return _stalled ? throw new OperationCanceledException("The stream stalled.") : more;
+        }
+
+        /// <summary>What a failure while streaming means for the profile, or null when it is none of its doing.</summary>
+        public BedrockException? MidStreamFailure(Exception exception, TimeSpan stallTimeout) => exception switch
+        {
+            _ when _stalled => new BedrockException(
+                BedrockErrorKind.StreamStalled, "streamStalled", null, Profile, $"no stream event for {stallTimeout.TotalMilliseconds} ms after the first token"),
+            BedrockException { IsTransient: true } bedrock => bedrock,
+            _ => null,
+        };
 
         public async ValueTask DisposeAsync()
         {
             // Cancelling first aborts the HTTP read at once (barge-in), then the response is released.
-            await lifetime.CancelAsync().ConfigureAwait(false);
+            await _stall.DisposeAsync().ConfigureAwait(false);
+            await _lifetime.CancelAsync().ConfigureAwait(false);
             await Events.DisposeAsync().ConfigureAwait(false);
-            lifetime.Dispose();
+            _lifetime.Dispose();
+        }
+
+        private void Stall()
+        {
+            _stalled = true;
+            try
+            {
+                _lifetime.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The stream ended meanwhile.
+            }
         }
     }
 
@@ -260,6 +353,9 @@ internal sealed partial class BedrockLanguageModel(
 
         [LoggerMessage(EventId = 5104, Level = LogLevel.Error, Message = "Circuit for {Profile} opened for {BreakDuration}")]
         public static partial void CircuitOpened(ILogger logger, string profile, TimeSpan breakDuration);
+
+        [LoggerMessage(EventId = 5106, Level = LogLevel.Warning, Message = "Inference profile {Profile} failed after its first token ({Kind}): {Reason}; the answer ends with the recovery line")]
+        public static partial void FailedMidStream(ILogger logger, string profile, string kind, string reason);
 
         [LoggerMessage(EventId = 5105, Level = LogLevel.Information, Message = "{Primary} is slow to a first token; hedging with {Secondary}")]
         public static partial void Hedging(ILogger logger, string primary, string secondary);

@@ -21,6 +21,13 @@ public sealed class BedrockOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00", ErrorMessage = "Bedrock:FirstTokenTimeout must be between 50 ms and 1 min.")]
     public TimeSpan FirstTokenTimeout { get; set; } = TimeSpan.FromSeconds(4);
 
+    /// <summary>
+    /// After the first token, the longest the stream may go without an event: then the answer ends with the recovery
+    /// line and the stall counts against the profile's circuit breaker.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00", ErrorMessage = "Bedrock:StreamStallTimeout must be between 50 ms and 1 min.")]
+    public TimeSpan StreamStallTimeout { get; set; } = TimeSpan.FromSeconds(3);
+
     /// <summary>The longest a whole answer may stream.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00", ErrorMessage = "Bedrock:RequestTimeout must be between 1 s and 10 min.")]
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(60);

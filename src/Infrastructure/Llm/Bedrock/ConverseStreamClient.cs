@@ -145,6 +145,7 @@ internal sealed class ConverseStreamParser(string profile)
 {
     private readonly Dictionary<int, ToolBlock> _tools = [];
     private ModelStopReason _stopReason = ModelStopReason.EndTurn;
+    private bool _stopped;
     private ModelUsage? _usage;
 
     public ModelStreamEvent? Parse(EventStreamMessage frame)
@@ -194,6 +195,7 @@ internal sealed class ConverseStreamParser(string profile)
                 return null;
             case "messageStop":
                 _stopReason = StopReason(root.TryGetProperty("stopReason", out var reason) ? reason.GetString() : null);
+                _stopped = true;
                 return null;
             case "metadata":
                 _usage = Usage(root);
@@ -203,7 +205,10 @@ internal sealed class ConverseStreamParser(string profile)
         }
     }
 
-    public ModelCompleted Complete() => new(_stopReason, _usage);
+    /// <summary>The end of the message; a stream that ends before its messageStop was cut off, which is an error.</summary>
+    public ModelCompleted Complete() => _stopped
+        ? new(_stopReason, _usage)
+        : throw new BedrockException(BedrockErrorKind.ModelStreamError, "streamTruncated", null, profile, "the stream ended before messageStop");
 
     private string CompleteInput(ToolBlock block)
     {
