@@ -30,6 +30,8 @@ public static class DependencyInjection
         services.AddMetrics();
         services.AddSingleton<ConversationTelemetry>();
         services.AddSingleton<IActiveCallRegistry, ActiveCallRegistry>();
+        services.AddSingleton<ICallDirectory, CallDirectory>();
+        services.AddHostedService<CallDirectoryWarmup>();
         services.AddSingleton<IUseCaseResolver, UseCaseResolver>();
         services.AddSingleton<DeferredSender>();
         services.AddSingleton<ITurnRunner, TurnRunner>();

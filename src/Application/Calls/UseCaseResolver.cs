@@ -22,8 +22,7 @@ public sealed class UseCaseNotFoundException(string useCaseId)
 }
 
 internal sealed partial class UseCaseResolver(
-    IUseCaseRepository useCases,
-    ICallerProfileRepository profiles,
+    ICallDirectory directory,
     IOptions<ConversationOptions> options,
     ILogger<UseCaseResolver> logger) : IUseCaseResolver
 {
@@ -34,7 +33,7 @@ internal sealed partial class UseCaseResolver(
         try
         {
             profile = PhoneNumbers.IsE164(from)
-                ? await profiles.FindByPhoneNumberAsync(from!, cancellationToken).ConfigureAwait(false)
+                ? await directory.FindCallerAsync(from!, cancellationToken).ConfigureAwait(false)
                 : null;
         }
         catch (StoredDataException ex)
@@ -52,7 +51,7 @@ internal sealed partial class UseCaseResolver(
 
             try
             {
-                var useCase = await useCases.GetAsync(candidate, cancellationToken).ConfigureAwait(false);
+                var useCase = await directory.GetUseCaseAsync(candidate, cancellationToken).ConfigureAwait(false);
                 if (useCase is not null)
                 {
                     return (useCase, profile);
@@ -66,7 +65,7 @@ internal sealed partial class UseCaseResolver(
             Log.UseCaseMissing(logger, candidate, options.Value.DefaultUseCaseId);
         }
 
-        var fallback = await useCases.GetAsync(options.Value.DefaultUseCaseId, cancellationToken).ConfigureAwait(false)
+        var fallback = await directory.GetUseCaseAsync(options.Value.DefaultUseCaseId, cancellationToken).ConfigureAwait(false)
             ?? throw new UseCaseNotFoundException(options.Value.DefaultUseCaseId);
         return (fallback, profile);
     }

@@ -30,6 +30,18 @@ public sealed class ConversationOptions
     [Range(100, 100_000, ErrorMessage = "Conversation:MaxUtteranceChars must be between 100 and 100,000.")]
     public int MaxUtteranceChars { get; set; } = 2_000;
 
+    /// <summary>How long a use case read from the store is served from memory before it is read again (in the background).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00", ErrorMessage = "Conversation:UseCaseCacheTtl must be between 1 s and 1 h.")]
+    public TimeSpan UseCaseCacheTtl { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long a caller profile (or its absence) is served from memory.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00", ErrorMessage = "Conversation:CallerProfileCacheTtl must be between 1 s and 1 h.")]
+    public TimeSpan CallerProfileCacheTtl { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>The longest answering a call waits for the caller's profile; past it the caller is answered as unknown.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:00:10", ErrorMessage = "Conversation:CallerLookupTimeout must be between 10 ms and 10 s.")]
+    public TimeSpan CallerLookupTimeout { get; set; } = TimeSpan.FromMilliseconds(300);
+
     /// <summary>The longest one tool may run before its result becomes an error.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00", ErrorMessage = "Conversation:ToolTimeout must be between 100 ms and 5 min.")]
     public TimeSpan ToolTimeout { get; set; } = TimeSpan.FromSeconds(10);

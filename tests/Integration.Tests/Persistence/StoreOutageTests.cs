@@ -52,6 +52,57 @@ public sealed class StoreOutageTests
         Assert.Equal(["A margherita", "Noted, a margherita.", "How long?", "Twenty minutes."], stored.Select(m => m.Text));
     }
 
+    [Fact]
+    public async Task New_calls_are_answered_and_talk_while_the_store_is_down()
+    {
+        await using var moto = await MotoServer.StartOwnAsync();
+        await using var factory = new VoiceAgentFactory(realModel: false, new Dictionary<string, string?>
+        {
+            ["Store:Provider"] = "DynamoDb",
+            ["Store:DynamoDb:TableName"] = "outage-" + Guid.NewGuid().ToString("N")[..8],
+            ["Store:DynamoDb:ServiceUrl"] = moto.Url.ToString(),
+            ["Store:DynamoDb:RequestTimeout"] = "00:00:02",
+            ["Persistence:FirstRetryDelay"] = "00:00:00.050",
+            ["Persistence:MaxRetryDelay"] = "00:00:00.200",
+        })
+        {
+            AwsCredentials = MotoServer.Credentials,
+        };
+        await factory.Get<DynamoDbSeeder>().SeedAsync(Path.Combine(AppContext.BaseDirectory, "seed"), CancellationToken.None);
+        factory.Model.ThenSays("Hello Ana!").ThenSays("Hello there!").ThenSays("Hi again, Ana!");
+
+        // A first call while the store is up: the use case and Ana's profile are read once.
+        await using (var before = await factory.ConnectRelayAsync(callSid: "CA00000000000000000000000000000a01"))
+        {
+            await before.SetupAsync();
+            await before.PromptAsync("Hi");
+            Assert.Equal("Hello Ana!", RelayClient.Text(await before.ReceiveAnswerAsync()));
+        }
+
+        moto.Stop();
+        var answered = System.Diagnostics.Stopwatch.StartNew();
+        await using var unknown = await factory.ConnectRelayAsync(callSid: "CA00000000000000000000000000000a02", from: "+15550007777");
+        Assert.True(answered.Elapsed < TimeSpan.FromSeconds(3), $"answering took {answered.Elapsed}");
+        await unknown.SetupAsync();
+        await unknown.PromptAsync("Hello?");
+        Assert.Equal("Hello there!", RelayClient.Text(await unknown.ReceiveAnswerAsync()));
+
+        await using var ana = await factory.ConnectRelayAsync(callSid: "CA00000000000000000000000000000a03");
+        await ana.SetupAsync();
+        await ana.PromptAsync("It's me again");
+        Assert.Equal("Hi again, Ana!", RelayClient.Text(await ana.ReceiveAnswerAsync()));
+        Assert.Contains("Ana", factory.Model.Requests[^1].SystemPrompt, StringComparison.Ordinal);
+        Assert.DoesNotContain("Ana", factory.Model.Requests[1].SystemPrompt, StringComparison.Ordinal);
+
+        // When the store is back, what the calls said during the outage is written.
+        await moto.RestartAsync();
+        await factory.Get<DynamoDbSeeder>().EnsureTableAsync(CancellationToken.None);
+        var journal = factory.Get<ICallJournal>();
+        await WaitAsync(() => Task.FromResult(journal.Pending == 0));
+        var stored = await factory.Get<ICallRepository>().GetMessagesAsync("CA00000000000000000000000000000a02", default);
+        Assert.Equal(["Hello?", "Hello there!"], stored.Select(m => m.Text));
+    }
+
     private static async Task WaitAsync(Func<Task<bool>> condition)
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);

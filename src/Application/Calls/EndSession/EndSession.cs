@@ -122,7 +122,7 @@ internal sealed class EndSessionValidator : AbstractValidator<EndSession>
 internal sealed partial class EndSessionHandler(
     IActiveCallRegistry registry,
     ICallRepository calls,
-    IUseCaseRepository useCases,
+    ICallDirectory directory,
     ICallJournal journal,
     TimeProvider timeProvider,
     IOptions<ConversationOptions> options,
@@ -201,7 +201,7 @@ internal sealed partial class EndSessionHandler(
     private const string ReconnectGreeting = "Thanks for holding, I'm back with you.";
 
     private Task<UseCase?> DefaultUseCaseAsync(CancellationToken cancellationToken) =>
-        useCases.GetAsync(options.Value.DefaultUseCaseId, cancellationToken);
+        directory.GetUseCaseAsync(options.Value.DefaultUseCaseId, cancellationToken);
 
     private async Task<(Call? Call, UseCase? UseCase)> FindAsync(string callSid, CancellationToken cancellationToken)
     {
@@ -213,7 +213,7 @@ internal sealed partial class EndSessionHandler(
         try
         {
             var call = await calls.GetAsync(callSid, cancellationToken).ConfigureAwait(false);
-            var useCase = call is null ? null : await useCases.GetAsync(call.UseCaseId, cancellationToken).ConfigureAwait(false);
+            var useCase = call is null ? null : await directory.GetUseCaseAsync(call.UseCaseId, cancellationToken).ConfigureAwait(false);
             return (call, useCase);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
