@@ -1,5 +1,6 @@
 using System.Net.WebSockets;
 using VoiceAgent.Application.Abstractions;
+using VoiceAgent.Application.Calls;
 using VoiceAgent.Application.Persistence;
 using VoiceAgent.Domain.Conversations;
 
@@ -109,6 +110,43 @@ public sealed class RelayTests
     }
 
     [Fact]
+    public async Task A_flood_of_large_partial_prompts_holds_one_bounded_preview_and_the_final_utterance_is_answered_alone()
+    {
+        await using var factory = new VoiceAgentFactory(realModel: false, new Dictionary<string, string?> { ["Relay:MaxFrameBytes"] = "65536" });
+        factory.Model.ThenSays("Other call fine.").ThenSays("Got your order.");
+        await using var flooding = await factory.ConnectRelayAsync(callSid: "CA00000000000000000000000000000f01");
+        await using var other = await factory.ConnectRelayAsync(callSid: "CA00000000000000000000000000000f02");
+        await flooding.SetupAsync();
+        await other.SetupAsync();
+
+        var words = string.Join(' ', Enumerable.Repeat("pepperoni", 5_000));
+        var flood = Task.Run(async () =>
+        {
+            for (var i = 0; i < 300; i++)
+            {
+                await flooding.SendJsonAsync(new { type = "prompt", voicePrompt = words[..(i * 150 % 45_000 + 10)], lang = "en-US", last = false });
+            }
+        });
+
+        // The other call is answered while the flood goes on.
+        await other.PromptAsync("Hello?");
+        Assert.Equal("Other call fine.", RelayClient.Text(await other.ReceiveAnswerAsync()));
+        await flood;
+
+        Assert.True(factory.Get<IActiveCallRegistry>().TryGet("CA00000000000000000000000000000f01", out var call));
+        await WaitUntilAsync(() => call!.Preview is { Length: > 1_000 });
+        Assert.InRange(call!.Preview!.Length, 1, call.MaxUtteranceChars);
+        Assert.Null(call.CurrentTurn);
+
+        // None of the partials counted as a bad frame, and only the final utterance reaches the model and the store.
+        await flooding.PromptAsync("A large pepperoni please");
+        Assert.Equal("Got your order.", RelayClient.Text(await flooding.ReceiveAnswerAsync()));
+        Assert.Equal("A large pepperoni please", factory.Model.Requests[^1].Messages[^1].Text);
+        var stored = await WaitForMessagesAsync(factory, "CA00000000000000000000000000000f01", 2);
+        Assert.Equal(["A large pepperoni please", "Got your order."], stored.Select(m => m.Text));
+    }
+
+    [Fact]
     public async Task With_no_model_reachable_the_caller_hears_an_apology_and_the_call_stays_up()
     {
         await using var factory = new VoiceAgentFactory(realModel: true);
@@ -135,14 +173,26 @@ public sealed class RelayTests
         yield return new ModelCompleted(ModelStopReason.EndTurn);
     }
 
-    private static async Task<IReadOnlyList<ConversationMessage>> WaitForMessagesAsync(VoiceAgentFactory factory, int count)
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (!condition())
+        {
+            await Task.Delay(10, timeout.Token);
+        }
+    }
+
+    private static Task<IReadOnlyList<ConversationMessage>> WaitForMessagesAsync(VoiceAgentFactory factory, int count) =>
+        WaitForMessagesAsync(factory, RelayClient.CallSid, count);
+
+    private static async Task<IReadOnlyList<ConversationMessage>> WaitForMessagesAsync(VoiceAgentFactory factory, string callSid, int count)
     {
         var repository = factory.Get<ICallRepository>();
         var journal = factory.Get<ICallJournal>();
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (true)
         {
-            var messages = await repository.GetMessagesAsync(RelayClient.CallSid, CancellationToken.None);
+            var messages = await repository.GetMessagesAsync(callSid, CancellationToken.None);
             if ((messages.Count >= count && journal.Pending == 0) || DateTime.UtcNow > deadline)
             {
                 return messages;
