@@ -36,6 +36,37 @@ public sealed class EmbeddedStoreContractTests : RepositoryContract
     protected override IOrderRepository Orders => _orders;
 }
 
+/// <summary>
+/// The same contract on the benchmarks' in-memory DynamoDB fake (tools/FakeDynamoDb), so what the benchmarks measure
+/// is the service doing what it does against DynamoDB.
+/// </summary>
+public sealed class FakeDynamoDbStoreContractTests : RepositoryContract, IAsyncLifetime, IDisposable
+{
+    private VoiceAgent.FakeDynamoDb.FakeDynamoDbServer _server = null!;
+    private DynamoDbTestStore _store = null!;
+
+    protected override ICallRepository Calls => _store.Calls;
+
+    protected override IUseCaseRepository UseCases => _store.UseCases;
+
+    protected override ICallerProfileRepository Profiles => _store.Profiles;
+
+    protected override IOrderRepository Orders => _store.Orders;
+
+    public async Task InitializeAsync()
+    {
+        _server = await VoiceAgent.FakeDynamoDb.FakeDynamoDbServer.StartAsync(new Uri("http://127.0.0.1:0"), TimeSpan.Zero);
+        _store = new DynamoDbTestStore(
+            new AmazonDynamoDBClient(MotoServer.Credentials, new AmazonDynamoDBConfig { ServiceURL = _server.Url.ToString(), AuthenticationRegion = "us-east-1", MaxErrorRetry = 0 }),
+            pageSize: 25);
+        await _store.SeedAsync(SeedPath);
+    }
+
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    public void Dispose() => _store.Dispose();
+}
+
 /// <summary>The same contract on a real DynamoDB-compatible server, in a fresh table per test class.</summary>
 public sealed class DynamoDbStoreContractTests : RepositoryContract, IClassFixture<MotoServer>, IAsyncLifetime, IDisposable
 {
@@ -62,8 +93,13 @@ public sealed class DynamoDbStoreContractTests : RepositoryContract, IClassFixtu
 internal sealed class DynamoDbTestStore : IDisposable
 {
     public DynamoDbTestStore(MotoServer moto, int pageSize = 200)
+        : this(moto.CreateClient(), pageSize)
     {
-        Client = moto.CreateClient();
+    }
+
+    public DynamoDbTestStore(AmazonDynamoDBClient client, int pageSize = 200)
+    {
+        Client = client;
         Options = new DynamoDbOptions { TableName = "voiceagent-" + Guid.NewGuid().ToString("N")[..12], PageSize = pageSize };
         Calls = new DynamoDbCallRepository(Client, Options, TimeProvider.System);
         UseCases = new DynamoDbUseCaseRepository(Client, Options);
