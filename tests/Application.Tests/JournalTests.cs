@@ -174,6 +174,34 @@ public sealed class JournalTests
     }
 
     [Fact]
+    public async Task Writes_waiting_for_a_store_that_stays_down_are_bounded_like_the_queue()
+    {
+        await using var harness = new Harness(new Dictionary<string, string?> { ["Persistence:Writers"] = "1", ["Persistence:QueueCapacity"] = "16" });
+        var writer = harness.Get<IEnumerable<IHostedService>>().OfType<CallJournalWriter>().Single();
+        var journal = harness.Get<CallJournal>();
+        harness.Calls.FailFor = _ => true;
+        await writer.StartAsync(CancellationToken.None);
+
+        for (var i = 0; i < 200; i++)
+        {
+            journal.MessagesSaved($"CA{i % 7:D32}", [new IndexedMessage(i, Message($"turn {i}"))]);
+            await Task.Yield();
+        }
+
+        // At most a lane's worth waits for retry and a lane's worth waits in the queue; the rest was refused.
+        Assert.InRange(journal.Pending, 1, 2 * journal.LaneCapacity);
+        harness.Calls.FailFor = null;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (journal.Pending > 0)
+        {
+            harness.Time.Advance(TimeSpan.FromMilliseconds(50));
+            await Task.Delay(5, timeout.Token);
+        }
+
+        await writer.StopAsync(CancellationToken.None);
+    }
+
+    [Fact]
     public async Task A_calls_ready_entries_go_to_the_store_as_one_request()
     {
         await using var harness = new Harness();

@@ -41,6 +41,7 @@ internal sealed partial class CallJournal : ICallJournal
         _logger = logger;
         var settings = options.Value;
         var capacity = Math.Max(16, settings.QueueCapacity / settings.Writers);
+        LaneCapacity = capacity;
         _lanes = new Channel<JournalEntry>[settings.Writers];
         for (var i = 0; i < _lanes.Length; i++)
         {
@@ -54,6 +55,9 @@ internal sealed partial class CallJournal : ICallJournal
     }
 
     public int Pending => Volatile.Read(ref _pending);
+
+    /// <summary>Entries one lane holds; a writer holds no more than this many waiting for retry either.</summary>
+    internal int LaneCapacity { get; }
 
     /// <summary>
     /// One reader per lane. A call's entries all go to the same lane, so they are written in order; different

@@ -84,7 +84,7 @@ internal sealed partial class CallJournalWriter : IHostedService, IDisposable
 
     private async Task RunLaneAsync(ChannelReader<JournalEntry> lane, CancellationToken abort)
     {
-        var parked = new Dictionary<string, Parked>(StringComparer.Ordinal);
+        var parked = new ParkedCalls();
         var ready = new Dictionary<string, List<JournalEntry>>(StringComparer.Ordinal);
         var order = new List<string>();
         Task<bool>? waiting = null;
@@ -110,9 +110,11 @@ internal sealed partial class CallJournalWriter : IHostedService, IDisposable
                 continue;
             }
 
-            // Nothing to do now: wait for new entries, or for the next parked call's retry.
+            // Nothing to do now: wait for new entries, or for the next parked call's retry. With as many entries
+            // waiting for retry as the lane holds, nothing more is taken: the lane fills up, and then the journal
+            // refuses new entries (logged), as it does when the store is down for long.
             TimeSpan? untilRetry = parked.Count == 0 ? null : NextDue(parked);
-            if (open)
+            if (open && parked.Entries < _journal.LaneCapacity)
             {
                 waiting ??= lane.WaitToReadAsync(abort).AsTask();
                 if (untilRetry is null)
@@ -141,13 +143,14 @@ internal sealed partial class CallJournalWriter : IHostedService, IDisposable
     }
 
     /// <summary>Moves what is queued into per-call groups, in order; entries of a parked call join its parked ones.</summary>
-    private void Take(ChannelReader<JournalEntry> lane, Dictionary<string, List<JournalEntry>> ready, List<string> order, Dictionary<string, Parked> parked)
+    private void Take(ChannelReader<JournalEntry> lane, Dictionary<string, List<JournalEntry>> ready, List<string> order, ParkedCalls parked)
     {
-        for (var taken = 0; taken < _options.BatchSize && lane.TryRead(out var entry); taken++)
+        for (var taken = 0; taken < _options.BatchSize && parked.Entries < _journal.LaneCapacity && lane.TryRead(out var entry); taken++)
         {
             if (parked.TryGetValue(entry.CallSid, out var waiting))
             {
                 waiting.Entries.Add(entry);
+                parked.Entries++;
                 continue;
             }
 
@@ -161,7 +164,7 @@ internal sealed partial class CallJournalWriter : IHostedService, IDisposable
         }
     }
 
-    private async Task<bool> RetryDueAsync(Dictionary<string, Parked> parked, CancellationToken abort)
+    private async Task<bool> RetryDueAsync(ParkedCalls parked, CancellationToken abort)
     {
         if (parked.Count == 0)
         {
@@ -178,10 +181,11 @@ internal sealed partial class CallJournalWriter : IHostedService, IDisposable
             }
 
             retried = true;
+            parked.Remove(callSid);
+            parked.Entries -= waiting.Entries.Count;
             var failed = await TryWriteAsync(callSid, waiting.Entries, abort).ConfigureAwait(false);
             if (failed is null)
             {
-                parked.Remove(callSid);
                 Log.Recovered(_logger, LogIds.Call(callSid), waiting.Attempts + 1);
             }
             else
@@ -193,17 +197,18 @@ internal sealed partial class CallJournalWriter : IHostedService, IDisposable
         return retried;
     }
 
-    private void Park(Dictionary<string, Parked> parked, string callSid, List<JournalEntry> entries, Parked? before)
+    private void Park(ParkedCalls parked, string callSid, List<JournalEntry> entries, Parked? before)
     {
         var delay = before is null
             ? _options.FirstRetryDelay
             : TimeSpan.FromTicks(Math.Min(before.Delay.Ticks * 2, _options.MaxRetryDelay.Ticks));
         var attempts = (before?.Attempts ?? 0) + 1;
         parked[callSid] = new Parked(entries, delay, _time.GetTimestamp() + (long)(delay.TotalSeconds * _time.TimestampFrequency), attempts);
+        parked.Entries += entries.Count;
         Log.WriteDelayed(_logger, LogIds.Call(callSid), entries.Count, attempts, delay);
     }
 
-    private TimeSpan NextDue(Dictionary<string, Parked> parked)
+    private TimeSpan NextDue(ParkedCalls parked)
     {
         var due = long.MaxValue;
         foreach (var waiting in parked.Values)
@@ -281,6 +286,17 @@ internal sealed partial class CallJournalWriter : IHostedService, IDisposable
 
     /// <summary>A call whose writes failed for now: its entries in order, the backoff, when to try again.</summary>
     private sealed record Parked(List<JournalEntry> Entries, TimeSpan Delay, long DueAt, int Attempts);
+
+    /// <summary>A lane's parked calls, and how many entries they hold between them.</summary>
+    private sealed class ParkedCalls : Dictionary<string, Parked>
+    {
+        public ParkedCalls()
+            : base(StringComparer.Ordinal)
+        {
+        }
+
+        public int Entries { get; set; }
+    }
 
     private static partial class Log
     {
