@@ -31,6 +31,9 @@ public sealed partial class FakeDynamoDbServer : IAsyncDisposable
 
     public Uri Url { get; private set; } = null!;
 
+    /// <summary>Fires when the host is asked to stop (SIGTERM, Ctrl+C).</summary>
+    public CancellationToken Stopping => _app.Lifetime.ApplicationStopping;
+
     /// <summary>Requests answered so far.</summary>
     public long Requests => Interlocked.Read(ref _requests);
 

@@ -20,13 +20,8 @@ internal static class Entry
         var latency = TimeSpan.FromMilliseconds(double.Parse(Value("--latency-ms") ?? "0", CultureInfo.InvariantCulture));
         await using var server = await FakeDynamoDbServer.StartAsync(url, latency);
         Console.WriteLine($"fake DynamoDB on {server.Url} (latency {latency.TotalMilliseconds} ms per request); Ctrl+C or SIGTERM stops it");
-        using var stop = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
-        {
-            e.Cancel = true;
-            stop.Cancel();
-        };
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.Cancel();
+        // The host's own console lifetime turns SIGTERM and Ctrl+C into a stop.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(server.Stopping);
         try
         {
             await Task.Delay(Timeout.Infinite, stop.Token);

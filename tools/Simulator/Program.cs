@@ -8,12 +8,14 @@ using VoiceAgent.Simulator;
 // VoiceAgent caller simulator: plays Twilio's side of ConversationRelay against any URL.
 //   chat   --url ws://127.0.0.1:5080/ws                          type to speak, "!" barges in, "#123" sends digits, "/quit"
 //   script --url ... --file scenarios/order.json                  scripted steps with expectations; exit 1 on a failed one
-//   load   --url ... --calls 100 --seconds 20 [--think-ms 1000] [--warmup-seconds 4]
+//   load   --url ... --calls 100 --seconds 20 [--think-ms 1000] [--warmup-seconds 4] [--turn-log FILE]
 //                                                                 N concurrent calls; prompt→first-token percentiles
 //                                                                 (after the warm-up, while all calls are up), frames/s
 //   idle   --url ... --calls 10000 --seconds 30                   N set-up calls that say nothing (memory per idle call)
 //   bargein --url ... --turns 200                                 interrupt after the first token; interrupt→last-token latency
 //   fault  --url ... --calls 50 --turns 1000                      50 sessions send 1000 bad frames while a good call talks
+//   attack --url ... [--only replay,bare,forged,crossbound,expired,flood,body,burst]
+//                                                                 attacks on the call path, each with its expected refusal
 //   floor  --url http://127.0.0.1:5199                           a server that answers every prompt at once: the floor
 //                                                                 that load mode measures without the service
 // Every call is placed as Twilio places it: POST /twiml, then the WebSocket at the relay URL its TwiML names.
@@ -31,7 +33,7 @@ if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLET
 var options = Options.Parse(args);
 if (options.Mode is null || options.Url is null)
 {
-    Console.Error.WriteLine("usage: simulator <chat|script|load|idle|bargein|fault|floor> --url ws://host/ws [--auth-token T] [--public-url U] [--file F] [--calls N] [--seconds S] [--turns N]");
+    Console.Error.WriteLine("usage: simulator <chat|script|load|idle|bargein|fault|attack|floor> --url ws://host/ws [--auth-token T] [--public-url U] [--file F] [--calls N] [--seconds S] [--turns N]");
     return 2;
 }
 
@@ -50,11 +52,12 @@ return options.Mode switch
     "idle" => await Modes.IdleAsync(options, stop.Token),
     "bargein" => await Modes.BargeInAsync(options, stop.Token),
     "fault" => await Modes.FaultAsync(options, stop.Token),
+    "attack" => await Attacks.RunAsync(options, stop.Token),
     "floor" => await FloorServer.RunAsync(options.Url, stop.Token),
     _ => 2,
 };
 
-internal sealed record Options(string? Mode, Uri? Url, string? AuthToken, Uri? PublicUrl, string? File, int Calls, int Seconds, int Turns, string Prompt, int ThinkMs, int WarmupSeconds)
+internal sealed record Options(string? Mode, Uri? Url, string? AuthToken, Uri? PublicUrl, string? File, int Calls, int Seconds, int Turns, string Prompt, int ThinkMs, int WarmupSeconds, string? TurnLog = null, string? Only = null)
 {
     public static Options Parse(string[] args)
     {
@@ -77,7 +80,9 @@ internal sealed record Options(string? Mode, Uri? Url, string? AuthToken, Uri? P
             Number("--turns", 100),
             Value("--prompt") ?? "A large pepperoni for pickup, please.",
             Number("--think-ms", 1000),
-            Number("--warmup-seconds", 4));
+            Number("--warmup-seconds", 4),
+            Value("--turn-log"),
+            Value("--only"));
     }
 }
 
@@ -220,6 +225,7 @@ internal static class Modes
         var prompt = RelayConnection.PromptBytes(o.Prompt);
         var gcPauseBefore = GC.GetTotalPauseDuration();
         var gcBefore = GC.CollectionCount(0);
+        var answered = new System.Collections.Concurrent.ConcurrentQueue<string>();
         var calls = Enumerable.Range(0, o.Calls).Select(async i =>
         {
             try
@@ -260,6 +266,11 @@ internal static class Modes
 
                         if (frame.Last)
                         {
+                            if (o.TurnLog is not null)
+                            {
+                                answered.Enqueue(string.Create(CultureInfo.InvariantCulture, $"{call.CallSid} {DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()}"));
+                            }
+
                             break;
                         }
                     }
@@ -290,6 +301,12 @@ internal static class Modes
             return HostCpu.Sample();
         }, ct);
         await Task.WhenAll(calls);
+        if (o.TurnLog is not null)
+        {
+            // Every answered turn: the call and when its last frame arrived (unix ms), for the crash bench.
+            await File.WriteAllLinesAsync(o.TurnLog, answered, CancellationToken.None);
+        }
+
         var steal = HostCpu.StealPercent(await window, HostCpu.Sample());
         var elapsed = until.Elapsed.TotalSeconds;
         var gcPause = GC.GetTotalPauseDuration() - gcPauseBefore;

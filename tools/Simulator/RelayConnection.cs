@@ -27,6 +27,9 @@ internal sealed class RelayConnection : IAsyncDisposable
 
     public WebSocketCloseStatus? CloseStatus => _socket.CloseStatus;
 
+    /// <summary>The HTTP status the upgrade was answered with (101 when it was accepted).</summary>
+    public int UpgradeStatus => (int)_socket.HttpStatusCode;
+
     public Task SendRawAsync(string text, CancellationToken cancellationToken) =>
         _socket.SendAsync(System.Text.Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
 
@@ -48,14 +51,28 @@ internal sealed class RelayConnection : IAsyncDisposable
     {
         From = from;
         var http = HttpBase(service);
-        var relayUrl = await AnswerAsync(http, authToken, publicBase ?? http, from, to, cancellationToken).ConfigureAwait(false);
+        RelayUrl = await AnswerAsync(http, authToken, publicBase ?? http, from, to, cancellationToken).ConfigureAwait(false);
+        await OpenAsync(service, RelayUrl, authToken is null ? null : TwilioSignature.Compute(authToken, RelayUrl, []), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The relay URL the webhook's TwiML named for this call (its ticket included).</summary>
+    public string? RelayUrl { get; private set; }
+
+    /// <summary>
+    /// Opens the WebSocket for <paramref name="relayUrl"/> (a public URL from TwiML) at the service's address, with
+    /// <paramref name="signature"/> as X-Twilio-Signature — a captured one, for replay runs.
+    /// </summary>
+    public async Task OpenAsync(Uri service, string relayUrl, string? signature, CancellationToken cancellationToken)
+    {
+        var http = HttpBase(service);
         var relay = new Uri(relayUrl);
-        if (!string.IsNullOrEmpty(authToken))
+        if (signature is not null)
         {
-            _socket.Options.SetRequestHeader("X-Twilio-Signature", TwilioSignature.Compute(authToken, relayUrl, []));
+            _socket.Options.SetRequestHeader("X-Twilio-Signature", signature);
         }
 
         _socket.Options.KeepAliveInterval = TimeSpan.Zero;
+        _socket.Options.CollectHttpResponseDetails = true;
         var socketUrl = new UriBuilder(http) { Scheme = http.Scheme == Uri.UriSchemeHttps ? "wss" : "ws", Path = relay.AbsolutePath, Query = relay.Query.TrimStart('?') }.Uri;
         await _socket.ConnectAsync(socketUrl, cancellationToken).ConfigureAwait(false);
     }
@@ -74,7 +91,7 @@ internal sealed class RelayConnection : IAsyncDisposable
     }
 
     /// <summary>The incoming-call webhook: returns the relay URL of the TwiML answer.</summary>
-    private async Task<string> AnswerAsync(Uri http, string? authToken, Uri publicBase, string from, string to, CancellationToken cancellationToken)
+    public async Task<string> AnswerAsync(Uri http, string? authToken, Uri publicBase, string from, string to, CancellationToken cancellationToken)
     {
         var form = new Dictionary<string, string>
         {
