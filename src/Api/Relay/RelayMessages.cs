@@ -35,9 +35,9 @@ internal sealed record SetupMessage
     public Dictionary<string, string>? CustomParameters { get; init; }
 }
 
+/// <summary>Read by <see cref="RelayFrame.ReadPrompt"/>, which decodes no more of the prompt than an utterance may hold.</summary>
 internal sealed record PromptMessage
 {
-    [JsonRequired]
     public string VoicePrompt { get; init; } = string.Empty;
 
     public string? Lang { get; init; }
@@ -112,7 +112,6 @@ internal sealed record EndFrame([property: JsonPropertyOrder(1)] string? Handoff
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     NumberHandling = JsonNumberHandling.AllowReadingFromString)]
 [JsonSerializable(typeof(SetupMessage))]
-[JsonSerializable(typeof(PromptMessage))]
 [JsonSerializable(typeof(InterruptMessage))]
 [JsonSerializable(typeof(DtmfMessage))]
 [JsonSerializable(typeof(ErrorMessage))]
@@ -126,6 +125,91 @@ internal sealed partial class RelayJsonContext : JsonSerializerContext;
 /// <summary>Reads the "type" of a relay frame without deserialising the rest.</summary>
 internal static class RelayFrame
 {
+    private static ReadOnlySpan<byte> VoicePromptProperty => "voicePrompt"u8;
+
+    private static ReadOnlySpan<byte> LastProperty => "last"u8;
+
+    private static ReadOnlySpan<byte> LangProperty => "lang"u8;
+
+    /// <summary>
+    /// A prompt frame's fields, with <c>voicePrompt</c> decoded only up to <paramref name="maxChars"/> characters: a
+    /// 45 KB partial prompt costs no 90 KB string (a large-object allocation per frame), just what an utterance may
+    /// hold. Unknown properties are skipped.
+    /// </summary>
+    /// <exception cref="JsonException">Not a JSON object with a string voicePrompt.</exception>
+    public static PromptMessage ReadPrompt(ReadOnlySpan<byte> utf8, int maxChars)
+    {
+        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = 16 });
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw new JsonException("A prompt must be a JSON object.");
+        }
+
+        string? voicePrompt = null;
+        string? lang = null;
+        var last = true;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals(VoicePromptProperty))
+            {
+                reader.Read();
+                voicePrompt = reader.TokenType == JsonTokenType.String ? Bounded(ref reader, maxChars) : throw new JsonException("voicePrompt must be a string.");
+            }
+            else if (reader.ValueTextEquals(LastProperty))
+            {
+                reader.Read();
+                last = reader.TokenType switch
+                {
+                    JsonTokenType.True => true,
+                    JsonTokenType.False => false,
+                    _ => throw new JsonException("last must be true or false."),
+                };
+            }
+            else if (reader.ValueTextEquals(LangProperty))
+            {
+                reader.Read();
+                lang = reader.TokenType == JsonTokenType.String ? reader.GetString() : reader.TokenType == JsonTokenType.Null ? null : throw new JsonException("lang must be a string.");
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        while (reader.Read())
+        {
+        }
+
+        return new PromptMessage { VoicePrompt = voicePrompt ?? throw new JsonException("The prompt has no voicePrompt."), Last = last, Lang = lang };
+    }
+
+    /// <summary>The string at the reader, at most <paramref name="maxChars"/> characters of it, never split mid-character.</summary>
+    private static string Bounded(ref Utf8JsonReader reader, int maxChars)
+    {
+        if (reader.ValueIsEscaped || reader.HasValueSequence)
+        {
+            var whole = reader.GetString()!;
+            return whole.Length <= maxChars ? whole : whole[..(char.IsHighSurrogate(whole[maxChars - 1]) ? maxChars - 1 : maxChars)];
+        }
+
+        var bytes = reader.ValueSpan;
+        if (bytes.Length <= maxChars)
+        {
+            return System.Text.Encoding.UTF8.GetString(bytes);
+        }
+
+        // At most maxChars characters need at most 4 × maxChars bytes; decode those and keep maxChars of them.
+        var take = Math.Min(bytes.Length, maxChars * 4);
+        while (take < bytes.Length && take > 0 && (bytes[take] & 0xC0) == 0x80)
+        {
+            take--;
+        }
+
+        var text = System.Text.Encoding.UTF8.GetString(bytes[..take]);
+        return text.Length <= maxChars ? text : text[..(char.IsHighSurrogate(text[maxChars - 1]) ? maxChars - 1 : maxChars)];
+    }
+
     private static ReadOnlySpan<byte> TypeProperty => "type"u8;
 
     /// <summary>The top-level "type" string of a JSON object, or null when the frame is not such an object.</summary>

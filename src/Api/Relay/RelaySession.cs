@@ -242,7 +242,8 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
                     await OnSetupAsync(Read(frame, RelayJsonContext.Default.SetupMessage), token).ConfigureAwait(false);
                     break;
                 case "prompt" when _call is { } call:
-                    var prompt = Read(frame, RelayJsonContext.Default.PromptMessage);
+                    // Decoded only as far as an utterance may go (+1, so the cut can find the word it ends in).
+                    var prompt = RelayFrame.ReadPrompt(frame.Span, call.MaxUtteranceChars + 1);
                     await _sender.Send(new HandlePrompt(call, prompt.VoicePrompt, prompt.Last, prompt.Lang, arrived), token).ConfigureAwait(false);
                     GoodFrame();
                     break;
