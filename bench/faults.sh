@@ -42,7 +42,7 @@ out=bench/results/faults.md
   start_api $port attack-token Relay__TicketLifetime=00:00:05 Relay__MaxFrameBytes=65536 Logging__LogLevel__Default=Error
   $sim load --url ws://127.0.0.1:$port/ws --auth-token attack-token --calls 20 --seconds 3 --warmup-seconds 0 >/dev/null  # JIT warm-up
   # A line saying NOT AS REQUIRED is the finding; the run goes on to the end.
-  $sim attack --url ws://127.0.0.1:$port/ws --auth-token attack-token --only replay,bare,forged,crossbound,flood --turns 40 || true
+  $sim attack --url ws://127.0.0.1:$port/ws --auth-token attack-token --only replay,bare,forged,crossbound,flood --turns 200 || true
   $sim attack --url ws://127.0.0.1:$port/ws --auth-token attack-token --only expired --seconds 6 || true
   before=$(rss_kb $port)
   $sim attack --url ws://127.0.0.1:$port/ws --auth-token attack-token --only body || true

@@ -91,6 +91,30 @@ public sealed class RelayTests
     }
 
     [Fact]
+    public async Task Frames_of_types_Twilio_may_add_and_info_frames_never_count_toward_the_bad_frame_close()
+    {
+        await using var factory = new VoiceAgentFactory();
+        factory.Model.ThenSays("Still here.");
+        await using var twilio = await factory.ConnectRelayAsync();
+        await twilio.SetupAsync();
+
+        // Twice the bad-frame limit of each, interleaved with real bad frames that stay under the limit.
+        for (var i = 0; i < 10; i++)
+        {
+            await twilio.SendJsonAsync(new { type = "transcriptionStats", confidence = 0.9 });
+            await twilio.SendJsonAsync(new { type = "info", name = "latency", value = i });
+            if (i % 3 == 0)
+            {
+                await twilio.SendTextAsync("{not json");
+            }
+        }
+
+        await twilio.PromptAsync("Are you there?");
+        Assert.Equal("Still here.", RelayClient.Text(await twilio.ReceiveAnswerAsync()));
+        Assert.Equal(WebSocketState.Open, twilio.Socket.State);
+    }
+
+    [Fact]
     public async Task A_misbehaving_call_does_not_disturb_another()
     {
         await using var factory = new VoiceAgentFactory();
