@@ -84,7 +84,8 @@ public sealed class VoiceAgentStack : Stack
         role.AddToPolicy(new PolicyStatement(new PolicyStatementProps
         {
             Sid = "UseTheOneTable",
-            Actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable"],
+            // Exactly what the service calls; TransactWriteItems is authorised per item by Put/Update/DeleteItem.
+            Actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable"],
             Resources = [table.TableArn, table.TableArn + "/index/*"],
         }));
         key.GrantEncryptDecrypt(role);
