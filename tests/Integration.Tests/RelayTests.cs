@@ -91,6 +91,36 @@ public sealed class RelayTests
     }
 
     [Fact]
+    public async Task A_session_sending_faster_than_its_inbound_budget_is_read_at_the_budget_and_goes_on_working()
+    {
+        await using var factory = new VoiceAgentFactory(realModel: false, new Dictionary<string, string?>
+        {
+            ["Relay:MaxFrameBytes"] = "65536",
+            ["Relay:MaxInboundBytesPerSecond"] = "65536",
+        });
+        factory.Model.ThenSays("Got it.");
+        await using var twilio = await factory.ConnectRelayAsync();
+        await twilio.SetupAsync();
+        ActiveCall? call = null;
+        await WaitUntilAsync(() => factory.Get<IActiveCallRegistry>().TryGet(RelayClient.CallSid, out call));
+
+        // Six 60 KB partials sent at once: about five seconds' worth of this session's budget.
+        var filler = new string('x', 60_000);
+        for (var i = 0; i < 6; i++)
+        {
+            await twilio.SendJsonAsync(new { type = "prompt", voicePrompt = $"frame{i} {filler}", last = false });
+        }
+
+        await Task.Delay(500);
+        Assert.True(call!.Preview is null or ['f', 'r', 'a', 'm', 'e', '0' or '1' or '2', ..], $"read ahead of the budget: {call.Preview?[..8]}");
+
+        // It is read in the end, at its pace, and the call works.
+        await WaitUntilAsync(() => call!.Preview?.StartsWith("frame5", StringComparison.Ordinal) == true, TimeSpan.FromSeconds(30));
+        await twilio.PromptAsync("That's all");
+        Assert.Equal("Got it.", RelayClient.Text(await twilio.ReceiveAnswerAsync(TimeSpan.FromSeconds(30))));
+    }
+
+    [Fact]
     public async Task Frames_of_types_Twilio_may_add_and_info_frames_never_count_toward_the_bad_frame_close()
     {
         await using var factory = new VoiceAgentFactory();
@@ -136,7 +166,11 @@ public sealed class RelayTests
     [Fact]
     public async Task A_flood_of_large_partial_prompts_holds_one_bounded_preview_and_the_final_utterance_is_answered_alone()
     {
-        await using var factory = new VoiceAgentFactory(realModel: false, new Dictionary<string, string?> { ["Relay:MaxFrameBytes"] = "65536" });
+        await using var factory = new VoiceAgentFactory(realModel: false, new Dictionary<string, string?>
+        {
+            ["Relay:MaxFrameBytes"] = "65536",
+            ["Relay:MaxInboundBytesPerSecond"] = "67108864",
+        });
         factory.Model.ThenSays("Other call fine.").ThenSays("Got your order.");
         await using var flooding = await factory.ConnectRelayAsync(callSid: "CA00000000000000000000000000000f01");
         await using var other = await factory.ConnectRelayAsync(callSid: "CA00000000000000000000000000000f02");
@@ -197,9 +231,9 @@ public sealed class RelayTests
         yield return new ModelCompleted(ModelStopReason.EndTurn);
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition)
+    private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan? within = null)
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        using var timeout = new CancellationTokenSource(within ?? TimeSpan.FromSeconds(10));
         while (!condition())
         {
             await Task.Delay(10, timeout.Token);

@@ -208,12 +208,12 @@ public sealed class RelayClient(WebSocket socket, string callSid = RelayClient.C
     }
 
     /// <summary>Text frames up to and including the one with last=true.</summary>
-    public async Task<List<JsonElement>> ReceiveAnswerAsync()
+    public async Task<List<JsonElement>> ReceiveAnswerAsync(TimeSpan? timeout = null)
     {
         var frames = new List<JsonElement>();
         while (true)
         {
-            var frame = await ReceiveAsync() ?? throw new InvalidOperationException("The socket closed mid-answer.");
+            var frame = await ReceiveAsync(timeout) ?? throw new InvalidOperationException("The socket closed mid-answer.");
             frames.Add(frame);
             if (frame.GetProperty("type").GetString() == "text" && frame.GetProperty("last").GetBoolean())
             {

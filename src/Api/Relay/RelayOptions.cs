@@ -15,6 +15,14 @@ public sealed class RelayOptions : IValidatableObject
     [Range(1, 1_000, ErrorMessage = "Relay:MaxConsecutiveBadFrames must be between 1 and 1000.")]
     public int MaxConsecutiveBadFrames { get; set; } = 5;
 
+    /// <summary>
+    /// Bytes a second one session may send us (bursts up to a second's worth). Past it the session's reads pause, so
+    /// TCP slows that sender down and a flood of frames on one call cannot take the CPU other calls need. A relay
+    /// session sends a few kilobytes a second.
+    /// </summary>
+    [Range(65_536, 1_073_741_824, ErrorMessage = "Relay:MaxInboundBytesPerSecond must be between 64 KiB and 1 GiB.")]
+    public int MaxInboundBytesPerSecond { get; set; } = 1_048_576;
+
     /// <summary>Outbound frames buffered per call before a turn waits for the socket.</summary>
     [Range(8, 65_536, ErrorMessage = "Relay:SendQueueCapacity must be between 8 and 65536.")]
     public int SendQueueCapacity { get; set; } = 512;

@@ -40,6 +40,8 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
     private ActiveCall? _call;
     private (WebSocketCloseStatus Status, string Description)? _closeNow;
     private int _badFrames;
+    private double _inboundBudget;
+    private long _inboundAt;
 
     // bound: what the session's relay ticket binds it to; setup must name the same call.
     public RelaySession(
@@ -148,6 +150,7 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
             var message = peek.EndOfMessage
                 ? new ReceivedMessage(ArrayPool<byte>.Shared.Rent(1), 0, peek.MessageType, false)
                 : await ReadMessageAsync(token).ConfigureAwait(false);
+            var pause = Spend(message.Oversized ? _options.MaxFrameBytes : message.Length, arrived);
             try
             {
                 if (message.Type == WebSocketMessageType.Close)
@@ -178,12 +181,38 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
                 return close;
             }
 
+            if (pause > TimeSpan.Zero)
+            {
+                await Task.Delay(pause, token).ConfigureAwait(false);
+            }
+
             if (_badFrames >= _options.MaxConsecutiveBadFrames)
             {
                 Log.TooManyBadFrames(_logger, _logId, _badFrames);
                 return (WebSocketCloseStatus.InvalidPayloadData, "too many invalid messages");
             }
         }
+    }
+
+    /// <summary>
+    /// Takes <paramref name="bytes"/> from the session's inbound budget (a token bucket of Relay:MaxInboundBytesPerSecond,
+    /// a second deep); returns how long reading must pause for the budget to recover (zero almost always).
+    /// </summary>
+    private TimeSpan Spend(int bytes, long now)
+    {
+        var rate = (double)_options.MaxInboundBytesPerSecond;
+        if (_inboundAt == 0)
+        {
+            _inboundBudget = rate;
+        }
+        else
+        {
+            _inboundBudget = Math.Min(rate, _inboundBudget + (_telemetry.ElapsedSeconds(_inboundAt, now) * rate));
+        }
+
+        _inboundAt = now;
+        _inboundBudget -= bytes;
+        return _inboundBudget >= 0 ? TimeSpan.Zero : TimeSpan.FromSeconds(-_inboundBudget / rate);
     }
 
     /// <summary>

@@ -50,6 +50,9 @@ public sealed class ConversationTelemetry
     /// <summary>A timestamp on the clock <see cref="MessageWritten"/> measures with, for a prompt's arrival.</summary>
     public long Timestamp() => _timeProvider.GetTimestamp();
 
+    /// <summary>Seconds between two <see cref="Timestamp"/> values.</summary>
+    public double ElapsedSeconds(long from, long to) => _timeProvider.GetElapsedTime(from, to).TotalSeconds;
+
     /// <summary>
     /// The transport wrote <paramref name="message"/> of <paramref name="turn"/> to the caller's socket; the
     /// first answer token of a turn records time-to-first-token.
