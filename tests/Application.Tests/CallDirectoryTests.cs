@@ -63,6 +63,24 @@ public sealed class CallDirectoryTests
         Assert.Same(ana, await directory.FindCallerAsync("+15550001234", default));
     }
 
+    [Fact]
+    public async Task The_dialled_number_index_is_read_once_and_a_number_two_use_cases_claim_goes_to_the_first_by_id()
+    {
+        var dentist = new Domain.UseCases.UseCase("dentist", "Dentist", "Book.", new Domain.UseCases.RelaySettings(), new Domain.UseCases.ModelSettings(), phoneNumbers: ["+15550008888", "+15550007777"]);
+        var clinic = new Domain.UseCases.UseCase("clinic", "Clinic", "Book.", new Domain.UseCases.RelaySettings(), new Domain.UseCases.ModelSettings(), phoneNumbers: ["+15550007777"]);
+        _useCases.ListAsync(Arg.Any<CancellationToken>()).Returns(new UseCaseListing([dentist, clinic], ["DynamoDB item USECASE#broken/USECASE: bad"]));
+        var directory = Directory();
+
+        Assert.Equal("dentist", await directory.FindUseCaseIdForNumberAsync("+15550008888", default));
+        Assert.Equal("clinic", await directory.FindUseCaseIdForNumberAsync("+15550007777", default));
+        Assert.Null(await directory.FindUseCaseIdForNumberAsync("+15550000000", default));
+        await _useCases.Received(1).ListAsync(Arg.Any<CancellationToken>());
+
+        // The listed use cases are kept too: no read of their own.
+        Assert.Same(dentist, await directory.GetUseCaseAsync("dentist", default));
+        await _useCases.DidNotReceive().GetAsync("dentist", Arg.Any<CancellationToken>());
+    }
+
     private CallDirectory Directory() => new(
         _useCases,
         _profiles,

@@ -29,6 +29,7 @@ internal sealed class Harness : IAsyncDisposable
         UseCase = useCase ?? PizzaUseCase();
         var useCases = Substitute.For<IUseCaseRepository>();
         useCases.GetAsync(UseCase.Id, Arg.Any<CancellationToken>()).Returns(UseCase);
+        useCases.ListAsync(Arg.Any<CancellationToken>()).Returns(new UseCaseListing([UseCase], []));
         var profiles = Substitute.For<ICallerProfileRepository>();
 
         var configuration = new ConfigurationBuilder()

@@ -59,4 +59,15 @@ public sealed class UseCaseTests
 
     private static UseCase Make(string prompt, IReadOnlyList<string>? tools = null, IReadOnlyDictionary<string, DtmfAction>? dtmf = null) =>
         new("pizza", "Pizza", prompt, new RelaySettings(), new ModelSettings(), toolNames: tools, dtmfMap: dtmf);
+
+    [Fact]
+    public void A_use_case_lists_the_numbers_it_answers_in_E164_and_once_each()
+    {
+        var useCase = new UseCase("dentist", "Dentist", "You book appointments.", new RelaySettings(), new ModelSettings(), phoneNumbers: ["+15550008888", "+442071234567"]);
+        Assert.Equal(["+15550008888", "+442071234567"], useCase.PhoneNumbers);
+
+        Assert.Throws<DomainException>(() => new UseCase("d", "D", "p", new RelaySettings(), new ModelSettings(), phoneNumbers: ["555-0100"]));
+        Assert.Throws<DomainException>(() => new UseCase("d", "D", "p", new RelaySettings(), new ModelSettings(), phoneNumbers: ["+15550008888", "+15550008888"]));
+        Assert.Empty(new UseCase("d", "D", "p", new RelaySettings(), new ModelSettings()).PhoneNumbers);
+    }
 }

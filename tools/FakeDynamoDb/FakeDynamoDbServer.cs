@@ -8,7 +8,8 @@ namespace VoiceAgent.FakeDynamoDb;
 
 /// <summary>
 /// DynamoDB's JSON protocol over HTTP, in memory: CreateTable, DescribeTable, UpdateTimeToLive, DescribeTimeToLive,
-/// GetItem, PutItem, UpdateItem, DeleteItem, Query and TransactWriteItems, with the expressions VoiceAgent writes
+/// GetItem, PutItem, UpdateItem, DeleteItem, Query (on the table or a global secondary index) and TransactWriteItems,
+/// with the expressions VoiceAgent writes
 /// (attribute_[not_]exists conditions; "k = :v [AND begins_with(s, :p)]" key conditions; SET with if_not_exists).
 /// Anything else is refused with a ValidationException rather than half-understood. Item (400 KB) and key
 /// (2,048 / 1,024 bytes) limits are DynamoDB's. Every request waits the configured latency before it is answered.
@@ -251,16 +252,27 @@ public sealed partial class FakeDynamoDbServer : IAsyncDisposable
     private JsonObject Query(JsonObject request)
     {
         var table = Find(request);
-        if (request.ContainsKey("IndexName") || request.ContainsKey("FilterExpression"))
+        if (request.ContainsKey("FilterExpression"))
         {
-            throw new DynamoError("ValidationException", "The fake queries the table's own keys only, without filters.");
+            throw new DynamoError("ValidationException", "The fake queries without filters.");
+        }
+
+        // The table's own keys, or a global secondary index's.
+        var (partitionKey, sortKey) = (table.PartitionKey, table.SortKey);
+        if (request["IndexName"]?.GetValue<string>() is { } indexName)
+        {
+            var index = (table.Definition["GlobalSecondaryIndexes"] as JsonArray)?.Select(i => i!.AsObject()).FirstOrDefault(i => Text(i, "IndexName") == indexName)
+                ?? throw new DynamoError("ValidationException", $"The table does not have the specified index: {indexName}");
+            var keys = index["KeySchema"]!.AsArray().Select(k => k!.AsObject()).ToList();
+            partitionKey = Text(keys.Single(k => Text(k, "KeyType") == "HASH"), "AttributeName");
+            sortKey = keys.SingleOrDefault(k => Text(k, "KeyType") == "RANGE") is { } range ? Text(range, "AttributeName") : null;
         }
 
         var names = request["ExpressionAttributeNames"]?.AsObject();
         var values = request["ExpressionAttributeValues"]?.AsObject();
         var condition = KeyCondition().Match(Text(request, "KeyConditionExpression").Trim());
-        if (!condition.Success || Resolve(condition.Groups["pk"].Value, names) != table.PartitionKey
-            || (condition.Groups["sk"].Success && Resolve(condition.Groups["sk"].Value, names) != table.SortKey))
+        if (!condition.Success || Resolve(condition.Groups["pk"].Value, names) != partitionKey
+            || (condition.Groups["sk"].Success && Resolve(condition.Groups["sk"].Value, names) != sortKey))
         {
             throw new DynamoError("ValidationException", "The fake understands \"pk = :v\" and \"pk = :v AND begins_with(sk, :p)\" only.");
         }
@@ -268,35 +280,62 @@ public sealed partial class FakeDynamoDbServer : IAsyncDisposable
         var pk = Scalar(values![condition.Groups["pkv"].Value]!);
         var prefix = condition.Groups["skv"].Success ? Scalar(values[condition.Groups["skv"].Value]!) : string.Empty;
         var limit = request["Limit"]?.GetValue<int>() ?? int.MaxValue;
-        var start = request["ExclusiveStartKey"] is JsonObject startKey ? Scalar(startKey[table.SortKey!]!) : null;
+
+        // Matching items in key order: (sort key, table pk, table sk), so an index's ties are ordered too.
+        var matching = table.Items.Values.SelectMany(p => p.Values)
+            .Where(item => item[partitionKey] is { } p && Scalar(p) == pk)
+            .Select(item => (Item: item, Order: (sortKey is null || item[sortKey] is null ? string.Empty : Scalar(item[sortKey]!), Scalar(item[table.PartitionKey]!), table.SortKey is null ? string.Empty : Scalar(item[table.SortKey]!))))
+            .Where(m => m.Order.Item1.StartsWith(prefix, StringComparison.Ordinal))
+            .OrderBy(m => m.Order.Item1, StringComparer.Ordinal).ThenBy(m => m.Order.Item2, StringComparer.Ordinal).ThenBy(m => m.Order.Item3, StringComparer.Ordinal);
+        (string, string, string)? start = request["ExclusiveStartKey"] is JsonObject startKey
+            ? (sortKey is null ? string.Empty : Scalar(startKey[sortKey]!), Scalar(startKey[table.PartitionKey]!), table.SortKey is null ? string.Empty : Scalar(startKey[table.SortKey]!))
+            : null;
         var page = new JsonArray();
-        string? last = null;
-        if (table.Items.TryGetValue(pk, out var partition))
+        JsonObject? last = null;
+        foreach (var (item, order) in matching)
         {
-            foreach (var (sk, item) in partition)
+            if (start is { } after && Compare(order, after) <= 0)
             {
-                if (!sk.StartsWith(prefix, StringComparison.Ordinal) || (start is not null && string.CompareOrdinal(sk, start) <= 0))
-                {
-                    continue;
-                }
-
-                if (page.Count == limit)
-                {
-                    break;
-                }
-
-                page.Add(item.DeepClone());
-                last = sk;
+                continue;
             }
+
+            if (page.Count == limit)
+            {
+                break;
+            }
+
+            page.Add(item.DeepClone());
+            last = item;
         }
 
         var response = new JsonObject { ["Items"] = page, ["Count"] = page.Count, ["ScannedCount"] = page.Count };
         if (page.Count == limit && last is not null)
         {
-            response["LastEvaluatedKey"] = new JsonObject { [table.PartitionKey] = S(pk), [table.SortKey!] = S(last) };
+            var key = new JsonObject { [table.PartitionKey] = last[table.PartitionKey]!.DeepClone() };
+            foreach (var name in new[] { table.SortKey, partitionKey, sortKey })
+            {
+                if (name is not null && last[name] is { } value)
+                {
+                    key[name] = value.DeepClone();
+                }
+            }
+
+            response["LastEvaluatedKey"] = key;
         }
 
         return response;
+    }
+
+    private static int Compare((string, string, string) a, (string, string, string) b)
+    {
+        var first = string.CompareOrdinal(a.Item1, b.Item1);
+        if (first != 0)
+        {
+            return first;
+        }
+
+        var second = string.CompareOrdinal(a.Item2, b.Item2);
+        return second != 0 ? second : string.CompareOrdinal(a.Item3, b.Item3);
     }
 
     private static Write PreparePut(Table table, JsonObject request)
@@ -483,8 +522,6 @@ public sealed partial class FakeDynamoDbServer : IAsyncDisposable
         name.StartsWith('#') ? names?[name]?.GetValue<string>() ?? throw new DynamoError("ValidationException", $"No name for {name}.") : name;
 
     private static string Scalar(JsonNode value) => value.AsObject().First().Value!.GetValue<string>();
-
-    private static JsonObject S(string value) => new() { ["S"] = value };
 
     private static string Text(JsonObject node, string name) =>
         node[name]?.GetValue<string>() ?? throw new DynamoError("ValidationException", $"{name} is required.");

@@ -10,7 +10,13 @@ namespace VoiceAgent.Application.Abstractions;
 public interface IUseCaseRepository
 {
     Task<UseCase?> GetAsync(string useCaseId, CancellationToken cancellationToken);
+
+    /// <summary>Every stored use case (to find which answers a dialled number); unreadable ones are named, not thrown.</summary>
+    Task<UseCaseListing> ListAsync(CancellationToken cancellationToken);
 }
+
+/// <summary>The stored use cases, and what could not be read (each with why).</summary>
+public sealed record UseCaseListing(IReadOnlyList<UseCase> UseCases, IReadOnlyList<string> Unreadable);
 
 public interface ICallerProfileRepository
 {

@@ -23,6 +23,12 @@ public interface ICallDirectory
     Task<UseCase?> GetUseCaseAsync(string useCaseId, CancellationToken cancellationToken);
 
     /// <summary>
+    /// The use case that answers <paramref name="dialledNumber"/> (its <c>phoneNumbers</c>), or null when none does.
+    /// Served from an index of every use case's numbers, read from the store and refreshed like the use cases.
+    /// </summary>
+    Task<string?> FindUseCaseIdForNumberAsync(string dialledNumber, CancellationToken cancellationToken);
+
+    /// <summary>
     /// The caller's profile, or null when there is none or the store does not answer within
     /// Conversation:CallerLookupTimeout: the call goes on as an unknown caller rather than wait.
     /// </summary>
@@ -34,13 +40,16 @@ internal sealed partial class CallDirectory(
     ICallerProfileRepository profiles,
     TimeProvider time,
     IOptions<ConversationOptions> options,
-    ILogger<CallDirectory> logger) : ICallDirectory
+    ILogger<CallDirectory> logger) : ICallDirectory, IDisposable
 {
     /// <summary>After a failed caller look-up, the store is not asked again for this long (calls go on as unknown callers).</summary>
     private static readonly TimeSpan StoreRestAfterFailure = TimeSpan.FromSeconds(5);
 
     private readonly ConcurrentDictionary<string, Entry<UseCase>> _useCases = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Entry<CallerProfile>> _callers = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _numbersBuild = new(1, 1);
+    private NumberIndex? _numbers;
+    private int _numbersRefreshing;
     private long _profilesRestUntil;
 
     public async Task<UseCase?> GetUseCaseAsync(string useCaseId, CancellationToken cancellationToken)
@@ -64,6 +73,87 @@ internal sealed partial class CallDirectory(
         }
 
         return value;
+    }
+
+    public void Dispose() => _numbersBuild.Dispose();
+
+    public async Task<string?> FindUseCaseIdForNumberAsync(string dialledNumber, CancellationToken cancellationToken)
+    {
+        var numbers = Volatile.Read(ref _numbers);
+        if (numbers is null)
+        {
+            numbers = await BuildNumbersOnceAsync(cancellationToken).ConfigureAwait(false);
+        }
+        else if (time.GetElapsedTime(numbers.ReadAt) >= options.Value.UseCaseCacheTtl && Interlocked.Exchange(ref _numbersRefreshing, 1) == 0)
+        {
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    await BuildNumbersAsync(CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    // Keep answering from the last good index.
+                    Log.NumbersRefreshFailed(logger, ex);
+                }
+                finally
+                {
+                    Volatile.Write(ref _numbersRefreshing, 0);
+                }
+            }, CancellationToken.None);
+        }
+
+        return numbers.UseCaseIds.GetValueOrDefault(dialledNumber);
+    }
+
+    private async Task<NumberIndex> BuildNumbersOnceAsync(CancellationToken cancellationToken)
+    {
+        await _numbersBuild.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return Volatile.Read(ref _numbers) ?? await BuildNumbersAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _numbersBuild.Release();
+        }
+    }
+
+    /// <summary>
+    /// Reads every use case: their numbers become the index, and the use cases themselves are kept like any read one.
+    /// A number two use cases claim (only possible by editing the store by hand) goes to the first by id, loudly.
+    /// </summary>
+    private async Task<NumberIndex> BuildNumbersAsync(CancellationToken cancellationToken)
+    {
+        var listing = await useCases.ListAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var problem in listing.Unreadable)
+        {
+            Log.UnreadableUseCase(logger, problem);
+        }
+
+        var index = new Dictionary<string, string>(StringComparer.Ordinal);
+        var now = time.GetTimestamp();
+        foreach (var useCase in listing.UseCases.OrderBy(u => u.Id, StringComparer.Ordinal))
+        {
+            _useCases[useCase.Id] = new Entry<UseCase>(useCase, now);
+            foreach (var number in useCase.PhoneNumbers)
+            {
+                if (!index.TryAdd(number, useCase.Id))
+                {
+                    Log.NumberClaimedTwice(logger, PhoneNumbers.Mask(number), index[number], useCase.Id);
+                }
+            }
+        }
+
+        // An empty store is not remembered: it is being seeded (the embedded store seeds itself at start).
+        var built = new NumberIndex(index, now);
+        if (listing.UseCases.Count > 0)
+        {
+            Volatile.Write(ref _numbers, built);
+        }
+
+        return built;
     }
 
     public async Task<CallerProfile?> FindCallerAsync(string phoneNumber, CancellationToken cancellationToken)
@@ -140,6 +230,8 @@ internal sealed partial class CallDirectory(
         });
     }
 
+    private sealed record NumberIndex(Dictionary<string, string> UseCaseIds, long ReadAt);
+
     private sealed class Entry<T>(T? value, long readAt)
         where T : class
     {
@@ -155,6 +247,15 @@ internal sealed partial class CallDirectory(
         [LoggerMessage(EventId = 1020, Level = LogLevel.Warning, Message = "Caller profile of {Caller} not read ({Error}); answering as an unknown caller")]
         public static partial void CallerLookupFailed(ILogger logger, string caller, string error);
 
+        [LoggerMessage(EventId = 1023, Level = LogLevel.Warning, Message = "The dialled-number index could not be refreshed; answering from the last good one")]
+        public static partial void NumbersRefreshFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(EventId = 1024, Level = LogLevel.Error, Message = "A stored use case is unreadable and answers no number: {Problem}")]
+        public static partial void UnreadableUseCase(ILogger logger, string problem);
+
+        [LoggerMessage(EventId = 1025, Level = LogLevel.Error, Message = "Number {Number} is listed by use cases {Kept} and {Ignored}; calls to it go to {Kept}")]
+        public static partial void NumberClaimedTwice(ILogger logger, string number, string kept, string ignored);
+
         [LoggerMessage(EventId = 1021, Level = LogLevel.Warning, Message = "Use case {UseCaseId} could not be refreshed; serving the last good copy")]
         public static partial void UseCaseRefreshFailed(ILogger logger, Exception exception, string useCaseId);
     }
@@ -169,6 +270,7 @@ internal sealed partial class CallDirectoryWarmup(ICallDirectory directory, IOpt
         try
         {
             await directory.GetUseCaseAsync(options.Value.DefaultUseCaseId, cancellationToken).ConfigureAwait(false);
+            await directory.FindUseCaseIdForNumberAsync("+10000000000", cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

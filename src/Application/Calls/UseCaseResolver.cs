@@ -11,7 +11,11 @@ namespace VoiceAgent.Application.Calls;
 /// <summary>Finds the caller's profile and the use case that serves them.</summary>
 public interface IUseCaseResolver
 {
-    Task<(UseCase UseCase, CallerProfile? Profile)> ResolveAsync(string? from, string? requestedUseCaseId, CancellationToken cancellationToken);
+    /// <summary>
+    /// The use case, in this order: <paramref name="requestedUseCaseId"/> (a session's, bound when its call was
+    /// answered), the one that lists the dialled number <paramref name="to"/>, the caller's profile's, the default.
+    /// </summary>
+    Task<(UseCase UseCase, CallerProfile? Profile)> ResolveAsync(string? from, string? to, string? requestedUseCaseId, CancellationToken cancellationToken);
 }
 
 /// <summary>The configured default use case is missing from the store: no call can be answered.</summary>
@@ -27,7 +31,7 @@ internal sealed partial class UseCaseResolver(
     ILogger<UseCaseResolver> logger) : IUseCaseResolver
 {
     public async Task<(UseCase UseCase, CallerProfile? Profile)> ResolveAsync(
-        string? from, string? requestedUseCaseId, CancellationToken cancellationToken)
+        string? from, string? to, string? requestedUseCaseId, CancellationToken cancellationToken)
     {
         CallerProfile? profile = null;
         try
@@ -42,7 +46,21 @@ internal sealed partial class UseCaseResolver(
             Log.BadStoredData(logger, ex, ex.Message);
         }
 
-        foreach (var candidate in new[] { requestedUseCaseId, profile?.UseCaseId })
+        string? dialled = null;
+        if (requestedUseCaseId is null && PhoneNumbers.IsE164(to))
+        {
+            try
+            {
+                dialled = await directory.FindUseCaseIdForNumberAsync(to!, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // No index (the store is down and was never read): the profile or the default answers.
+                Log.NumberLookupFailed(logger, ex, PhoneNumbers.Mask(to));
+            }
+        }
+
+        foreach (var candidate in new[] { requestedUseCaseId, dialled, profile?.UseCaseId })
         {
             if (string.IsNullOrWhiteSpace(candidate))
             {
@@ -72,6 +90,9 @@ internal sealed partial class UseCaseResolver(
 
     private static partial class Log
     {
+        [LoggerMessage(EventId = 1012, Level = LogLevel.Warning, Message = "Which use case answers {Number} could not be looked up")]
+        public static partial void NumberLookupFailed(ILogger logger, Exception exception, string number);
+
         [LoggerMessage(EventId = 1011, Level = LogLevel.Error, Message = "Bad data in the store: {Reason}")]
         public static partial void BadStoredData(ILogger logger, Exception exception, string reason);
 

@@ -23,7 +23,8 @@ public sealed partial class UseCase
         string? apologyLine = null,
         IReadOnlyList<string>? fillerLines = null,
         SilenceSettings? silence = null,
-        string? guardrailLine = null)
+        string? guardrailLine = null,
+        IReadOnlyList<string>? phoneNumbers = null)
     {
         if (string.IsNullOrWhiteSpace(id))
         {
@@ -72,6 +73,21 @@ public sealed partial class UseCase
             }
         }
 
+        PhoneNumbers = phoneNumbers ?? [];
+        var numbers = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var number in PhoneNumbers)
+        {
+            if (!Common.PhoneNumbers.IsE164(number))
+            {
+                throw new DomainException($"Use case '{id}': phone number '{Common.PhoneNumbers.Mask(number)}' is not E.164 (+ and 2 to 15 digits).");
+            }
+
+            if (!numbers.Add(number))
+            {
+                throw new DomainException($"Use case '{id}' lists phone number '{Common.PhoneNumbers.Mask(number)}' twice.");
+            }
+        }
+
         Languages = languages ?? [];
         Id = id;
         Name = string.IsNullOrWhiteSpace(name) ? id : name;
@@ -108,6 +124,9 @@ public sealed partial class UseCase
     public string? Greeting { get; }
 
     public RelaySettings Relay { get; }
+
+    /// <summary>The numbers (E.164) this use case answers: a call to one of them gets it, whoever calls.</summary>
+    public IReadOnlyList<string> PhoneNumbers { get; }
 
     public ModelSettings Model { get; }
 

@@ -21,6 +21,9 @@ internal sealed class UseCaseDocument
 
     public string? GuardrailLine { get; set; }
 
+    /// <summary>The numbers (E.164) this use case answers.</summary>
+    public List<string>? PhoneNumbers { get; set; }
+
     public List<string>? FillerLines { get; set; }
 
     public SilenceSettings? Silence { get; set; }
@@ -57,7 +60,8 @@ internal sealed class UseCaseDocument
                 ApologyLine,
                 FillerLines,
                 Silence,
-                GuardrailLine);
+                GuardrailLine,
+                PhoneNumbers);
         }
         catch (DomainException ex)
         {

@@ -35,6 +35,16 @@ public static class SeedLoader
             throw new SeedDataException($"Use case id '{duplicate.Key}' appears in more than one file under '{directory}'.");
         }
 
+        var shared = useCases
+            .SelectMany(u => u.UseCase.PhoneNumbers.Select(n => (Number: n, u.UseCase.Id)))
+            .GroupBy(n => n.Number, StringComparer.Ordinal)
+            .FirstOrDefault(g => g.Count() > 1);
+        if (shared is not null)
+        {
+            throw new SeedDataException(
+                $"Phone number '{Domain.Common.PhoneNumbers.Mask(shared.Key)}' is listed by more than one use case ({string.Join(", ", shared.Select(s => s.Id))}) under '{directory}'.");
+        }
+
         return useCases;
     }
 

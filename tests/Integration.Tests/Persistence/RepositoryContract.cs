@@ -159,6 +159,10 @@ public abstract class RepositoryContract
         Assert.Equal(["us.amazon.nova-lite-v1:0", "us.anthropic.claude-3-5-haiku-20241022-v1:0"], useCase.Model.InferenceProfiles);
         Assert.Null(await UseCases.GetAsync("nope", default));
 
+        var listing = await UseCases.ListAsync(default);
+        Assert.Equal(["+15550009999"], Assert.Single(listing.UseCases, u => u.Id == "pizza").PhoneNumbers);
+        Assert.Empty(listing.Unreadable);
+
         var profile = await Profiles.FindByPhoneNumberAsync("+15550001234", default);
         Assert.Equal("Ana", profile!.DisplayName);
         Assert.Null(await Profiles.FindByPhoneNumberAsync("+15550000000", default));

@@ -34,7 +34,7 @@ internal sealed partial class AnswerCallHandler(
 {
     public async ValueTask<AnswerCallResult> Handle(AnswerCall command, CancellationToken cancellationToken)
     {
-        var (useCase, profile) = await resolver.ResolveAsync(command.From, requestedUseCaseId: null, cancellationToken).ConfigureAwait(false);
+        var (useCase, profile) = await resolver.ResolveAsync(command.From, command.To, requestedUseCaseId: null, cancellationToken).ConfigureAwait(false);
 
         // Created through the journal: the store's conditional write makes a webhook retry a no-op.
         journal.CallCreated(Call.Create(command.CallSid, command.From, command.To, useCase.Id, timeProvider.GetUtcNow()));

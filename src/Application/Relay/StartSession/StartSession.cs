@@ -51,7 +51,7 @@ internal sealed partial class StartSessionHandler(
     public async ValueTask<ActiveCall> Handle(StartSession command, CancellationToken cancellationToken)
     {
         var context = command.Call;
-        var (useCase, profile) = await resolver.ResolveAsync(context.From, context.UseCaseId, cancellationToken).ConfigureAwait(false);
+        var (useCase, profile) = await resolver.ResolveAsync(context.From, context.To, context.UseCaseId, cancellationToken).ConfigureAwait(false);
 
         var now = timeProvider.GetUtcNow();
         Call call;

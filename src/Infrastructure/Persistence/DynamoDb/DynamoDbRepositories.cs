@@ -220,23 +220,28 @@ internal static class JsonDocumentItems
         }
     }
 
-    public static Task PutAsync(IAmazonDynamoDB client, DynamoDbOptions options, string pk, string sk, string type, string json, CancellationToken cancellationToken) =>
-        client.PutItemAsync(
-            new PutItemRequest
-            {
-                TableName = options.TableName,
-                Item = new Dictionary<string, AttributeValue>
-                {
-                    [Pk] = S(pk),
-                    [Sk] = S(sk),
-                    [ItemType] = S(type),
-                    ["document"] = S(json),
-                },
-            },
-            cancellationToken);
+    /// <summary>Writes the document; with <paramref name="listedUnder"/> it is also listed in the index under that key.</summary>
+    public static Task PutAsync(
+        IAmazonDynamoDB client, DynamoDbOptions options, string pk, string sk, string type, string json, CancellationToken cancellationToken, (string Pk, string Sk)? listedUnder = null)
+    {
+        var item = new Dictionary<string, AttributeValue>
+        {
+            [Pk] = S(pk),
+            [Sk] = S(sk),
+            [ItemType] = S(type),
+            ["document"] = S(json),
+        };
+        if (listedUnder is var (indexPk, indexSk))
+        {
+            item[Gsi1Pk] = S(indexPk);
+            item[Gsi1Sk] = S(indexSk);
+        }
+
+        return client.PutItemAsync(new PutItemRequest { TableName = options.TableName, Item = item }, cancellationToken);
+    }
 }
 
-/// <summary>Use cases, stored as their JSON document.</summary>
+/// <summary>Use cases, stored as their JSON document and listed in the index under <c>USECASES</c>.</summary>
 internal sealed class DynamoDbUseCaseRepository(IAmazonDynamoDB client, DynamoDbOptions options) : IUseCaseRepository
 {
     private const string UseCaseSk = "USECASE";
@@ -244,8 +249,47 @@ internal sealed class DynamoDbUseCaseRepository(IAmazonDynamoDB client, DynamoDb
     public Task<UseCase?> GetAsync(string useCaseId, CancellationToken cancellationToken) =>
         JsonDocumentItems.GetAsync(client, options, UseCasePk(useCaseId), UseCaseSk, SeedLoader.ParseUseCase, cancellationToken);
 
+    public async Task<UseCaseListing> ListAsync(CancellationToken cancellationToken)
+    {
+        var useCases = new List<UseCase>();
+        var unreadable = new List<string>();
+        Dictionary<string, AttributeValue>? startKey = null;
+        do
+        {
+            var response = await client.QueryAsync(
+                new QueryRequest
+                {
+                    TableName = options.TableName,
+                    IndexName = Gsi1,
+                    KeyConditionExpression = "#pk = :pk",
+                    ExpressionAttributeNames = new Dictionary<string, string> { ["#pk"] = Gsi1Pk },
+                    ExpressionAttributeValues = new Dictionary<string, AttributeValue> { [":pk"] = S(UseCaseList) },
+                    Limit = options.PageSize,
+                    ExclusiveStartKey = startKey,
+                },
+                cancellationToken).ConfigureAwait(false);
+            foreach (var item in response.Items ?? [])
+            {
+                var reader = new ItemReader(item);
+                try
+                {
+                    useCases.Add(SeedLoader.ParseUseCase(reader.String("document"), $"DynamoDB item {reader.Name}"));
+                }
+                catch (Exception ex) when (ex is SeedDataException or StoredDataException)
+                {
+                    unreadable.Add(ex.Message);
+                }
+            }
+
+            startKey = response.LastEvaluatedKey is { Count: > 0 } last ? last : null;
+        }
+        while (startKey is not null);
+
+        return new UseCaseListing(useCases, unreadable);
+    }
+
     public Task PutAsync(string useCaseId, string json, CancellationToken cancellationToken) =>
-        JsonDocumentItems.PutAsync(client, options, UseCasePk(useCaseId), UseCaseSk, "usecase", json, cancellationToken);
+        JsonDocumentItems.PutAsync(client, options, UseCasePk(useCaseId), UseCaseSk, "usecase", json, cancellationToken, (UseCaseList, useCaseId));
 }
 
 /// <summary>Caller profiles by E.164 number, stored as their JSON document.</summary>

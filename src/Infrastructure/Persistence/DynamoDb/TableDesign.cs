@@ -4,7 +4,7 @@ namespace VoiceAgent.Infrastructure.Persistence.DynamoDb;
 /// One table, generic keys. Everything about a call shares its partition, so a call reads back in one query.
 /// <code>
 /// item           pk                   sk                   gsi1pk               gsi1sk
-/// use case       USECASE#{id}         USECASE
+/// use case       USECASE#{id}         USECASE              USECASES             {id}
 /// caller profile CALLER#{e164}        PROFILE
 /// call           CALL#{CallSid}       CALL                 CALLS#{yyyy-MM-dd}   {createdAt}#{CallSid}
 /// turn           CALL#{CallSid}       MSG#{position:D6}
@@ -30,6 +30,9 @@ internal static class TableDesign
     public const string ToolPrefix = "TOOL#";
     public const string OrderPrefix = "ORDER#";
     public const string RelayTicketPrefix = "RELAY#";
+
+    /// <summary>The index partition that lists every use case (to find the one that answers a dialled number).</summary>
+    public const string UseCaseList = "USECASES";
 
     public static string CallPk(string callSid) => "CALL#" + callSid;
 

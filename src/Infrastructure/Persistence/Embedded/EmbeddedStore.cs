@@ -21,6 +21,9 @@ internal sealed class EmbeddedUseCaseRepository : IUseCaseRepository
 
     public Task<UseCase?> GetAsync(string useCaseId, CancellationToken cancellationToken) =>
         Task.FromResult(_useCases.GetValueOrDefault(useCaseId));
+
+    public Task<UseCaseListing> ListAsync(CancellationToken cancellationToken) =>
+        Task.FromResult(new UseCaseListing([.. _useCases.Values.OrderBy(u => u.Id, StringComparer.Ordinal)], []));
 }
 
 internal sealed class EmbeddedCallerProfileRepository : ICallerProfileRepository
