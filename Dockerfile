@@ -7,6 +7,7 @@ COPY src/Domain/VoiceAgent.Domain.csproj src/Domain/
 COPY src/Application/VoiceAgent.Application.csproj src/Application/
 COPY src/Infrastructure/VoiceAgent.Infrastructure.csproj src/Infrastructure/
 COPY src/Api/VoiceAgent.Api.csproj src/Api/
+COPY src/Modules/Pizza/VoiceAgent.Modules.Pizza.csproj src/Modules/Pizza/
 RUN dotnet restore src/Api/VoiceAgent.Api.csproj -r linux-x64
 COPY src/ src/
 COPY seed/ seed/

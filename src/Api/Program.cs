@@ -4,7 +4,8 @@ using VoiceAgent.Api;
 using VoiceAgent.Api.Endpoints;
 using VoiceAgent.Api.Relay;
 using VoiceAgent.Application;
-using VoiceAgent.Application.Tools.Pizza;
+using VoiceAgent.Application.Modules;
+using VoiceAgent.Modules.Pizza;
 using VoiceAgent.Infrastructure;
 
 if (args is ["healthcheck", ..])
@@ -25,7 +26,10 @@ if (string.Equals(builder.Configuration["Logging:Format"], "json", StringCompari
     });
 }
 
-builder.Services.AddApplication().AddPizzaTools().AddInfrastructure(builder.Configuration).AddApi(builder.Configuration);
+builder.Services.AddApplication().AddInfrastructure(builder.Configuration).AddApi(builder.Configuration);
+
+// Business domains: one line each (src/Modules/<Domain>; docs/adding-a-domain.md).
+builder.Services.AddDomainModule<PizzaModule>();
 
 var app = builder.Build();
 if (args is ["seed", ..])

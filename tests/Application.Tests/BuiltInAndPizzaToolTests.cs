@@ -1,7 +1,7 @@
 using System.Text.Json;
 using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Application.Relay.HandlePrompt;
-using VoiceAgent.Application.Tools.Pizza;
+using VoiceAgent.Modules.Pizza;
 using VoiceAgent.Domain.Conversations;
 using VoiceAgent.Domain.Orders;
 using VoiceAgent.Domain.UseCases;

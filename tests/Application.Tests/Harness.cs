@@ -7,7 +7,8 @@ using NSubstitute;
 using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Application.Calls;
 using VoiceAgent.Application.Relay.StartSession;
-using VoiceAgent.Application.Tools.Pizza;
+using VoiceAgent.Application.Modules;
+using VoiceAgent.Modules.Pizza;
 using VoiceAgent.Domain.UseCases;
 
 namespace VoiceAgent.Application.Tests;
@@ -46,7 +47,7 @@ internal sealed class Harness : IAsyncDisposable
             .AddSingleton<IConfiguration>(configuration)
             .AddLogging()
             .AddApplication()
-            .AddPizzaTools()
+            .AddDomainModule<PizzaModule>()
             .AddSingleton<IOrderRepository>(Orders)
             .AddSingleton<ILanguageModel>(Model)
             .AddSingleton(useCases)

@@ -46,6 +46,7 @@ internal sealed partial class StartSessionHandler(
     ICallJournal journal,
     TimeProvider timeProvider,
     IOptions<ConversationOptions> options,
+    IEnumerable<Modules.IPromptValues> promptValues,
     ILogger<StartSessionHandler> logger) : ICommandHandler<StartSession, ActiveCall>
 {
     public async ValueTask<ActiveCall> Handle(StartSession command, CancellationToken cancellationToken)
@@ -91,6 +92,12 @@ internal sealed partial class StartSessionHandler(
         foreach (var (key, value) in context.Parameters)
         {
             values["param." + key] = value;
+        }
+
+        // What the use case's business module shows in its prompt ({{menu}}), from the data its tools use.
+        foreach (var module in promptValues)
+        {
+            module.AddTo(useCase, values);
         }
 
         var active = new ActiveCall(

@@ -5,10 +5,13 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Application.Calls;
+using VoiceAgent.Application.Modules;
+using VoiceAgent.Application;
+using VoiceAgent.Application.Tools;
 using VoiceAgent.Domain.Common;
 using VoiceAgent.Domain.Orders;
 
-namespace VoiceAgent.Application.Tools.Pizza;
+namespace VoiceAgent.Modules.Pizza;
 
 /// <summary>Kitchen timings of the pizza restaurant. Bound from the "Pizza" section.</summary>
 public sealed class PizzaOptions
@@ -140,12 +143,33 @@ public sealed class CheckDeliveryTimeTool(IOptions<PizzaOptions> options) : Tool
     public sealed record Args([property: Description("The delivery street address.")] string Address);
 }
 
-public static class PizzaToolsRegistration
+/// <summary>
+/// Dough &amp; Co, the pizza restaurant: its menu (which prices orders and is shown in the prompt as <c>{{menu}}</c>,
+/// with the kitchen times as <c>{{kitchen}}</c>), its tools and its seed use case.
+/// </summary>
+public sealed class PizzaModule : IDomainModule
 {
-    /// <summary>The pizza restaurant's tools. A team adding its own domain writes the same kind of method.</summary>
-    public static IServiceCollection AddPizzaTools(this IServiceCollection services)
+    public void Register(IServiceCollection services)
     {
         services.AddOptions<PizzaOptions>().BindConfiguration(PizzaOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
-        return services.AddTool<PlaceOrderTool>().AddTool<CheckPickupTimeTool>().AddTool<CheckDeliveryTimeTool>();
+        services.AddTool<PlaceOrderTool>().AddTool<CheckPickupTimeTool>().AddTool<CheckDeliveryTimeTool>();
+        services.AddSingleton<IPromptValues, PizzaPromptValues>();
+    }
+}
+
+/// <summary><c>{{menu}}</c> and <c>{{kitchen}}</c> for use cases that take pizza orders.</summary>
+internal sealed class PizzaPromptValues(IOptions<PizzaOptions> options) : IPromptValues
+{
+    public void AddTo(Domain.UseCases.UseCase useCase, IDictionary<string, string> values)
+    {
+        ArgumentNullException.ThrowIfNull(useCase);
+        ArgumentNullException.ThrowIfNull(values);
+        if (!useCase.AllowsTool("place_order"))
+        {
+            return;
+        }
+
+        values["menu"] = PizzaMenu.Describe();
+        values["kitchen"] = PizzaMenu.DescribeKitchen(options.Value);
     }
 }
