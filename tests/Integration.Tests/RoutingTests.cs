@@ -58,6 +58,49 @@ public sealed class RoutingTests
     }
 
     [Fact]
+    public async Task A_use_case_with_no_code_of_its_own_answers_its_number_and_ends_the_call_when_the_caller_is_done()
+    {
+        // seed/usecases/einstein.json: a knowledge line, a JSON file and nothing else.
+        await using var factory = new VoiceAgentFactory();
+        factory.Model
+            .ThenSays("He published special relativity in 1905.")
+            .Then((_, ct) => VoiceAgent.Application.Tests.ScriptedModel.ToolUse("end_call", "{}", ct, new VoiceAgent.Application.Abstractions.TextDelta("Thanks for calling, goodbye!")));
+
+        await using var twilio = await factory.ConnectRelayAsync(to: "+15550007000");
+        await twilio.SetupAsync();
+        await twilio.PromptAsync("When did Einstein publish special relativity?");
+        Assert.Equal("He published special relativity in 1905.", RelayClient.Text(await twilio.ReceiveAnswerAsync()));
+        await twilio.PromptAsync("That's all, thanks.");
+        var frames = new List<System.Text.Json.JsonElement>();
+        while (await twilio.ReceiveAsync() is { } frame)
+        {
+            frames.Add(frame);
+            if (frame.GetProperty("type").GetString() == "end")
+            {
+                break;
+            }
+        }
+
+        Assert.Equal("end", frames[^1].GetProperty("type").GetString());
+        var request = factory.Model.Requests[0];
+        Assert.Contains("Albert Einstein", request.SystemPrompt, StringComparison.Ordinal);
+        Assert.Equal(["end_call"], request.Tools.Select(t => t.Name));
+    }
+
+    [Fact]
+    public void A_use_case_document_that_leaves_settings_out_gets_the_defaults_not_zeros()
+    {
+        var useCase = SeedLoader.ParseUseCase(
+            """{ "id": "minimal", "systemPrompt": "Help.", "relay": { "voice": "v" }, "model": { "temperature": 0.2 } }""", "test");
+
+        var defaults = new ModelSettings();
+        Assert.Equal((defaults.MaxToolRounds, defaults.MaxTokens, 0.2f), (useCase.Model.MaxToolRounds, useCase.Model.MaxTokens, useCase.Model.Temperature));
+        Assert.Empty(useCase.Model.InferenceProfiles);
+        Assert.Empty(useCase.Relay.Hints);
+        Assert.Equal("v", useCase.Relay.Voice);
+    }
+
+    [Fact]
     public void Two_seed_use_cases_cannot_answer_the_same_number()
     {
         var seed = Path.Combine(Path.GetTempPath(), "voiceagent-tests", Guid.NewGuid().ToString("N"));

@@ -30,7 +30,7 @@ internal sealed class UseCaseDocument
 
     public RelaySettings? Relay { get; set; }
 
-    public ModelSettings? Model { get; set; }
+    public ModelDocument? Model { get; set; }
 
     public List<LanguageOption>? Languages { get; set; }
 
@@ -41,6 +41,13 @@ internal sealed class UseCaseDocument
 
     public HandoffSettings? Handoff { get; set; }
 
+    /// <summary>
+    /// The relay section with its list defaults kept: the source-generated serializer leaves an omitted init-only
+    /// list null rather than the record's empty default.
+    /// </summary>
+    private static RelaySettings WithDefaults(RelaySettings relay) =>
+        relay.Hints is null ? relay with { Hints = [] } : relay;
+
     public UseCase ToDomain(string source)
     {
         try
@@ -50,8 +57,8 @@ internal sealed class UseCaseDocument
                 Id ?? string.Empty,
                 Name ?? string.Empty,
                 SystemPrompt ?? string.Empty,
-                Relay ?? new RelaySettings(),
-                Model ?? new ModelSettings(),
+                WithDefaults(Relay ?? new RelaySettings()),
+                Model?.ToDomain() ?? new ModelSettings(),
                 Greeting,
                 Languages,
                 Tools,
@@ -67,6 +74,40 @@ internal sealed class UseCaseDocument
         {
             throw new SeedDataException($"{source}: {ex.Message}", ex);
         }
+    }
+}
+
+/// <summary>
+/// A use case's "model" section. Its own type, with every field optional, so an omitted field keeps the domain's
+/// default: the source-generated serializer sets every init-only property of a record, defaults included, to what the
+/// JSON has (zero when absent) — a use case without "maxToolRounds" used to allow no tool round at all.
+/// </summary>
+internal sealed class ModelDocument
+{
+    public List<string>? InferenceProfiles { get; set; }
+
+    public int? MaxTokens { get; set; }
+
+    public float? Temperature { get; set; }
+
+    public float? TopP { get; set; }
+
+    public int? MaxToolRounds { get; set; }
+
+    public string? ToolChoice { get; set; }
+
+    public ModelSettings ToDomain()
+    {
+        var defaults = new ModelSettings();
+        return defaults with
+        {
+            InferenceProfiles = InferenceProfiles ?? defaults.InferenceProfiles,
+            MaxTokens = MaxTokens ?? defaults.MaxTokens,
+            Temperature = Temperature,
+            TopP = TopP,
+            MaxToolRounds = MaxToolRounds ?? defaults.MaxToolRounds,
+            ToolChoice = ToolChoice,
+        };
     }
 }
 
