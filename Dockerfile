@@ -8,6 +8,7 @@ COPY src/Application/VoiceAgent.Application.csproj src/Application/
 COPY src/Infrastructure/VoiceAgent.Infrastructure.csproj src/Infrastructure/
 COPY src/Api/VoiceAgent.Api.csproj src/Api/
 COPY src/Modules/Pizza/VoiceAgent.Modules.Pizza.csproj src/Modules/Pizza/
+COPY src/Modules/Leasing/VoiceAgent.Modules.Leasing.csproj src/Modules/Leasing/
 RUN dotnet restore src/Api/VoiceAgent.Api.csproj -r linux-x64
 COPY src/ src/
 COPY seed/ seed/

@@ -5,6 +5,7 @@ using VoiceAgent.Api.Endpoints;
 using VoiceAgent.Api.Relay;
 using VoiceAgent.Application;
 using VoiceAgent.Application.Modules;
+using VoiceAgent.Modules.Leasing;
 using VoiceAgent.Modules.Pizza;
 using VoiceAgent.Infrastructure;
 
@@ -30,6 +31,7 @@ builder.Services.AddApplication().AddInfrastructure(builder.Configuration).AddAp
 
 // Business domains: one line each (src/Modules/<Domain>; docs/adding-a-domain.md).
 builder.Services.AddDomainModule<PizzaModule>();
+builder.Services.AddDomainModule<LeasingModule>();
 
 var app = builder.Build();
 if (args is ["seed", ..])

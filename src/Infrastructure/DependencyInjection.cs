@@ -120,6 +120,7 @@ public static class DependencyInjection
         services.AddSingleton<ICallerProfileRepository>(sp => sp.GetRequiredService<DynamoDbCallerProfileRepository>());
         services.AddSingleton<IOrderRepository, DynamoDbOrderRepository>();
         services.AddSingleton<IRelayTicketLedger, DynamoDbRelayTicketLedger>();
+        services.AddSingleton<IRecordStore, DynamoDbRecordStore>();
         services.AddSingleton(sp => new DynamoDbSeeder(
             sp.GetRequiredService<IAmazonDynamoDB>(),
             sp.GetRequiredService<DynamoDbOptions>(),
@@ -156,6 +157,7 @@ public static class DependencyInjection
         services.AddSingleton<ICallRepository>(sp => sp.GetRequiredService<EmbeddedCallRepository>());
         services.AddSingleton<IOrderRepository, EmbeddedOrderRepository>();
         services.AddSingleton<IRelayTicketLedger, EmbeddedRelayTicketLedger>();
+        services.AddSingleton<IRecordStore, EmbeddedRecordStore>();
         services.AddHostedService<EmbeddedStoreSeeder>();
     }
 

@@ -279,6 +279,11 @@ public sealed partial class FakeDynamoDbServer : IAsyncDisposable
 
         var pk = Scalar(values![condition.Groups["pkv"].Value]!);
         var prefix = condition.Groups["skv"].Success ? Scalar(values[condition.Groups["skv"].Value]!) : string.Empty;
+        if (pk.Length == 0 || (condition.Groups["skv"].Success && prefix.Length == 0))
+        {
+            throw new DynamoError("ValidationException", "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value.");
+        }
+
         var limit = request["Limit"]?.GetValue<int>() ?? int.MaxValue;
 
         // Matching items in key order: (sort key, table pk, table sk), so an index's ties are ordered too.

@@ -19,6 +19,23 @@ public abstract class RepositoryContract
 
     protected abstract IOrderRepository Orders { get; }
 
+    protected abstract IRecordStore Records { get; }
+
+    [Fact]
+    public async Task A_module_record_key_is_taken_once_even_when_many_try_at_the_same_moment()
+    {
+        var collection = "test-" + Guid.NewGuid().ToString("N")[..8];
+        var attempts = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => Records.TryAddAsync(collection, "2026-12-01T10:00", $$"""{"by":{{i}}}""", default)));
+        Assert.Equal(1, attempts.Count(a => a));
+
+        Assert.True(await Records.TryAddAsync(collection, "2026-12-01T11:00", "{}", default));
+        Assert.True(await Records.TryAddAsync(collection, "2026-12-02T10:00", "{}", default));
+        Assert.Equal(["2026-12-01T10:00", "2026-12-01T11:00"], (await Records.ListAsync(collection, "2026-12-01", default)).Select(r => r.Key));
+        Assert.True(await Records.TryDeleteAsync(collection, "2026-12-01T10:00", default));
+        Assert.False(await Records.TryDeleteAsync(collection, "2026-12-01T10:00", default));
+        Assert.Equal(2, (await Records.ListAsync(collection, string.Empty, default)).Count);
+    }
+
     [Fact]
     public async Task A_call_is_created_once_and_a_retry_keeps_the_first_record()
     {

@@ -13,6 +13,7 @@ public sealed class EmbeddedStoreContractTests : RepositoryContract
     private readonly EmbeddedUseCaseRepository _useCases = new();
     private readonly EmbeddedCallerProfileRepository _profiles = new();
     private readonly EmbeddedOrderRepository _orders = new();
+    private readonly EmbeddedRecordStore _records = new();
 
     public EmbeddedStoreContractTests()
     {
@@ -34,6 +35,8 @@ public sealed class EmbeddedStoreContractTests : RepositoryContract
     protected override ICallerProfileRepository Profiles => _profiles;
 
     protected override IOrderRepository Orders => _orders;
+
+    protected override IRecordStore Records => _records;
 }
 
 /// <summary>
@@ -52,6 +55,8 @@ public sealed class FakeDynamoDbStoreContractTests : RepositoryContract, IAsyncL
     protected override ICallerProfileRepository Profiles => _store.Profiles;
 
     protected override IOrderRepository Orders => _store.Orders;
+
+    protected override IRecordStore Records => _store.Records;
 
     public async Task InitializeAsync()
     {
@@ -82,6 +87,8 @@ public sealed class DynamoDbStoreContractTests : RepositoryContract, IClassFixtu
 
     protected override IOrderRepository Orders => _store.Orders;
 
+    protected override IRecordStore Records => _store.Records;
+
     public Task InitializeAsync() => _store.SeedAsync(SeedPath);
 
     public Task DisposeAsync() => Task.CompletedTask;
@@ -105,6 +112,7 @@ internal sealed class DynamoDbTestStore : IDisposable
         UseCases = new DynamoDbUseCaseRepository(Client, Options);
         Profiles = new DynamoDbCallerProfileRepository(Client, Options);
         Orders = new DynamoDbOrderRepository(Client, Options, Calls);
+        Records = new DynamoDbRecordStore(Client, Options, Calls);
         Seeder = new DynamoDbSeeder(Client, Options, UseCases, Profiles, NullLogger<DynamoDbSeeder>.Instance);
     }
 
@@ -119,6 +127,8 @@ internal sealed class DynamoDbTestStore : IDisposable
     public DynamoDbCallerProfileRepository Profiles { get; }
 
     public DynamoDbOrderRepository Orders { get; }
+
+    public DynamoDbRecordStore Records { get; }
 
     public DynamoDbSeeder Seeder { get; }
 

@@ -166,13 +166,18 @@ internal sealed class DynamoDbCallRepository(IAmazonDynamoDB client, DynamoDbOpt
         Dictionary<string, AttributeValue>? startKey = null;
         do
         {
+            // DynamoDB refuses an empty key value: no prefix means the whole partition.
             var response = await client.QueryAsync(
                 new QueryRequest
                 {
                     TableName = options.TableName,
-                    KeyConditionExpression = "#pk = :pk AND begins_with(#sk, :prefix)",
-                    ExpressionAttributeNames = new Dictionary<string, string> { ["#pk"] = Pk, ["#sk"] = Sk },
-                    ExpressionAttributeValues = new Dictionary<string, AttributeValue> { [":pk"] = S(pk), [":prefix"] = S(prefix) },
+                    KeyConditionExpression = prefix.Length == 0 ? "#pk = :pk" : "#pk = :pk AND begins_with(#sk, :prefix)",
+                    ExpressionAttributeNames = prefix.Length == 0
+                        ? new Dictionary<string, string> { ["#pk"] = Pk }
+                        : new Dictionary<string, string> { ["#pk"] = Pk, ["#sk"] = Sk },
+                    ExpressionAttributeValues = prefix.Length == 0
+                        ? new Dictionary<string, AttributeValue> { [":pk"] = S(pk) }
+                        : new Dictionary<string, AttributeValue> { [":pk"] = S(pk), [":prefix"] = S(prefix) },
                     ConsistentRead = true,
                     Limit = options.PageSize,
                     ExclusiveStartKey = startKey,

@@ -11,6 +11,7 @@ namespace VoiceAgent.Infrastructure.Persistence.DynamoDb;
 /// tool call      CALL#{CallSid}       TOOL#{toolUseId}
 /// order          CALL#{CallSid}       ORDER#{orderId}      ORDERS#{yyyy-MM-dd}  {createdAt}#{orderId}
 /// used ticket    CALL#{CallSid}       RELAY#{ticketId}
+/// module record  RECORD#{collection}  {key}
 /// </code>
 /// Turn sort keys are the message's position in the conversation, assigned under the call's lock: ordered and
 /// collision-free by construction (no timestamps). Call data carries <c>expiresAt</c> (epoch seconds), the TTL.
@@ -47,4 +48,6 @@ internal static class TableDesign
     public static string UseCasePk(string id) => "USECASE#" + id;
 
     public static string CallerPk(string phoneNumber) => "CALLER#" + phoneNumber;
+
+    public static string RecordPk(string collection) => "RECORD#" + collection;
 }
