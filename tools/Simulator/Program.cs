@@ -6,7 +6,7 @@ using System.Text.RegularExpressions;
 using VoiceAgent.Simulator;
 
 // VoiceAgent caller simulator: plays Twilio's side of ConversationRelay against any URL.
-//   chat   --url ws://127.0.0.1:5080/ws                          type to speak, "!" barges in, "#123" sends digits, "/quit"
+//   chat   --url ws://127.0.0.1:5080/ws [--to +15550006000]      type to speak, "!" barges in, "#123" sends digits, "/quit"
 //   script --url ... --file scenarios/order.json                  scripted steps with expectations; exit 1 on a failed one
 //   load   --url ... --calls 100 --seconds 20 [--think-ms 1000] [--warmup-seconds 4] [--turn-log FILE]
 //                                                                 N concurrent calls; prompt→first-token percentiles
@@ -57,7 +57,7 @@ return options.Mode switch
     _ => 2,
 };
 
-internal sealed record Options(string? Mode, Uri? Url, string? AuthToken, Uri? PublicUrl, string? File, int Calls, int Seconds, int Turns, string Prompt, int ThinkMs, int WarmupSeconds, string? TurnLog = null, string? Only = null)
+internal sealed record Options(string? Mode, Uri? Url, string? AuthToken, Uri? PublicUrl, string? File, int Calls, int Seconds, int Turns, string Prompt, int ThinkMs, int WarmupSeconds, string? TurnLog = null, string? Only = null, string? To = null)
 {
     public static Options Parse(string[] args)
     {
@@ -82,19 +82,20 @@ internal sealed record Options(string? Mode, Uri? Url, string? AuthToken, Uri? P
             Number("--think-ms", 1000),
             Number("--warmup-seconds", 4),
             Value("--turn-log"),
-            Value("--only"));
+            Value("--only"),
+            Value("--to"));
     }
 }
 
 internal static class Modes
 {
-    /// <summary>The number every simulated call dials (the webhook's To).</summary>
+    /// <summary>The number simulated calls dial (the webhook's To) unless --to names another: the pizza line.</summary>
     public const string Dialled = "+15550009999";
 
     public static async Task<int> ChatAsync(Options o, CancellationToken ct)
     {
         await using var call = new RelayConnection();
-        await call.ConnectAsync(o.Url!, o.AuthToken, o.PublicUrl, "+15550001234", Modes.Dialled, ct);
+        await call.ConnectAsync(o.Url!, o.AuthToken, o.PublicUrl, "+15550001234", o.To ?? Modes.Dialled, ct);
         await call.SetupAsync(ct);
         var heard = new StringBuilder();
         var receiving = Task.Run(async () =>
@@ -168,7 +169,7 @@ internal static class Modes
     {
         using var document = JsonDocument.Parse(await File.ReadAllTextAsync(o.File ?? throw new ArgumentException("--file is required"), ct));
         await using var call = new RelayConnection();
-        await call.ConnectAsync(o.Url!, o.AuthToken, o.PublicUrl, "+15550001234", Modes.Dialled, ct);
+        await call.ConnectAsync(o.Url!, o.AuthToken, o.PublicUrl, "+15550001234", o.To ?? Modes.Dialled, ct);
         await call.SetupAsync(ct);
         var last = string.Empty;
         var failures = 0;
