@@ -293,17 +293,7 @@ public sealed class ResumeTests
     public async Task A_call_moved_from_a_stopping_instance_continues_its_conversation()
     {
         await using var harness = new Harness();
-        const string sid = "CA00000000000000000000000000000001";
-        var call = VoiceAgent.Domain.Calls.Call.Create(sid, "+15550001234", "+15550009999", "pizza", harness.Time.GetUtcNow());
-        call.Connect("VX-old", harness.Time.GetUtcNow());
-        await harness.Calls.SaveAsync(call, default);
-        await harness.Calls.SaveMessagesAsync(
-            sid,
-            [
-                new(0, new VoiceAgent.Domain.Conversations.ConversationMessage(VoiceAgent.Domain.Conversations.ConversationRole.User, [new VoiceAgent.Domain.Conversations.TextBlock("A large pepperoni")])),
-                new(1, new VoiceAgent.Domain.Conversations.ConversationMessage(VoiceAgent.Domain.Conversations.ConversationRole.Assistant, [new VoiceAgent.Domain.Conversations.TextBlock("Pickup or delivery?")])),
-            ],
-            default);
+        await StoreLiveCallAsync(harness, "VX-old", "A large pepperoni", "Pickup or delivery?");
         harness.Model.ThenSays("Pickup it is.");
 
         var resumed = await harness.StartAsync(resume: true);
@@ -319,14 +309,7 @@ public sealed class ResumeTests
     public async Task A_call_the_webhook_just_answered_starts_with_an_empty_history_without_reading_the_store()
     {
         await using var harness = new Harness();
-        const string sid = "CA00000000000000000000000000000001";
-        var earlier = VoiceAgent.Domain.Calls.Call.Create(sid, "+15550001234", "+15550009999", "pizza", harness.Time.GetUtcNow());
-        earlier.Connect("VX-other", harness.Time.GetUtcNow());
-        await harness.Calls.SaveAsync(earlier, default);
-        await harness.Calls.SaveMessagesAsync(
-            sid,
-            [new(0, new VoiceAgent.Domain.Conversations.ConversationMessage(VoiceAgent.Domain.Conversations.ConversationRole.User, [new VoiceAgent.Domain.Conversations.TextBlock("someone else's words")]))],
-            default);
+        await StoreLiveCallAsync(harness, "VX-other", "someone else's words");
 
         var call = await harness.StartAsync();
 
@@ -369,5 +352,23 @@ public sealed class ResumeTests
     {
         Assert.False(VoiceAgent.Application.Calls.EndSession.DrainHandover.TryRead(data, out var language));
         Assert.Null(language);
+    }
+
+    /// <summary>
+    /// The harness's call as the store has it while live on another session: connected, with <paramref name="texts"/>
+    /// as its history (caller and agent in turn).
+    /// </summary>
+    private static async Task StoreLiveCallAsync(Harness harness, string sessionId, params string[] texts)
+    {
+        const string sid = "CA00000000000000000000000000000001";
+        var call = VoiceAgent.Domain.Calls.Call.Create(sid, "+15550001234", "+15550009999", "pizza", harness.Time.GetUtcNow());
+        call.Connect(sessionId, harness.Time.GetUtcNow());
+        await harness.Calls.SaveAsync(call, default);
+        await harness.Calls.SaveMessagesAsync(
+            sid,
+            [.. texts.Select((text, i) => new IndexedMessage(i, new VoiceAgent.Domain.Conversations.ConversationMessage(
+                i % 2 == 0 ? VoiceAgent.Domain.Conversations.ConversationRole.User : VoiceAgent.Domain.Conversations.ConversationRole.Assistant,
+                [new VoiceAgent.Domain.Conversations.TextBlock(text)])))],
+            default);
     }
 }
