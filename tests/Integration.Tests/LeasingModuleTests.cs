@@ -1,6 +1,5 @@
 using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Application.Tests;
-using VoiceAgent.Infrastructure.Persistence.DynamoDb;
 using VoiceAgent.Integration.Tests.Persistence;
 
 namespace VoiceAgent.Integration.Tests;
@@ -16,16 +15,7 @@ public sealed class LeasingModuleTests : IClassFixture<MotoServer>
     [Fact]
     public async Task Two_callers_asking_for_the_same_viewing_at_once_get_it_once_and_the_other_hears_free_times()
     {
-        await using var factory = new VoiceAgentFactory(realModel: false, new Dictionary<string, string?>
-        {
-            ["Store:Provider"] = "DynamoDb",
-            ["Store:DynamoDb:TableName"] = "leasing-" + Guid.NewGuid().ToString("N")[..8],
-            ["Store:DynamoDb:ServiceUrl"] = _moto.Url.ToString(),
-        })
-        {
-            AwsCredentials = MotoServer.Credentials,
-        };
-        await factory.Get<DynamoDbSeeder>().SeedAsync(Path.Combine(AppContext.BaseDirectory, "seed"), CancellationToken.None);
+        await using var factory = await VoiceAgentFactory.OnDynamoDbAsync(_moto.Url, "leasing-" + Guid.NewGuid().ToString("N")[..8]);
         var slot = NextWeekdayAt(11);
         var booking = $$"""{"unit":"4B","date":"{{slot:yyyy-MM-dd}}","time":"11:00","name":"Sam"}""";
         factory.Model

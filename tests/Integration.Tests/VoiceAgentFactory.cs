@@ -87,6 +87,28 @@ public sealed class VoiceAgentFactory : WebApplicationFactory<Program>
 
     public T Get<T>() where T : notnull => Services.GetRequiredService<T>();
 
+    /// <summary>
+    /// The host on a DynamoDB-compatible server (moto) at <paramref name="server"/>, in <paramref name="table"/>, created
+    /// and seeded from the app's seed folder; <paramref name="settings"/> on top.
+    /// </summary>
+    public static async Task<VoiceAgentFactory> OnDynamoDbAsync(Uri server, string table, IDictionary<string, string?>? settings = null)
+    {
+        var all = new Dictionary<string, string?>
+        {
+            ["Store:Provider"] = "DynamoDb",
+            ["Store:DynamoDb:TableName"] = table,
+            ["Store:DynamoDb:ServiceUrl"] = server.ToString(),
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            all[key] = value;
+        }
+
+        var factory = new VoiceAgentFactory(realModel: false, all) { AwsCredentials = Persistence.MotoServer.Credentials };
+        await factory.Get<VoiceAgent.Infrastructure.Persistence.DynamoDb.DynamoDbSeeder>().SeedAsync(Path.Combine(AppContext.BaseDirectory, "seed"), CancellationToken.None);
+        return factory;
+    }
+
     /// <summary>Posts a form as Twilio does, signed for <paramref name="signedUrl"/> (the public URL by default).</summary>
     public async Task<HttpResponseMessage> PostSignedAsync(string path, IDictionary<string, string> form, string? signedUrl = null, bool sign = true)
     {

@@ -1,6 +1,5 @@
 using VoiceAgent.Api.Relay;
 using VoiceAgent.Application.Persistence;
-using VoiceAgent.Infrastructure.Persistence.DynamoDb;
 
 namespace VoiceAgent.Integration.Tests.Persistence;
 
@@ -15,9 +14,8 @@ public sealed class CrossInstanceTests : IClassFixture<MotoServer>
     public async Task A_relay_ticket_used_on_one_instance_is_refused_on_another()
     {
         var table = "tickets-" + Guid.NewGuid().ToString("N")[..8];
-        await using var first = Instance(table);
-        await using var second = Instance(table);
-        await first.Get<DynamoDbSeeder>().SeedAsync(Path.Combine(AppContext.BaseDirectory, "seed"), CancellationToken.None);
+        await using var first = await InstanceAsync(table);
+        await using var second = await InstanceAsync(table);
         first.Model.ThenSays("Hello!");
 
         var url = await first.AnswerAsync();
@@ -35,9 +33,8 @@ public sealed class CrossInstanceTests : IClassFixture<MotoServer>
     public async Task A_drained_call_reconnects_on_another_instance_with_a_fresh_ticket_and_its_history()
     {
         var table = "handover-" + Guid.NewGuid().ToString("N")[..8];
-        await using var stopping = Instance(table, new Dictionary<string, string?> { ["Relay:DrainTimeout"] = "00:00:00.300", ["Relay:CloseTimeout"] = "00:00:01" });
-        await using var healthy = Instance(table);
-        await stopping.Get<DynamoDbSeeder>().SeedAsync(Path.Combine(AppContext.BaseDirectory, "seed"), CancellationToken.None);
+        await using var stopping = await InstanceAsync(table, new Dictionary<string, string?> { ["Relay:DrainTimeout"] = "00:00:00.300", ["Relay:CloseTimeout"] = "00:00:01" });
+        await using var healthy = await InstanceAsync(table);
         stopping.Model.ThenSays("A large pepperoni, got it.");
         healthy.Model.ThenSays("Pickup in twenty minutes.");
 
@@ -78,21 +75,8 @@ public sealed class CrossInstanceTests : IClassFixture<MotoServer>
         Assert.Equal(["A large pepperoni", "A large pepperoni, got it.", "For pickup"], request.Messages.Select(m => m.Text));
     }
 
-    private VoiceAgentFactory Instance(string table, IDictionary<string, string?>? extra = null)
-    {
-        var settings = new Dictionary<string, string?>
-        {
-            ["Store:Provider"] = "DynamoDb",
-            ["Store:DynamoDb:TableName"] = table,
-            ["Store:DynamoDb:ServiceUrl"] = _moto.Url.ToString(),
-        };
-        foreach (var (key, value) in extra ?? new Dictionary<string, string?>())
-        {
-            settings[key] = value;
-        }
-
-        return new VoiceAgentFactory(realModel: false, settings) { AwsCredentials = MotoServer.Credentials };
-    }
+    private Task<VoiceAgentFactory> InstanceAsync(string table, IDictionary<string, string?>? extra = null) =>
+        VoiceAgentFactory.OnDynamoDbAsync(_moto.Url, table, extra);
 
     private static async Task WaitForJournalAsync(VoiceAgentFactory factory)
     {

@@ -3,7 +3,6 @@ using Amazon.DynamoDBv2.Model;
 using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Application.Persistence;
 using VoiceAgent.Application.Tests;
-using VoiceAgent.Infrastructure.Persistence.DynamoDb;
 
 namespace VoiceAgent.Integration.Tests.Persistence;
 
@@ -23,18 +22,11 @@ public sealed class PoisonWriteTests : IClassFixture<MotoServer>
     {
         var table = "poison-" + Guid.NewGuid().ToString("N")[..8];
         var deadLetters = Path.Combine(Path.GetTempPath(), "voiceagent-tests", table + ".jsonl");
-        await using var factory = new VoiceAgentFactory(realModel: false, new Dictionary<string, string?>
+        await using var factory = await VoiceAgentFactory.OnDynamoDbAsync(_moto.Url, table, new Dictionary<string, string?>
         {
-            ["Store:Provider"] = "DynamoDb",
-            ["Store:DynamoDb:TableName"] = table,
-            ["Store:DynamoDb:ServiceUrl"] = _moto.Url.ToString(),
             ["Store:DeadLetterPath"] = deadLetters,
             ["Persistence:Writers"] = "1",
-        })
-        {
-            AwsCredentials = MotoServer.Credentials,
-        };
-        await factory.Get<DynamoDbSeeder>().SeedAsync(Path.Combine(AppContext.BaseDirectory, "seed"), CancellationToken.None);
+        });
         var longAnswer = Enumerable.Range(0, 900).Select(i => $"Sentence {i} of a very long answer that goes on and on. " + new string('a', 450) + " ").ToArray();
         var longToolId = "T" + new string('9', 1_100);
         factory.Model

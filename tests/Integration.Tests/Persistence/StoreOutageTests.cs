@@ -12,20 +12,13 @@ public sealed class StoreOutageTests
     {
         await using var moto = await MotoServer.StartOwnAsync();
         var table = "outage-" + Guid.NewGuid().ToString("N")[..8];
-        await using var factory = new VoiceAgentFactory(realModel: false, new Dictionary<string, string?>
+        await using var factory = await VoiceAgentFactory.OnDynamoDbAsync(moto.Url, table, new Dictionary<string, string?>
         {
-            ["Store:Provider"] = "DynamoDb",
-            ["Store:DynamoDb:TableName"] = table,
-            ["Store:DynamoDb:ServiceUrl"] = moto.Url.ToString(),
             ["Store:DynamoDb:RequestTimeout"] = "00:00:01",
             ["Persistence:FirstRetryDelay"] = "00:00:00.050",
             ["Persistence:MaxRetryDelay"] = "00:00:00.200",
-        })
-        {
-            AwsCredentials = MotoServer.Credentials,
-        };
+        });
         var seeder = factory.Get<DynamoDbSeeder>();
-        await seeder.SeedAsync(Path.Combine(AppContext.BaseDirectory, "seed"), CancellationToken.None);
         factory.Model.ThenSays("Hello!").ThenSays("Noted, ", "a margherita.").ThenSays("Twenty minutes.");
         var repository = factory.Get<ICallRepository>();
         var journal = factory.Get<ICallJournal>();
@@ -56,19 +49,12 @@ public sealed class StoreOutageTests
     public async Task New_calls_are_answered_and_talk_while_the_store_is_down()
     {
         await using var moto = await MotoServer.StartOwnAsync();
-        await using var factory = new VoiceAgentFactory(realModel: false, new Dictionary<string, string?>
+        await using var factory = await VoiceAgentFactory.OnDynamoDbAsync(moto.Url, "outage-" + Guid.NewGuid().ToString("N")[..8], new Dictionary<string, string?>
         {
-            ["Store:Provider"] = "DynamoDb",
-            ["Store:DynamoDb:TableName"] = "outage-" + Guid.NewGuid().ToString("N")[..8],
-            ["Store:DynamoDb:ServiceUrl"] = moto.Url.ToString(),
             ["Store:DynamoDb:RequestTimeout"] = "00:00:02",
             ["Persistence:FirstRetryDelay"] = "00:00:00.050",
             ["Persistence:MaxRetryDelay"] = "00:00:00.200",
-        })
-        {
-            AwsCredentials = MotoServer.Credentials,
-        };
-        await factory.Get<DynamoDbSeeder>().SeedAsync(Path.Combine(AppContext.BaseDirectory, "seed"), CancellationToken.None);
+        });
         factory.Model.ThenSays("Hello Ana!").ThenSays("Hello there!").ThenSays("Hi again, Ana!");
 
         // A first call while the store is up: the use case and Ana's profile are read once.
