@@ -71,15 +71,7 @@ public sealed class RoutingTests
         await twilio.PromptAsync("When did Einstein publish special relativity?");
         Assert.Equal("He published special relativity in 1905.", RelayClient.Text(await twilio.ReceiveAnswerAsync()));
         await twilio.PromptAsync("That's all, thanks.");
-        var frames = new List<System.Text.Json.JsonElement>();
-        while (await twilio.ReceiveAsync() is { } frame)
-        {
-            frames.Add(frame);
-            if (frame.GetProperty("type").GetString() == "end")
-            {
-                break;
-            }
-        }
+        var frames = await twilio.ReceiveUntilEndAsync();
 
         Assert.Equal("end", frames[^1].GetProperty("type").GetString());
         var request = factory.Model.Requests[0];

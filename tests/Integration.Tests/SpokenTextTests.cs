@@ -48,15 +48,7 @@ public sealed class SpokenTextTests
         await twilio.SetupAsync();
 
         await twilio.PromptAsync("That's all, bye.");
-        var frames = new List<System.Text.Json.JsonElement>();
-        while (await twilio.ReceiveAsync() is { } frame)
-        {
-            frames.Add(frame);
-            if (frame.GetProperty("type").GetString() == "end")
-            {
-                break;
-            }
-        }
+        var frames = await twilio.ReceiveUntilEndAsync();
 
         Assert.Equal("end", frames[^1].GetProperty("type").GetString());
         var before = frames[^2];

@@ -244,6 +244,22 @@ public sealed class RelayClient(WebSocket socket, string callSid = RelayClient.C
         }
     }
 
+    /// <summary>Frames up to and including the next <c>end</c> (as many as came, if the socket closed first).</summary>
+    public async Task<List<JsonElement>> ReceiveUntilEndAsync()
+    {
+        var frames = new List<JsonElement>();
+        while (await ReceiveAsync() is { } frame)
+        {
+            frames.Add(frame);
+            if (frame.GetProperty("type").GetString() == "end")
+            {
+                break;
+            }
+        }
+
+        return frames;
+    }
+
     public static string Text(IEnumerable<JsonElement> frames) =>
         string.Concat(frames.Where(f => f.GetProperty("type").GetString() == "text").Select(f => f.GetProperty("token").GetString()));
 
