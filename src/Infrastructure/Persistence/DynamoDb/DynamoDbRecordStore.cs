@@ -12,32 +12,18 @@ namespace VoiceAgent.Infrastructure.Persistence.DynamoDb;
 /// </summary>
 internal sealed class DynamoDbRecordStore(IAmazonDynamoDB client, DynamoDbOptions options, DynamoDbCallRepository calls) : IRecordStore
 {
-    public async Task<bool> TryAddAsync(string collection, string key, string json, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await client.PutItemAsync(
-                new PutItemRequest
-                {
-                    TableName = options.TableName,
-                    Item = new Dictionary<string, AttributeValue>
-                    {
-                        [Pk] = S(RecordPk(collection)),
-                        [Sk] = S(key),
-                        [ItemType] = S("record"),
-                        ["document"] = S(json),
-                    },
-                    ConditionExpression = "attribute_not_exists(#pk)",
-                    ExpressionAttributeNames = new Dictionary<string, string> { ["#pk"] = Pk },
-                },
-                cancellationToken).ConfigureAwait(false);
-            return true;
-        }
-        catch (ConditionalCheckFailedException)
-        {
-            return false;
-        }
-    }
+    public Task<bool> TryAddAsync(string collection, string key, string json, CancellationToken cancellationToken) =>
+        DynamoDbCallRepository.TryPutNewAsync(
+            client,
+            options,
+            new Dictionary<string, AttributeValue>
+            {
+                [Pk] = S(RecordPk(collection)),
+                [Sk] = S(key),
+                [ItemType] = S("record"),
+                ["document"] = S(json),
+            },
+            cancellationToken);
 
     public async Task<IReadOnlyList<StoredRecord>> ListAsync(string collection, string keyPrefix, CancellationToken cancellationToken)
     {

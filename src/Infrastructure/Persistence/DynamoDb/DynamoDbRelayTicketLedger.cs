@@ -12,31 +12,17 @@ namespace VoiceAgent.Infrastructure.Persistence.DynamoDb;
 /// </summary>
 internal sealed class DynamoDbRelayTicketLedger(IAmazonDynamoDB client, DynamoDbOptions options, TimeProvider time) : IRelayTicketLedger
 {
-    public async Task<bool> TryClaimAsync(string callSid, string ticketId, DateTimeOffset expiresAt, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await client.PutItemAsync(
-                new PutItemRequest
-                {
-                    TableName = options.TableName,
-                    Item = new Dictionary<string, AttributeValue>
-                    {
-                        [Pk] = S(CallPk(callSid)),
-                        [Sk] = S(RelayTicketSk(ticketId)),
-                        [ItemType] = S("relayticket"),
-                        ["usedAt"] = S(time.GetUtcNow().UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture)),
-                        [ExpiresAt] = ItemCodec.N(expiresAt.AddDays(1).ToUnixTimeSeconds()),
-                    },
-                    ConditionExpression = "attribute_not_exists(#pk)",
-                    ExpressionAttributeNames = new Dictionary<string, string> { ["#pk"] = Pk },
-                },
-                cancellationToken).ConfigureAwait(false);
-            return true;
-        }
-        catch (ConditionalCheckFailedException)
-        {
-            return false;
-        }
-    }
+    public Task<bool> TryClaimAsync(string callSid, string ticketId, DateTimeOffset expiresAt, CancellationToken cancellationToken) =>
+        DynamoDbCallRepository.TryPutNewAsync(
+            client,
+            options,
+            new Dictionary<string, AttributeValue>
+            {
+                [Pk] = S(CallPk(callSid)),
+                [Sk] = S(RelayTicketSk(ticketId)),
+                [ItemType] = S("relayticket"),
+                ["usedAt"] = S(time.GetUtcNow().UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture)),
+                [ExpiresAt] = ItemCodec.N(expiresAt.AddDays(1).ToUnixTimeSeconds()),
+            },
+            cancellationToken);
 }

@@ -198,6 +198,28 @@ internal sealed class DynamoDbCallRepository(IAmazonDynamoDB client, DynamoDbOpt
     private long ExpiresAt() => timeProvider.GetUtcNow().AddDays(options.RetentionDays).ToUnixTimeSeconds();
 
     internal static Dictionary<string, AttributeValue> Key(string pk, string sk) => new() { [Pk] = S(pk), [Sk] = S(sk) };
+
+    /// <summary>Puts <paramref name="item"/> unless an item with its key exists: the conditional write. False when one did.</summary>
+    internal static async Task<bool> TryPutNewAsync(IAmazonDynamoDB client, DynamoDbOptions options, Dictionary<string, AttributeValue> item, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await client.PutItemAsync(
+                new PutItemRequest
+                {
+                    TableName = options.TableName,
+                    Item = item,
+                    ConditionExpression = "attribute_not_exists(#pk)",
+                    ExpressionAttributeNames = new Dictionary<string, string> { ["#pk"] = Pk },
+                },
+                cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (ConditionalCheckFailedException)
+        {
+            return false;
+        }
+    }
 }
 
 /// <summary>Items that hold one JSON document (use cases, caller profiles): read strictly, written whole.</summary>
