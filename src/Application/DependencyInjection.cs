@@ -12,7 +12,7 @@ namespace VoiceAgent.Application;
 
 public static class DependencyInjection
 {
-    /// <summary>Handlers, validators, the turn runner and the write-behind journal. Ports come from Infrastructure.</summary>
+    /// <summary>Handlers, validators, the call loops' services and the write-behind journal. Ports come from Infrastructure.</summary>
     public static IServiceCollection AddApplication(this IServiceCollection services)
     {
         services.AddMediator(options =>
@@ -33,8 +33,11 @@ public static class DependencyInjection
         services.AddSingleton<ICallDirectory, CallDirectory>();
         services.AddHostedService<CallDirectoryWarmup>();
         services.AddSingleton<IUseCaseResolver, UseCaseResolver>();
-        services.AddSingleton<DeferredSender>();
-        services.AddSingleton<ITurnRunner, TurnRunner>();
+        services.AddSingleton<Relay.CallInputs>();
+        services.AddSingleton<ModelRound>();
+        services.AddSingleton<ToolRound>();
+        services.AddSingleton<ToolInvoker>();
+        services.AddSingleton<CallLoopServices>();
         services.AddSingleton<IToolCatalog, ToolCatalog>();
         services.AddSingleton<CallJournal>();
         services.AddSingleton<ICallJournal>(sp => sp.GetRequiredService<CallJournal>());

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using VoiceAgent.Application.Abstractions;
-using VoiceAgent.Application.Relay.HandlePrompt;
+using VoiceAgent.Application.Relay.PromptReceived;
 using VoiceAgent.Modules.Pizza;
 using VoiceAgent.Domain.Conversations;
 using VoiceAgent.Domain.Orders;
@@ -38,8 +38,8 @@ public sealed class BuiltInAndPizzaToolTests
             .ThenSays("Your order is placed.");
         var call = await harness.StartAsync();
 
-        await harness.Sender.Send(new HandlePrompt(call, "Yes, place it", true, null));
-        await call.CurrentTurn!.Completion;
+        await harness.Sender.Send(new PromptReceived(call.CallSid, "Yes, place it", true, null));
+        await call.IdleAsync();
 
         var order = Assert.Single(harness.Orders.Saved);
         Assert.Equal((Fulfilment.Delivery, "42 Elm Street", "Ana", 44.00m), (order.Fulfilment, order.DeliveryAddress, order.CustomerName, order.Total));
@@ -65,8 +65,8 @@ public sealed class BuiltInAndPizzaToolTests
         harness.Model.Then((_, ct) => ScriptedModel.ToolUse("place_order", input, ct)).ThenSays("Let me check that with you.");
         var call = await harness.StartAsync();
 
-        await harness.Sender.Send(new HandlePrompt(call, "Order", true, null));
-        await call.CurrentTurn!.Completion;
+        await harness.Sender.Send(new PromptReceived(call.CallSid, "Order", true, null));
+        await call.IdleAsync();
 
         var result = Assert.Single(call.Conversation.Messages[2].ToolResults);
         Assert.Equal(ToolResultStatus.Error, result.Status);
@@ -81,8 +81,8 @@ public sealed class BuiltInAndPizzaToolTests
         harness.Model.Then((_, ct) => ScriptedModel.ToolUse("end_call", "{}", ct, new TextDelta("Goodbye!")));
         var call = await harness.StartAsync();
 
-        await harness.Sender.Send(new HandlePrompt(call, "That's all, bye", true, null));
-        await call.CurrentTurn!.Completion;
+        await harness.Sender.Send(new PromptReceived(call.CallSid, "That's all, bye", true, null));
+        await call.IdleAsync();
 
         Assert.Single(harness.Model.Requests);
         Assert.Equal(["Goodbye!"], harness.Output.Heard.Select(h => h.Token));
@@ -99,8 +99,8 @@ public sealed class BuiltInAndPizzaToolTests
         harness.Model.Then((_, ct) => ScriptedModel.ToolUse("live_agent_handoff", """{"reason_code":"user_requested","summary":"Ana wants to change yesterday's order."}""", ct));
         var call = await harness.StartAsync();
 
-        await harness.Sender.Send(new HandlePrompt(call, "A person please", true, null));
-        await call.CurrentTurn!.Completion;
+        await harness.Sender.Send(new PromptReceived(call.CallSid, "A person please", true, null));
+        await call.IdleAsync();
 
         var end = Assert.IsType<EndRelay>(harness.Output.Sent[^1].Message);
         using var data = JsonDocument.Parse(end.HandoffData!);
@@ -115,8 +115,8 @@ public sealed class BuiltInAndPizzaToolTests
         harness.Model.Then((_, ct) => ScriptedModel.ToolUse("live_agent_handoff", """{"reason_code":"complaint","summary":"x"}""", ct)).ThenSays("I can take a message.");
         var call = await harness.StartAsync();
 
-        await harness.Sender.Send(new HandlePrompt(call, "A person please", true, null));
-        await call.CurrentTurn!.Completion;
+        await harness.Sender.Send(new PromptReceived(call.CallSid, "A person please", true, null));
+        await call.IdleAsync();
 
         Assert.DoesNotContain(harness.Output.Sent, s => s.Message is EndRelay);
         Assert.Equal(ToolResultStatus.Error, Assert.Single(call.Conversation.Messages[2].ToolResults).Status);
@@ -133,10 +133,10 @@ public sealed class BuiltInAndPizzaToolTests
             .ThenSays("Sorry, no French.");
         var call = await harness.StartAsync();
 
-        await harness.Sender.Send(new HandlePrompt(call, "Español por favor", true, null));
-        await call.CurrentTurn!.Completion;
-        await harness.Sender.Send(new HandlePrompt(call, "Français?", true, null));
-        await call.CurrentTurn!.Completion;
+        await harness.Sender.Send(new PromptReceived(call.CallSid, "Español por favor", true, null));
+        await call.IdleAsync();
+        await harness.Sender.Send(new PromptReceived(call.CallSid, "Français?", true, null));
+        await call.IdleAsync();
 
         var switched = Assert.Single(harness.Output.Sent.Select(s => s.Message).OfType<SwitchLanguage>());
         Assert.Equal(("es-US", "es-US"), (switched.TtsLanguage, switched.TranscriptionLanguage));
@@ -154,8 +154,8 @@ public sealed class BuiltInAndPizzaToolTests
             .ThenSays("Done.");
         var call = await harness.StartAsync();
 
-        await harness.Sender.Send(new HandlePrompt(call, "Press one two", true, null));
-        await call.CurrentTurn!.Completion;
+        await harness.Sender.Send(new PromptReceived(call.CallSid, "Press one two", true, null));
+        await call.IdleAsync();
 
         Assert.Equal("12w#", Assert.Single(harness.Output.Sent.Select(s => s.Message).OfType<SendDigits>()).Digits);
         Assert.Equal(ToolResultStatus.Error, call.Conversation.Messages[4].ToolResults.Single().Status);

@@ -1,5 +1,5 @@
 using VoiceAgent.Application.Abstractions;
-using VoiceAgent.Application.Relay.HandlePrompt;
+using VoiceAgent.Application.Relay.PromptReceived;
 
 namespace VoiceAgent.Application.Tests;
 
@@ -25,11 +25,11 @@ public sealed class FillerTests
             .ThenSays("Twenty minutes.");
         var call = await harness.StartAsync();
 
-        await harness.Sender.Send(new HandlePrompt(call, "Fast please", true, null));
-        await call.CurrentTurn!.Completion;
+        await harness.Sender.Send(new PromptReceived(call.CallSid, "Fast please", true, null));
+        await call.IdleAsync();
         Assert.Equal("Quick answer.", harness.Output.HeardText);
 
-        await harness.Sender.Send(new HandlePrompt(call, "Slow please", true, null));
+        await harness.Sender.Send(new PromptReceived(call.CallSid, "Slow please", true, null));
         await slowStarted.Task.WaitAsync(TimeSpan.FromSeconds(5));
         for (var i = 0; i < 100 && !harness.Output.HeardText.Contains("One moment", StringComparison.Ordinal); i++)
         {
@@ -38,7 +38,7 @@ public sealed class FillerTests
         }
 
         finish.SetResult();
-        await call.CurrentTurn!.Completion;
+        await call.IdleAsync();
 
         Assert.Equal("Quick answer.One moment. Twenty minutes.", harness.Output.HeardText);
         Assert.Equal("One moment. Twenty minutes.", call.Conversation.Last!.Text);

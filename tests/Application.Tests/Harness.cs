@@ -6,7 +6,7 @@ using Microsoft.Extensions.Time.Testing;
 using NSubstitute;
 using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Application.Calls;
-using VoiceAgent.Application.Relay.StartSession;
+using VoiceAgent.Application.Relay.SessionStarted;
 using VoiceAgent.Application.Modules;
 using VoiceAgent.Modules.Pizza;
 using VoiceAgent.Domain.UseCases;
@@ -85,7 +85,7 @@ internal sealed class Harness : IAsyncDisposable
     /// <summary>Starts the relay session of the harness's call; <paramref name="resume"/> as after a drain hand-over.</summary>
     public async Task<ActiveCall> StartAsync(IReadOnlyDictionary<string, string>? parameters = null, bool resume = false) =>
         await Sender.Send(
-            new StartSession(new CallContext("CA00000000000000000000000000000001", "+15550001234", "+15550009999", UseCase.Id, parameters ?? new Dictionary<string, string>(), resume), "VX1", Output),
+            new SessionStarted(new CallContext("CA00000000000000000000000000000001", "+15550001234", "+15550009999", UseCase.Id, parameters ?? new Dictionary<string, string>(), resume), "VX1", Output),
             _session.Token);
 
     public static UseCase PizzaUseCase(

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using VoiceAgent.Application.Persistence;
 using VoiceAgent.Application.Abstractions;
-using VoiceAgent.Application.Relay.HandlePrompt;
+using VoiceAgent.Application.Relay.PromptReceived;
 using VoiceAgent.Domain.Conversations;
 
 namespace VoiceAgent.Application.Tests;
@@ -17,8 +17,8 @@ public sealed class JournalTests
         harness.Model.ThenSays("Hi there.");
         var call = await harness.StartAsync();
 
-        await harness.Sender.Send(new HandlePrompt(call, "Hello", true, null));
-        await call.CurrentTurn!.Completion;
+        await harness.Sender.Send(new PromptReceived(call.CallSid, "Hello", true, null));
+        await call.IdleAsync();
         await writer.StopAsync(CancellationToken.None);
 
         var stored = await harness.Calls.GetMessagesAsync(call.CallSid, CancellationToken.None);
@@ -37,10 +37,10 @@ public sealed class JournalTests
         harness.Model.ThenSays("First answer.").ThenSays("Second answer.");
         var call = await harness.StartAsync();
 
-        await harness.Sender.Send(new HandlePrompt(call, "One", true, null));
-        await call.CurrentTurn!.Completion;
-        await harness.Sender.Send(new HandlePrompt(call, "Two", true, null));
-        await call.CurrentTurn!.Completion;
+        await harness.Sender.Send(new PromptReceived(call.CallSid, "One", true, null));
+        await call.IdleAsync();
+        await harness.Sender.Send(new PromptReceived(call.CallSid, "Two", true, null));
+        await call.IdleAsync();
 
         // The call went on while the store was down; retries advance with the fake clock.
         Assert.Equal("First answer.Second answer.", string.Concat(harness.Output.Heard.Select(h => h.Token)));

@@ -1,5 +1,5 @@
 using VoiceAgent.Application.Abstractions;
-using VoiceAgent.Application.Relay.HandlePrompt;
+using VoiceAgent.Application.Relay.PromptReceived;
 using VoiceAgent.Domain.UseCases;
 
 namespace VoiceAgent.Application.Tests;
@@ -17,7 +17,7 @@ public sealed class SilenceTests
         harness.Time.Advance(TimeSpan.FromSeconds(9));
         Assert.Null(call.CurrentTurn);
         harness.Time.Advance(TimeSpan.FromSeconds(1));
-        await call.CurrentTurn!.Completion;
+        await call.IdleAsync();
         Assert.Equal("Are you still there?", harness.Output.HeardText);
 
         await WaitUntilAsync(() => AdvanceAndCheck(harness, () => harness.Output.Sent.Any(s => s.Message is EndRelay)));
@@ -34,9 +34,9 @@ public sealed class SilenceTests
         var call = await harness.StartAsync();
 
         harness.Time.Advance(TimeSpan.FromSeconds(10));
-        await call.CurrentTurn!.Completion;
-        await harness.Sender.Send(new HandlePrompt(call, "Yes, a pizza", true, null));
-        await call.CurrentTurn!.Completion;
+        await call.IdleAsync();
+        await harness.Sender.Send(new PromptReceived(call.CallSid, "Yes, a pizza", true, null));
+        await call.IdleAsync();
         await WaitUntilAsync(() => AdvanceAndCheck(harness, () => harness.Output.HeardText.EndsWith("Are you still there?", StringComparison.Ordinal)));
 
         // After the caller spoke, the next silence is a reprompt again, not the goodbye.

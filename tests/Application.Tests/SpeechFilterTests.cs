@@ -1,5 +1,5 @@
 using VoiceAgent.Application.Conversations;
-using VoiceAgent.Application.Relay.HandlePrompt;
+using VoiceAgent.Application.Relay.PromptReceived;
 
 namespace VoiceAgent.Application.Tests;
 
@@ -27,8 +27,8 @@ public sealed class SpeechFilterTests
         harness.Model.ThenSays("<thinking>They asked ", "about hours.</thinking>", "We're **open** until ten.");
         var call = await harness.StartAsync();
 
-        await harness.Sender.Send(new HandlePrompt(call, "Hours?", true, null));
-        await call.CurrentTurn!.Completion;
+        await harness.Sender.Send(new PromptReceived(call.CallSid, "Hours?", true, null));
+        await call.IdleAsync();
 
         Assert.Equal("We're open until ten.", harness.Output.HeardText);
         Assert.Equal("We're open until ten.", call.Conversation.Last!.Text);

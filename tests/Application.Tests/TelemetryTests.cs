@@ -3,8 +3,8 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Application.Common;
-using VoiceAgent.Application.Relay.HandleInterrupt;
-using VoiceAgent.Application.Relay.HandlePrompt;
+using VoiceAgent.Application.Relay.Interrupted;
+using VoiceAgent.Application.Relay.PromptReceived;
 
 namespace VoiceAgent.Application.Tests;
 
@@ -42,12 +42,12 @@ public sealed class TelemetryTests
         harness.Model.Then((_, ct) => ScriptedModel.ToolUse("lookup", "{}", ct)).ThenSays("Found it.").ThenSays("Well, ", "actually…");
         var call = await harness.StartAsync();
 
-        await harness.Sender.Send(new HandlePrompt(call, "Look it up", true, null));
-        await call.CurrentTurn!.Completion;
-        await harness.Sender.Send(new HandlePrompt(call, "And?", true, null));
+        await harness.Sender.Send(new PromptReceived(call.CallSid, "Look it up", true, null));
+        await call.IdleAsync();
+        await harness.Sender.Send(new PromptReceived(call.CallSid, "And?", true, null));
         await harness.Output.WaitForAsync(o => o.HeardText.EndsWith("actually…", StringComparison.Ordinal));
-        await harness.Sender.Send(new HandleInterrupt(call, "Well", 300));
-        await call.CurrentTurn!.Completion;
+        await harness.Sender.Send(new Interrupted(call.CallSid, "Well", 300));
+        await call.IdleAsync();
 
         var tool = spans.Single(s => s.OperationName == "tool lookup");
         var turn = spans.Single(s => s.SpanId == tool.ParentSpanId);

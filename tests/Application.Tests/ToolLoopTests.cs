@@ -1,6 +1,6 @@
 using VoiceAgent.Application.Abstractions;
-using VoiceAgent.Application.Relay.HandleInterrupt;
-using VoiceAgent.Application.Relay.HandlePrompt;
+using VoiceAgent.Application.Relay.Interrupted;
+using VoiceAgent.Application.Relay.PromptReceived;
 using VoiceAgent.Domain.Conversations;
 
 namespace VoiceAgent.Application.Tests;
@@ -34,8 +34,8 @@ public sealed class ToolLoopTests
             .ThenSays("Order O-1 is ready in twenty minutes.");
         var call = await harness.StartAsync();
 
-        await harness.Sender.Send(new HandlePrompt(call, "One margherita for pickup", true, null));
-        await call.CurrentTurn!.Completion;
+        await harness.Sender.Send(new PromptReceived(call.CallSid, "One margherita for pickup", true, null));
+        await call.IdleAsync();
 
         Assert.Equal((1, 1), (pickup.Invocations, order.Invocations));
         var messages = call.Conversation.Messages;
@@ -61,14 +61,25 @@ public sealed class ToolLoopTests
             await Task.Delay(Timeout.Infinite, ct);
             return new ToolOutcome("never");
         });
-        await using var harness = new Harness(Harness.PizzaUseCase([PickupTime, PlaceOrder]), secret, broken, slow);
+        var noFiller = new Dictionary<string, string?> { ["Conversation:FillerAfter"] = "00:00:00" };
+        await using var harness = new Harness(noFiller, Harness.PizzaUseCase([PickupTime, PlaceOrder]), secret, broken, slow);
         harness.Model
             .Then((_, ct) => ScriptedModel.Events(ModelStopReason.ToolUse, ct, Use("a", "secret_tool"), Use("b", "lookup_status"), Use("c", "submit_request"), Use("d", "no_such_tool")))
             .ThenSays("Sorry, I can't check that right now.");
         var call = await harness.StartAsync();
 
-        await harness.Sender.Send(new HandlePrompt(call, "When is it ready?", true, null));
-        await call.CurrentTurn!.Completion;
+        await harness.Sender.Send(new PromptReceived(call.CallSid, "When is it ready?", true, null));
+
+        // The tool timeout runs on the injected clock: the slow tool is stopped when the clock passes it.
+        for (var i = 0; i < 500 && Volatile.Read(ref slow.Invocations) == 0; i++)
+        {
+            await Task.Delay(10);
+        }
+
+        harness.Time.Advance(TimeSpan.FromSeconds(1.9));
+        Assert.Single(harness.Model.Requests);
+        harness.Time.Advance(TimeSpan.FromSeconds(0.1));
+        await call.IdleAsync();
 
         Assert.Equal(0, secret.Invocations);
         var results = call.Conversation.Messages[2].ToolResults.ToDictionary(r => r.ToolUseId);
@@ -100,12 +111,13 @@ public sealed class ToolLoopTests
         harness.Model.Then((_, ct) => ScriptedModel.Events(ModelStopReason.ToolUse, ct, Use("r", "lookup_status"), Use("w", "submit_request")));
         var call = await harness.StartAsync();
 
-        await harness.Sender.Send(new HandlePrompt(call, "Place it", true, null));
+        await harness.Sender.Send(new PromptReceived(call.CallSid, "Place it", true, null));
         await orderStarted.Task.WaitAsync(TimeSpan.FromSeconds(5));
         var turn = call.CurrentTurn!;
-        await harness.Sender.Send(new HandleInterrupt(call, string.Empty, 100));
+        await harness.Sender.Send(new Interrupted(call.CallSid, string.Empty, 100));
         finishOrder.SetResult();
-        await turn.Completion;
+        await call.IdleAsync();
+        Assert.True(turn.IsCancelled);
 
         var results = call.Conversation.Messages[2].ToolResults.ToDictionary(r => r.ToolUseId);
         Assert.Equal(ToolResultStatus.Error, results["r"].Status);
@@ -123,8 +135,8 @@ public sealed class ToolLoopTests
             .Then((_, ct) => ScriptedModel.Events(ModelStopReason.ToolUse, ct, Use("2", "lookup_status")));
         var call = await harness.StartAsync();
 
-        await harness.Sender.Send(new HandlePrompt(call, "Loop", true, null));
-        await call.CurrentTurn!.Completion;
+        await harness.Sender.Send(new PromptReceived(call.CallSid, "Loop", true, null));
+        await call.IdleAsync();
 
         Assert.Equal(1, pickup.Invocations);
         Assert.Empty(call.Conversation.PendingToolUses);

@@ -2,9 +2,9 @@ using System.Runtime.CompilerServices;
 using FluentValidation;
 using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Application.Calls;
-using VoiceAgent.Application.Relay.HandleDtmf;
-using VoiceAgent.Application.Relay.HandleInterrupt;
-using VoiceAgent.Application.Relay.HandlePrompt;
+using VoiceAgent.Application.Relay.DtmfReceived;
+using VoiceAgent.Application.Relay.Interrupted;
+using VoiceAgent.Application.Relay.PromptReceived;
 using VoiceAgent.Domain.Conversations;
 using VoiceAgent.Domain.UseCases;
 
@@ -19,8 +19,8 @@ public sealed class TurnTests
         harness.Model.ThenSays("We open ", "at eleven.");
         var call = await harness.StartAsync();
 
-        await harness.Sender.Send(new HandlePrompt(call, "When do you open?", Last: true, Lang: "en-US"));
-        await call.CurrentTurn!.Completion;
+        await harness.Sender.Send(new PromptReceived(call.CallSid, "When do you open?", Last: true, Lang: "en-US"));
+        await call.IdleAsync();
 
         Assert.Equal(["We open ", "at eleven.", ""], harness.Output.Heard.Select(h => h.Token));
         Assert.Equal([false, false, true], harness.Output.Heard.Select(h => h.Last));
@@ -38,12 +38,13 @@ public sealed class TurnTests
         var call = await harness.StartAsync();
 
         // Each partial is the utterance so far (Twilio's partialPrompts), not a piece to append.
-        await harness.Sender.Send(new HandlePrompt(call, "A large", Last: false, Lang: null));
-        await harness.Sender.Send(new HandlePrompt(call, "A large pepper", Last: false, Lang: null));
+        await harness.Sender.Send(new PromptReceived(call.CallSid, "A large", Last: false, Lang: null));
+        await harness.Sender.Send(new PromptReceived(call.CallSid, "A large pepper", Last: false, Lang: null));
+        await call.IdleAsync();
         Assert.Equal("A large pepper", call.Preview);
         Assert.Null(call.CurrentTurn);
-        await harness.Sender.Send(new HandlePrompt(call, "A large pepperoni", Last: true, Lang: null));
-        await call.CurrentTurn!.Completion;
+        await harness.Sender.Send(new PromptReceived(call.CallSid, "A large pepperoni", Last: true, Lang: null));
+        await call.IdleAsync();
 
         Assert.Null(call.Preview);
         Assert.Equal("A large pepperoni", Assert.Single(harness.Model.Requests).Messages[0].Text);
@@ -58,10 +59,11 @@ public sealed class TurnTests
         var call = await harness.StartAsync();
         var words = string.Join(' ', Enumerable.Repeat("pepperoni", 1_000));
 
-        await harness.Sender.Send(new HandlePrompt(call, words, Last: false, Lang: null));
+        await harness.Sender.Send(new PromptReceived(call.CallSid, words, Last: false, Lang: null));
+        await call.IdleAsync();
         Assert.InRange(call.Preview!.Length, 1, call.MaxUtteranceChars);
-        await harness.Sender.Send(new HandlePrompt(call, words + " please", Last: true, Lang: null));
-        await call.CurrentTurn!.Completion;
+        await harness.Sender.Send(new PromptReceived(call.CallSid, words + " please", Last: true, Lang: null));
+        await call.IdleAsync();
 
         var said = call.Conversation.Messages[0].Text;
         Assert.Equal(2_000, call.MaxUtteranceChars);
@@ -78,13 +80,14 @@ public sealed class TurnTests
         harness.Model.Then((_, ct) => SlowAnswer(release.Task, ct));
         var call = await harness.StartAsync();
 
-        await harness.Sender.Send(new HandlePrompt(call, "What's on the menu?", Last: true, Lang: null));
+        await harness.Sender.Send(new PromptReceived(call.CallSid, "What's on the menu?", Last: true, Lang: null));
         await harness.Output.WaitForAsync(o => o.Heard.Count >= 2);
         var turn = call.CurrentTurn!;
 
-        await harness.Sender.Send(new HandleInterrupt(call, "We have margherita", 900));
+        // Once the loop has taken the interrupt, nothing more of the answer is heard, whatever the model still sends.
+        await harness.Sender.Send(new Interrupted(call.CallSid, "We have margherita", 900));
+        await call.IdleAsync();
         release.SetResult();
-        await turn.Completion;
 
         Assert.True(turn.IsCancelled);
         Assert.Equal("We have margherita, pepperoni", harness.Output.HeardText);
@@ -98,10 +101,11 @@ public sealed class TurnTests
         await using var harness = new Harness();
         harness.Model.ThenSays("Pickup takes about twenty minutes, delivery forty.");
         var call = await harness.StartAsync();
-        await harness.Sender.Send(new HandlePrompt(call, "How long?", Last: true, Lang: null));
-        await call.CurrentTurn!.Completion;
+        await harness.Sender.Send(new PromptReceived(call.CallSid, "How long?", Last: true, Lang: null));
+        await call.IdleAsync();
 
-        await harness.Sender.Send(new HandleInterrupt(call, "Pickup takes about", 1200));
+        await harness.Sender.Send(new Interrupted(call.CallSid, "Pickup takes about", 1200));
+        await call.IdleAsync();
 
         Assert.Equal("Pickup takes about", call.Conversation.Last!.Text);
     }
@@ -114,15 +118,14 @@ public sealed class TurnTests
         harness.Model.Then((_, ct) => NeverAnswers(firstAsked, ct)).ThenSays("A large margherita, got it.");
         var call = await harness.StartAsync();
 
-        await harness.Sender.Send(new HandlePrompt(call, "I'd like a pizza.", Last: true, Lang: null));
-        var first = call.CurrentTurn!;
+        await harness.Sender.Send(new PromptReceived(call.CallSid, "I'd like a pizza.", Last: true, Lang: null));
         await firstAsked.Task.WaitAsync(TimeSpan.FromSeconds(5));
-        await harness.Sender.Send(new HandlePrompt(call, "A large margherita.", Last: true, Lang: null));
-        var second = call.CurrentTurn!;
-        await second.Completion;
+        var first = call.CurrentTurn!;
+        await harness.Sender.Send(new PromptReceived(call.CallSid, "A large margherita.", Last: true, Lang: null));
+        await call.IdleAsync();
 
         Assert.True(first.IsCancelled);
-        Assert.True(first.Completion.IsCompleted);
+        Assert.Null(call.CurrentTurn);
         Assert.Equal(2, call.Conversation.Messages.Count);
         Assert.Equal("I'd like a pizza.A large margherita.", call.Conversation.Messages[0].Text);
         Assert.Equal(2, harness.Model.Requests[1].Messages[0].Content.Count);
@@ -136,13 +139,13 @@ public sealed class TurnTests
         harness.Model.Then((_, _) => Fails()).ThenSays("Hello again!");
         var call = await harness.StartAsync();
 
-        await harness.Sender.Send(new HandlePrompt(call, "Hello?", Last: true, Lang: null));
-        await call.CurrentTurn!.Completion;
+        await harness.Sender.Send(new PromptReceived(call.CallSid, "Hello?", Last: true, Lang: null));
+        await call.IdleAsync();
         var apology = Assert.Single(harness.Output.Heard);
         Assert.Equal(("Sorry, say that again?", true), (apology.Token, apology.Last));
 
-        await harness.Sender.Send(new HandlePrompt(call, "Hello!", Last: true, Lang: null));
-        await call.CurrentTurn!.Completion;
+        await harness.Sender.Send(new PromptReceived(call.CallSid, "Hello!", Last: true, Lang: null));
+        await call.IdleAsync();
         Assert.Equal("Sorry, say that again?Hello again!", harness.Output.HeardText);
         Assert.Equal(
             [ConversationRole.User, ConversationRole.Assistant, ConversationRole.User, ConversationRole.Assistant],
@@ -157,8 +160,8 @@ public sealed class TurnTests
             ModelStopReason.GuardrailIntervened, ct, new TextDelta("Here is how"), new ToolUseRequested("t1", "place_order", "{}")));
         var call = await harness.StartAsync();
 
-        await harness.Sender.Send(new HandlePrompt(call, "Tell me something awful", Last: true, Lang: null));
-        await call.CurrentTurn!.Completion;
+        await harness.Sender.Send(new PromptReceived(call.CallSid, "Tell me something awful", Last: true, Lang: null));
+        await call.IdleAsync();
 
         Assert.Equal("Here is how " + call.UseCase.GuardrailLine, harness.Output.HeardText);
         Assert.True(harness.Output.Heard[^1].Last);
@@ -175,10 +178,11 @@ public sealed class TurnTests
         await using var harness = new Harness(useCase);
         var call = await harness.StartAsync();
 
-        await harness.Sender.Send(new HandleDtmf(call, "2"));
+        await harness.Sender.Send(new DtmfReceived(call.CallSid, "2"));
+        await call.IdleAsync();
         Assert.Null(call.CurrentTurn);
         harness.Time.Advance(TimeSpan.FromSeconds(1.5));
-        await call.CurrentTurn!.Completion;
+        await call.IdleAsync();
 
         Assert.Empty(harness.Model.Requests);
         var reply = Assert.Single(harness.Output.Heard);
@@ -193,9 +197,9 @@ public sealed class TurnTests
         harness.Model.ThenSays("You pressed five.");
         var call = await harness.StartAsync();
 
-        await harness.Sender.Send(new HandleDtmf(call, "5"));
-        await harness.Sender.Send(new HandleDtmf(call, "#"));
-        await call.CurrentTurn!.Completion;
+        await harness.Sender.Send(new DtmfReceived(call.CallSid, "5"));
+        await harness.Sender.Send(new DtmfReceived(call.CallSid, "#"));
+        await call.IdleAsync();
 
         Assert.Contains("pressed 5# on the keypad", Assert.Single(harness.Model.Requests).Messages[0].Text, StringComparison.Ordinal);
     }
@@ -207,13 +211,15 @@ public sealed class TurnTests
         await using var harness = new Harness(Harness.PizzaUseCase(dtmf: dtmf));
         var call = await harness.StartAsync();
 
-        await harness.Sender.Send(new HandleDtmf(call, "1"));
+        await harness.Sender.Send(new DtmfReceived(call.CallSid, "1"));
+        await call.IdleAsync();
         harness.Time.Advance(TimeSpan.FromSeconds(1));
-        await harness.Sender.Send(new HandleDtmf(call, "2"));
+        await harness.Sender.Send(new DtmfReceived(call.CallSid, "2"));
+        await call.IdleAsync();
         harness.Time.Advance(TimeSpan.FromSeconds(1));
         Assert.Null(call.CurrentTurn);
         harness.Time.Advance(TimeSpan.FromSeconds(0.5));
-        await call.CurrentTurn!.Completion;
+        await call.IdleAsync();
 
         Assert.Equal("Twelve it is.", harness.Output.HeardText);
     }
@@ -229,7 +235,8 @@ public sealed class TurnTests
         await using var harness = new Harness(useCase);
         var call = await harness.StartAsync();
 
-        await harness.Sender.Send(new HandleDtmf(call, "0"));
+        await harness.Sender.Send(new DtmfReceived(call.CallSid, "0"));
+        await call.IdleAsync();
         harness.Time.Advance(TimeSpan.FromSeconds(1.5));
         await harness.Output.WaitForAsync(o => o.Sent.Any(s => s.Message is EndRelay));
 
@@ -244,8 +251,8 @@ public sealed class TurnTests
         await using var harness = new Harness();
         var call = await harness.StartAsync();
 
-        await Assert.ThrowsAsync<ValidationException>(async () => await harness.Sender.Send(new HandleDtmf(call, "xx")));
-        await Assert.ThrowsAsync<ValidationException>(async () => await harness.Sender.Send(new HandlePrompt(call, null!, true, null)));
+        await Assert.ThrowsAsync<ValidationException>(async () => await harness.Sender.Send(new DtmfReceived(call.CallSid, "xx")));
+        await Assert.ThrowsAsync<ValidationException>(async () => await harness.Sender.Send(new PromptReceived(call.CallSid, null!, true, null)));
         Assert.Null(call.CurrentTurn);
     }
 
@@ -297,8 +304,8 @@ public sealed class ResumeTests
         harness.Model.ThenSays("Pickup it is.");
 
         var resumed = await harness.StartAsync(resume: true);
-        await harness.Sender.Send(new HandlePrompt(resumed, "Pickup", true, null));
-        await resumed.CurrentTurn!.Completion;
+        await harness.Sender.Send(new PromptReceived(resumed.CallSid, "Pickup", true, null));
+        await resumed.IdleAsync();
 
         Assert.Equal(["A large pepperoni", "Pickup or delivery?", "Pickup"], harness.Model.Requests[0].Messages.Select(m => m.Text));
         Assert.Equal(1, resumed.Call.Reconnects);

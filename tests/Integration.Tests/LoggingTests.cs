@@ -54,13 +54,13 @@ public sealed class LoggingTests
         string[] sessionCategories =
         [
             "VoiceAgent.Api.Relay.RelaySession",
-            "VoiceAgent.Application.Conversations.TurnRunner",
+            "VoiceAgent.Application.Conversations.",
             "VoiceAgent.Application.Relay.",
             "VoiceAgent.Application.Tools.",
         ];
         var session = logs.Records.Where(r => sessionCategories.Any(c => r.Category.StartsWith(c, StringComparison.Ordinal))).ToList();
-        Assert.Contains(session, r => r.Category.EndsWith("TurnRunner", StringComparison.Ordinal));
-        Assert.Contains(session, r => r.Category.Contains("InvokeTool", StringComparison.Ordinal));
+        Assert.Contains(session, r => r.Category.EndsWith("CallLoop", StringComparison.Ordinal));
+        Assert.Contains(session, r => r.Category.EndsWith("ToolInvoker", StringComparison.Ordinal));
         Assert.Contains(session, r => r.Message.Contains("unknown type", StringComparison.Ordinal));
         Assert.All(session, r => Assert.True(r.Scopes.Contains(("CallSid", masked)), $"no call scope on: {r.Category}: {r.Message}"));
 

@@ -128,5 +128,5 @@ public sealed class RelayOutboxTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await blocked);
     }
 
-    private static TurnHandle NewTurn(long id) => new(id, "caller input", null, CancellationToken.None);
+    private static TurnHandle NewTurn(long id) => new(id, "caller input", CancellationToken.None);
 }

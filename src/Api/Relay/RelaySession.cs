@@ -7,10 +7,10 @@ using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Application.Calls;
 using VoiceAgent.Application.Calls.EndSession;
 using VoiceAgent.Application.Common;
-using VoiceAgent.Application.Relay.HandleDtmf;
-using VoiceAgent.Application.Relay.HandleInterrupt;
-using VoiceAgent.Application.Relay.HandlePrompt;
-using VoiceAgent.Application.Relay.StartSession;
+using VoiceAgent.Application.Relay.DtmfReceived;
+using VoiceAgent.Application.Relay.Interrupted;
+using VoiceAgent.Application.Relay.PromptReceived;
+using VoiceAgent.Application.Relay.SessionStarted;
 using VoiceAgent.Domain.Common;
 
 namespace VoiceAgent.Api.Relay;
@@ -108,7 +108,17 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
             }
 
             Log.HandingOver(_logger, _logId);
-            call.CancelCurrentTurn();
+
+            try
+            {
+                // The loop cancels the running turn (nothing more of it goes out) and starts no new one first.
+                await call.HandOverAsync().WaitAsync(_options.CloseTimeout, _session.Token).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                Log.TurnDidNotStop(_logger, _logId);
+            }
+
             await SendAsync(new SpeakText(_options.DrainLine, Last: true), null, _session.Token).ConfigureAwait(false);
             await SendAsync(new EndRelay(DrainHandover.HandoffData(call.Language)), null, _session.Token).ConfigureAwait(false);
 
@@ -273,17 +283,17 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
                 case "prompt" when _call is { } call:
                     // Decoded only as far as an utterance may go (+1, so the cut can find the word it ends in).
                     var prompt = RelayFrame.ReadPrompt(frame.Span, call.MaxUtteranceChars + 1);
-                    await _sender.Send(new HandlePrompt(call, prompt.VoicePrompt, prompt.Last, prompt.Lang, arrived), token).ConfigureAwait(false);
+                    await _sender.Send(new PromptReceived(call.CallSid, prompt.VoicePrompt, prompt.Last, prompt.Lang, arrived), token).ConfigureAwait(false);
                     GoodFrame();
                     break;
                 case "interrupt" when _call is { } call:
                     var interrupt = Read(frame, RelayJsonContext.Default.InterruptMessage);
-                    await _sender.Send(new HandleInterrupt(call, interrupt.UtteranceUntilInterrupt, interrupt.DurationUntilInterruptMs), token).ConfigureAwait(false);
+                    await _sender.Send(new Interrupted(call.CallSid, interrupt.UtteranceUntilInterrupt, interrupt.DurationUntilInterruptMs), token).ConfigureAwait(false);
                     GoodFrame();
                     break;
                 case "dtmf" when _call is { } call:
                     var dtmf = Read(frame, RelayJsonContext.Default.DtmfMessage);
-                    await _sender.Send(new HandleDtmf(call, dtmf.Digit), token).ConfigureAwait(false);
+                    await _sender.Send(new DtmfReceived(call.CallSid, dtmf.Digit), token).ConfigureAwait(false);
                     GoodFrame();
                     break;
                 case "prompt" or "interrupt" or "dtmf":
@@ -341,7 +351,7 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
         // Caller, dialled number and use case come from the ticket (the signed webhook), not from setup.
         try
         {
-            _call = await _sender.Send(new StartSession(_bound, setup.SessionId, this), token).ConfigureAwait(false);
+            _call = await _sender.Send(new SessionStarted(_bound, setup.SessionId, this), token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not (OperationCanceledException or ValidationException))
         {
@@ -433,17 +443,14 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
         if (call is not null)
         {
             _registry.Remove(call);
-            var turn = call.CurrentTurn;
-            if (turn is not null)
+            try
             {
-                try
-                {
-                    await turn.Completion.WaitAsync(_options.CloseTimeout).ConfigureAwait(false);
-                }
-                catch (TimeoutException)
-                {
-                    Log.TurnDidNotStop(_logger, _logId);
-                }
+                // The loop closes the running turn with what the caller heard, then stops.
+                await call.Completion.WaitAsync(_options.CloseTimeout).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                Log.TurnDidNotStop(_logger, _logId);
             }
         }
 

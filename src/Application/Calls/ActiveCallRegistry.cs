@@ -27,7 +27,8 @@ internal sealed class ActiveCallRegistry : IActiveCallRegistry
         ArgumentNullException.ThrowIfNull(call);
         _calls.AddOrUpdate(call.CallSid, call, (_, existing) =>
         {
-            existing.CancelCurrentTurn();
+            // A newer session of the same call took over: the old one's loop stops.
+            existing.Close();
             return call;
         });
     }

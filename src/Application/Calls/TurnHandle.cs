@@ -1,22 +1,33 @@
+using System.Diagnostics;
+using System.Text;
+using VoiceAgent.Application.Abstractions;
+
 namespace VoiceAgent.Application.Calls;
 
 /// <summary>
-/// One answer in progress: its cancellation, what the caller said to start it, and — when the caller barged
-/// in — what they heard. Mutable fields are guarded by the owning <see cref="ActiveCall.Gate"/>.
-/// A turn is cancelled at most once, never reused, and disposed when it completes.
+/// One answer in progress: its cancellation, what the caller said to start it, what has been spoken of it, and —
+/// when the caller barged in — what they heard. The call's loop creates, cancels and closes it; the turn's work
+/// (a model round, a tool round, a fixed line) speaks through it. What was spoken is guarded by the turn's own
+/// lock, the one point where the loop and the turn's work meet: once the loop has closed the turn, nothing more
+/// of it can be spoken or recorded. A turn is cancelled at most once, never reused, and disposed once it is closed
+/// and its work has reported back.
 /// </summary>
 public sealed class TurnHandle : IDisposable
 {
     private readonly CancellationTokenSource _cts;
+    private readonly Lock _speech = new();
+    private readonly StringBuilder _spoken = new();
     private volatile bool _cancelled;
     private int _disposed;
     private int _firstTokenWritten;
+    private bool _closed;
+    private bool _atBoundary;
+    private char _lastSpoken;
 
-    internal TurnHandle(long id, string input, TurnHandle? previous, CancellationToken sessionToken)
+    internal TurnHandle(long id, string input, CancellationToken sessionToken)
     {
         Id = id;
         Input = input;
-        Previous = previous is { Completed: false } ? previous : null;
         _cts = CancellationTokenSource.CreateLinkedTokenSource(sessionToken);
         Token = _cts.Token;
     }
@@ -28,52 +39,32 @@ public sealed class TurnHandle : IDisposable
     /// <summary>True as soon as <see cref="Cancel"/> ran; checked by the sender before every frame.</summary>
     public bool IsCancelled => _cancelled || Token.IsCancellationRequested;
 
-    /// <summary>What the caller said (joined with any input a superseded turn never used).</summary>
-    public string Input { get; internal set; }
+    /// <summary>What the caller said to start this turn.</summary>
+    public string Input { get; }
 
-    /// <summary>Set once the caller's input is in the conversation, or handed over to a newer turn.</summary>
-    public bool InputTaken { get; internal set; }
+    /// <summary>The caller's barge-in report: what they heard of this turn's answer. Loop only.</summary>
+    internal string? Heard { get; set; }
 
-    /// <summary>The caller's barge-in report: what they heard of this turn's answer.</summary>
-    public string? Heard { get; internal set; }
+    /// <summary>Set by the loop once the turn's last change is in the conversation. Loop only.</summary>
+    internal bool Closed { get; private set; }
 
-    /// <summary>
-    /// Set once the turn is closed: its last change is in the conversation and it may write nothing more.
-    /// A turn is closed by itself when it winds down, or by the next turn if it is slow to.
-    /// </summary>
-    public bool Completed
-    {
-        get;
-        internal set
-        {
-            field = value;
-            if (value)
-            {
-                Previous = null;
-            }
-        }
-    }
+    /// <summary>Whether the turn's work (a round, tools, a line) is out and has not reported back yet. Loop only.</summary>
+    internal bool Working { get; set; }
 
-    /// <summary>The turn this one superseded, while that one is still open.</summary>
-    internal TurnHandle? Previous { get; private set; }
+    /// <summary>The model rounds this turn has started (tool rounds loop back to the model). Loop only.</summary>
+    internal int Round { get; set; }
 
-    /// <summary>What has been handed to the caller and not yet recorded. Guarded by the call's gate.</summary>
-    internal System.Text.StringBuilder Spoken { get; } = new();
+    /// <summary>The call ends after this turn (the silence goodbye): the loop does not wait for the caller again.</summary>
+    internal bool EndsCall { get; init; }
+
+    /// <summary>The turn's span; its model rounds and tools are children of it.</summary>
+    internal Activity? Activity { get; init; }
 
     /// <summary>
-    /// When the caller's prompt arrived (TimeProvider timestamp), for time-to-first-token; the runner sets it
-    /// when the transport did not, before the turn can send anything.
+    /// When the caller's prompt arrived (TimeProvider timestamp), for time-to-first-token; the loop sets it when
+    /// the transport did not, before the turn can send anything.
     /// </summary>
-    internal long StartedAt { get; set; }
-
-    /// <summary>The last character handed to the caller in this turn ('\0' before the first).</summary>
-    internal char LastSpoken { get; set; }
-
-    /// <summary>
-    /// What comes next starts a new stretch of speech (another model round, a filler, a recovery line): it is
-    /// separated from what was said before as a word, never glued to it ("in. Your", not "in.Your").
-    /// </summary>
-    internal bool AtBoundary { get; set; }
+    internal long StartedAt { get; init; }
 
     /// <summary>Whether this turn already said a filler line while tools ran.</summary>
     internal bool FillerSpoken { get; set; }
@@ -84,11 +75,88 @@ public sealed class TurnHandle : IDisposable
     /// <summary>Spoken after a failure, recorded with the rest.</summary>
     internal string? Apology { get; set; }
 
-    /// <summary>Completes when the turn's task has finished, whatever the outcome.</summary>
-    public Task Completion { get; internal set; } = Task.CompletedTask;
-
     /// <summary>True the first time only: the transport has written this turn's first answer token.</summary>
     internal bool TryMarkFirstTokenWritten() => Interlocked.Exchange(ref _firstTokenWritten, 1) == 0;
+
+    /// <summary>
+    /// What comes next starts a new stretch of speech (another model round, a filler, a recovery line): it is
+    /// separated from what was said before as a word, never glued to it ("in. Your", not "in.Your").
+    /// </summary>
+    internal void StartStretch()
+    {
+        lock (_speech)
+        {
+            _atBoundary = true;
+        }
+    }
+
+    /// <summary>
+    /// Notes <paramref name="text"/> as spoken and returns it as it must go out (after a space at a stretch's
+    /// start). Throws once the loop has closed the turn: a closed turn speaks no more.
+    /// </summary>
+    internal string Speak(string text)
+    {
+        lock (_speech)
+        {
+            if (_closed)
+            {
+                throw new OperationCanceledException("The turn was closed.", Token);
+            }
+
+            if (text.Length > 0)
+            {
+                text = _atBoundary ? Separated(_lastSpoken, text) : text;
+                _atBoundary = false;
+                _lastSpoken = text[^1];
+                _spoken.Append(text);
+            }
+
+            return text;
+        }
+    }
+
+    /// <summary>
+    /// Hands <paramref name="text"/> to the caller as part of this turn and notes it as spoken; refused once the
+    /// turn is closed. Empty text is sent only as the end-of-answer marker.
+    /// </summary>
+    internal ValueTask SayAsync(ICallOutput output, string text, bool last)
+    {
+        if (text.Length == 0 && !last)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        return output.SendAsync(new SpeakText(Speak(text), last), this, Token);
+    }
+
+    /// <summary><paramref name="text"/>, after a space when it would otherwise run into what was said before.</summary>
+    internal string SeparatedFromSpoken(string text)
+    {
+        lock (_speech)
+        {
+            return Separated(_lastSpoken, text);
+        }
+    }
+
+    /// <summary>What the turn has spoken and not yet recorded, trimmed; null when nothing. Loop only.</summary>
+    internal string? TakeSpoken()
+    {
+        lock (_speech)
+        {
+            return TakeSpokenLocked();
+        }
+    }
+
+    /// <summary>Closes the turn: nothing more may be spoken. Returns what was spoken and not yet recorded. Loop only.</summary>
+    internal string? Close()
+    {
+        lock (_speech)
+        {
+            _closed = true;
+            Closed = true;
+            return TakeSpokenLocked();
+        }
+    }
 
     public void Cancel()
     {
@@ -113,4 +181,14 @@ public sealed class TurnHandle : IDisposable
             _cts.Dispose();
         }
     }
+
+    private string? TakeSpokenLocked()
+    {
+        var spoken = _spoken.ToString().Trim();
+        _spoken.Clear();
+        return spoken.Length > 0 ? spoken : null;
+    }
+
+    private static string Separated(char before, string text) =>
+        before != '\0' && !char.IsWhiteSpace(before) && text.Length > 0 && !char.IsWhiteSpace(text[0]) ? " " + text : text;
 }

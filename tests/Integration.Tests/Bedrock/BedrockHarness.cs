@@ -16,7 +16,7 @@ internal sealed class BedrockHarness : IDisposable
     private readonly MeterListener _listener = new();
     private readonly HttpClient _http = new() { Timeout = Timeout.InfiniteTimeSpan };
 
-    public BedrockHarness(FakeBedrockServer server, Action<BedrockOptions>? configure = null)
+    public BedrockHarness(FakeBedrockServer server, Action<BedrockOptions>? configure = null, TimeProvider? time = null)
     {
         Options = new BedrockOptions
         {
@@ -30,7 +30,7 @@ internal sealed class BedrockHarness : IDisposable
         _metrics = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var meterFactory = _metrics.GetRequiredService<IMeterFactory>();
         Client = new ConverseStreamClient(_http, Options, () => new BasicAWSCredentials("AKIDEXAMPLE12345678", "secret-key"));
-        Model = new BedrockLanguageModel(Client, Options, new BedrockMetrics(meterFactory), TimeProvider.System, NullLogger<BedrockLanguageModel>.Instance);
+        Model = new BedrockLanguageModel(Client, Options, new BedrockMetrics(meterFactory), time ?? TimeProvider.System, NullLogger<BedrockLanguageModel>.Instance);
 
         // Only this harness's meter: other tests (the hosted app) publish the same meter name in parallel.
         _listener.InstrumentPublished = (instrument, listener) =>

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Infrastructure.Llm.Bedrock;
 
@@ -113,6 +114,27 @@ public sealed class BedrockResilienceTests : IAsyncLifetime
         Assert.Equal("In time.", Assert.Single(events.OfType<TextDelta>()).Text);
         Assert.Equal(1, _server.CountFor(A));
         await ConverseStreamClientTests.WaitUntilAsync(() => _server.Aborted.Contains(A));
+        Assert.Contains(harness.Measurements, m => m.Instrument == "voiceagent.llm.profile_failures" && (string)m.Tags["kind"]! == nameof(BedrockErrorKind.FirstTokenTimeout));
+    }
+
+    [Fact]
+    public async Task The_first_token_timeout_runs_on_the_injected_clock()
+    {
+        _server.On(A, async ctx => await Task.Delay(Timeout.Infinite, ctx.RequestAborted));
+        _server.On(B, ctx => FakeBedrockServer.StreamAsync(ctx, FakeBedrockServer.TextAnswer("In time.")));
+        var clock = new FakeTimeProvider();
+        using var harness = new BedrockHarness(_server, o => o.FirstTokenTimeout = TimeSpan.FromSeconds(2), clock);
+
+        var answer = BedrockHarness.CollectAsync(harness.Model.StreamAsync(BedrockHarness.Request(A, B), CancellationToken.None));
+        await ConverseStreamClientTests.WaitUntilAsync(() => _server.CountFor(A) == 1);
+        clock.Advance(TimeSpan.FromSeconds(1.9));
+        await Task.Delay(50);
+        Assert.False(answer.IsCompleted);
+        Assert.Equal(0, _server.CountFor(B));
+        clock.Advance(TimeSpan.FromSeconds(0.1));
+
+        var events = await answer.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal("In time.", Assert.Single(events.OfType<TextDelta>()).Text);
         Assert.Contains(harness.Measurements, m => m.Instrument == "voiceagent.llm.profile_failures" && (string)m.Tags["kind"]! == nameof(BedrockErrorKind.FirstTokenTimeout));
     }
 

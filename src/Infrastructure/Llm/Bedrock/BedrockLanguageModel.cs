@@ -203,8 +203,9 @@ internal sealed partial class BedrockLanguageModel(
     /// <summary>Starts the stream and waits for its first event within the first-token timeout.</summary>
     private async Task<OpenedStream> OpenOneAsync(string profile, int index, ModelRequest request, CancellationToken cancellationToken)
     {
-        var lifetime = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        lifetime.CancelAfter(options.FirstTokenTimeout);
+        // Both deadlines run on the injected clock, so tests drive them with a fake one.
+        var deadline = new CancellationTokenSource(options.FirstTokenTimeout, timeProvider);
+        var lifetime = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         var started = timeProvider.GetTimestamp();
         var events = client.StreamAsync(profile, request, lifetime.Token).GetAsyncEnumerator(lifetime.Token);
         try
@@ -215,14 +216,15 @@ internal sealed partial class BedrockLanguageModel(
             }
 
             // The first token is on its way to the caller: from here on the whole answer gets the request timeout.
-            lifetime.CancelAfter(options.RequestTimeout);
+            deadline.CancelAfter(options.RequestTimeout);
             metrics.FirstToken(profile, timeProvider.GetElapsedTime(started).TotalMilliseconds, index);
-            return new OpenedStream(profile, events.Current, events, lifetime, timeProvider);
+            return new OpenedStream(profile, events.Current, events, lifetime, deadline, timeProvider);
         }
         catch (Exception ex)
         {
             await events.DisposeAsync().ConfigureAwait(false);
             lifetime.Dispose();
+            deadline.Dispose();
             if (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested)
             {
                 throw new BedrockException(BedrockErrorKind.FirstTokenTimeout, "firstTokenTimeout", null, profile, $"no first token within {options.FirstTokenTimeout.TotalMilliseconds} ms");
@@ -279,11 +281,13 @@ internal sealed partial class BedrockLanguageModel(
     private sealed class OpenedStream : IAsyncDisposable
     {
         private readonly CancellationTokenSource _lifetime;
+        private readonly CancellationTokenSource _deadline;
         private readonly ITimer _stall;
         private volatile bool _stalled;
 
-        public OpenedStream(string profile, ModelStreamEvent first, IAsyncEnumerator<ModelStreamEvent> events, CancellationTokenSource lifetime, TimeProvider time)
+        public OpenedStream(string profile, ModelStreamEvent first, IAsyncEnumerator<ModelStreamEvent> events, CancellationTokenSource lifetime, CancellationTokenSource deadline, TimeProvider time)
         {
+            _deadline = deadline;
             Profile = profile;
             First = first;
             Events = events;
@@ -324,6 +328,7 @@ internal sealed partial class BedrockLanguageModel(
             await _lifetime.CancelAsync().ConfigureAwait(false);
             await Events.DisposeAsync().ConfigureAwait(false);
             _lifetime.Dispose();
+            _deadline.Dispose();
         }
 
         private void Stall()

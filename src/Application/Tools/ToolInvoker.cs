@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Text.Json;
-using FluentValidation;
-using Mediator;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using VoiceAgent.Application.Abstractions;
@@ -11,42 +9,33 @@ using VoiceAgent.Application.Persistence;
 using VoiceAgent.Domain.Conversations;
 using VoiceAgent.Domain.Tools;
 
-namespace VoiceAgent.Application.Tools.InvokeTool;
-
-/// <summary>Run one tool use the model asked for. Never throws for a tool's fault: that becomes an error result.</summary>
-public sealed record InvokeTool(ActiveCall Call, ToolUseBlock ToolUse) : ICommand<ToolInvocation>;
+namespace VoiceAgent.Application.Tools;
 
 /// <summary>The result for the model, and whether the tool ended the conversation (no further model round).</summary>
 public sealed record ToolInvocation(ToolResultBlock Result, bool EndsTurn);
 
-internal sealed class InvokeToolValidator : AbstractValidator<InvokeTool>
-{
-    public InvokeToolValidator()
-    {
-        RuleFor(c => c.Call).NotNull();
-        RuleFor(c => c.ToolUse).NotNull();
-        RuleFor(c => c.ToolUse.ToolUseId).NotEmpty().When(c => c.ToolUse is not null);
-        RuleFor(c => c.ToolUse.Name).NotEmpty().When(c => c.ToolUse is not null);
-    }
-}
-
-internal sealed partial class InvokeToolHandler(
+/// <summary>
+/// Runs one tool use the model (or a key press) asked for, checks it against the use case, and records it.
+/// Never throws for a tool's fault: that becomes an error result. Read-only tools stop with the turn
+/// (<c>turnToken</c>); tools with side effects run on to the end of the session. Each is stopped after
+/// Conversation:ToolTimeout on the injected clock.
+/// </summary>
+internal sealed partial class ToolInvoker(
     IToolCatalog tools,
     ICallJournal journal,
     TimeProvider timeProvider,
     ConversationTelemetry telemetry,
     IOptions<ConversationOptions> options,
-    ILogger<InvokeToolHandler> logger) : ICommandHandler<InvokeTool, ToolInvocation>
+    ILogger<ToolInvoker> logger)
 {
-    public async ValueTask<ToolInvocation> Handle(InvokeTool command, CancellationToken cancellationToken)
+    public async Task<ToolInvocation> InvokeAsync(ActiveCall call, ToolUseBlock use, CancellationToken turnToken)
     {
-        var (call, use) = command;
         using var activity = ConversationTelemetry.Source.StartActivity("tool " + use.Name);
         activity?.SetTag("gen_ai.tool.name", use.Name);
         activity?.SetTag("gen_ai.tool.call.id", use.ToolUseId);
         var started = timeProvider.GetUtcNow();
         var stopwatch = Stopwatch.StartNew();
-        var outcome = await RunAsync(call, use, cancellationToken).ConfigureAwait(false);
+        var outcome = await RunAsync(call, use, turnToken).ConfigureAwait(false);
         var duration = stopwatch.Elapsed;
 
         journal.ToolCallRecorded(new ToolCall(call.CallSid, use.ToolUseId, use.Name, use.InputJson, outcome.Status, outcome.Content, started, duration));
@@ -84,11 +73,11 @@ internal sealed partial class InvokeToolHandler(
         {
             // Read-only tools stop with the turn; tools with side effects finish even if the caller barges in.
             var lifetime = tool.IsIdempotent ? turnToken : call.SessionToken;
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(lifetime);
-            timeout.CancelAfter(options.Value.ToolTimeout);
+            using var timeout = new CancellationTokenSource(options.Value.ToolTimeout, timeProvider);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(lifetime, timeout.Token);
             try
             {
-                return await tool.InvokeAsync(call, input.RootElement, timeout.Token).ConfigureAwait(false);
+                return await tool.InvokeAsync(call, input.RootElement, linked.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (turnToken.IsCancellationRequested && tool.IsIdempotent)
             {

@@ -13,18 +13,18 @@ using VoiceAgent.Domain.Calls;
 using VoiceAgent.Domain.Common;
 using VoiceAgent.Domain.Conversations;
 
-namespace VoiceAgent.Application.Relay.StartSession;
+namespace VoiceAgent.Application.Relay.SessionStarted;
 
 /// <summary>
 /// The relay's setup message: the call is connected. Who called, the dialled number and the use case come from
 /// <paramref name="Call"/>, what the signed webhook established (the session's relay ticket), never from setup.
-/// The cancellation token given to Send is the session's lifetime; it ends every turn of this call.
+/// The cancellation token given to Send is the session's lifetime; it ends the call's loop and every turn of it.
 /// </summary>
-public sealed record StartSession(CallContext Call, string SessionId, ICallOutput Output) : ICommand<ActiveCall>;
+public sealed record SessionStarted(CallContext Call, string SessionId, ICallOutput Output) : ICommand<ActiveCall>;
 
-internal sealed class StartSessionValidator : AbstractValidator<StartSession>
+internal sealed class SessionStartedValidator : AbstractValidator<SessionStarted>
 {
-    public StartSessionValidator()
+    public SessionStartedValidator()
     {
         RuleFor(c => c.Call).NotNull();
         RuleFor(c => c.Call.CallSid).MustBeCallSid();
@@ -37,19 +37,19 @@ internal sealed class StartSessionValidator : AbstractValidator<StartSession>
     }
 }
 
-internal sealed partial class StartSessionHandler(
+internal sealed partial class SessionStartedHandler(
     IUseCaseResolver resolver,
     ICallRepository calls,
     IActiveCallRegistry registry,
     IToolCatalog tools,
-    ITurnRunner runner,
+    CallLoopServices loops,
     ICallJournal journal,
     TimeProvider timeProvider,
     IOptions<ConversationOptions> options,
     IEnumerable<Modules.IPromptValues> promptValues,
-    ILogger<StartSessionHandler> logger) : ICommandHandler<StartSession, ActiveCall>
+    ILogger<SessionStartedHandler> logger) : ICommandHandler<SessionStarted, ActiveCall>
 {
-    public async ValueTask<ActiveCall> Handle(StartSession command, CancellationToken cancellationToken)
+    public async ValueTask<ActiveCall> Handle(SessionStarted command, CancellationToken cancellationToken)
     {
         var context = command.Call;
         var (useCase, profile) = await resolver.ResolveAsync(context.From, context.To, context.UseCaseId, cancellationToken).ConfigureAwait(false);
@@ -107,7 +107,7 @@ internal sealed partial class StartSessionHandler(
             Language = context.Parameters.TryGetValue(CallParameters.Language, out var language) ? useCase.FindLanguage(language)?.Code : null,
         };
         registry.Add(active);
-        runner.AwaitCaller(active);
+        active.Start(new CallLoop(active, loops));
         Log.SessionStarted(logger, LogIds.Call(context.CallSid), command.SessionId, useCase.Id);
         return active;
     }
