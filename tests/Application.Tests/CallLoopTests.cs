@@ -48,13 +48,15 @@ public sealed class CallLoopTests
     {
         await using var harness = new Harness();
         var asked = new TaskCompletionSource();
-        harness.Model.Then((_, ct) => NeverAnswers(asked, ct)).ThenSays("Two large, got it.");
+        var windDown = new TaskCompletionSource();
+        harness.Model.Then((_, _) => WindsDownWhenReleased(asked, windDown.Task)).ThenSays("Two large, got it.");
         var call = await harness.StartAsync();
 
         await harness.Sender.Send(new PromptReceived(call.CallSid, "Pizza", true, null));
         await asked.Task.WaitAsync(TimeSpan.FromSeconds(5));
         await harness.Sender.Send(new PromptReceived(call.CallSid, "two", true, null));
         await harness.Sender.Send(new PromptReceived(call.CallSid, "large ones", true, null));
+        windDown.SetResult();
         await call.IdleAsync();
 
         Assert.Equal(2, harness.Model.Requests.Count);
@@ -114,10 +116,10 @@ public sealed class CallLoopTests
         }
     }
 
-    private static async IAsyncEnumerable<ModelStreamEvent> NeverAnswers(TaskCompletionSource asked, [EnumeratorCancellation] CancellationToken ct)
+    private static async IAsyncEnumerable<ModelStreamEvent> WindsDownWhenReleased(TaskCompletionSource asked, Task released)
     {
         asked.SetResult();
-        await Task.Delay(Timeout.Infinite, ct);
+        await released;
         yield break;
     }
 

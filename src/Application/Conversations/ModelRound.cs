@@ -17,93 +17,95 @@ internal sealed partial class ModelRound(ILanguageModel model, ILogger<ModelRoun
     {
         try
         {
-            return await StreamCoreAsync(call, turn, request).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (turn.IsCancelled)
-        {
-            return RoundOutcome.Done;
-        }
-        catch (Exception ex) when (turn.IsCancelled)
-        {
-            // Cancelled, then tripped over the turn that took over: nothing to say to the caller.
-            Log.CancelledTurnFailed(logger, ex, call.LogId, turn.Id);
-            return RoundOutcome.Done;
+            var useCase = call.UseCase;
+            List<ContentBlock>? toolUses = null;
+            string? moderation = null;
+            var filter = new SpeechFilter();
+            turn.StartStretch();
+            using (var llm = ConversationTelemetry.Source.StartActivity("llm"))
+            {
+                llm?.SetTag("voiceagent.round", turn.Round);
+                await foreach (var streamEvent in model.StreamAsync(request, turn.Token).ConfigureAwait(false))
+                {
+                    switch (streamEvent)
+                    {
+                        case TextDelta { Text.Length: > 0 } delta:
+                            await turn.SayAsync(call.Output, filter.Feed(delta.Text), last: false).ConfigureAwait(false);
+                            break;
+                        case ToolUseRequested use:
+                            (toolUses ??= []).Add(new ToolUseBlock(use.ToolUseId, use.Name, use.InputJson));
+                            break;
+                        case ModelCompleted completed:
+                            llm?.SetTag("gen_ai.response.finish_reason", completed.StopReason.ToString());
+                            llm?.SetTag("gen_ai.usage.input_tokens", completed.Usage?.InputTokens);
+                            llm?.SetTag("gen_ai.usage.output_tokens", completed.Usage?.OutputTokens);
+                            if (completed.StopReason is ModelStopReason.GuardrailIntervened or ModelStopReason.ContentFiltered)
+                            {
+                                moderation = completed.StopReason == ModelStopReason.GuardrailIntervened ? "guardrail_intervened" : "content_filtered";
+                            }
+
+                            if (completed.StopReason is not (ModelStopReason.EndTurn or ModelStopReason.ToolUse))
+                            {
+                                Log.ModelStopped(logger, call.LogId, turn.Id, completed.StopReason);
+                            }
+
+                            break;
+                    }
+                }
+            }
+
+            await turn.SayAsync(call.Output, filter.Flush(), last: false).ConfigureAwait(false);
+            turn.Token.ThrowIfCancellationRequested();
+            if (moderation is not null)
+            {
+                // A content guardrail stopped the answer: the caller hears the use case's line, no tool runs, and the
+                // turn records why.
+                turn.Moderation = moderation;
+                turn.StartStretch();
+                await turn.SayAsync(call.Output, useCase.GuardrailLine, last: false).ConfigureAwait(false);
+                await turn.SayAsync(call.Output, string.Empty, last: true).ConfigureAwait(false);
+                return RoundOutcome.Done;
+            }
+
+            if (toolUses is null)
+            {
+                await turn.SayAsync(call.Output, string.Empty, last: true).ConfigureAwait(false);
+                return RoundOutcome.Done;
+            }
+
+            if (turn.Round >= useCase.Model.MaxToolRounds)
+            {
+                // The uses are recorded, answered as not run, and the caller hears the apology.
+                Log.ToolRoundsExceeded(logger, call.LogId, turn.Id, useCase.Model.MaxToolRounds);
+                await ApologiseAsync(call, turn).ConfigureAwait(false);
+                return new RoundOutcome(toolUses, Failed: true);
+            }
+
+            return new RoundOutcome(toolUses);
         }
         catch (Exception ex)
         {
-            Log.TurnFailed(logger, ex, call.LogId, turn.Id);
-            await ApologiseAsync(call, turn).ConfigureAwait(false);
-            return RoundOutcome.Failure;
+            return await FailedAsync(call, turn, ex).ConfigureAwait(false);
         }
     }
 
-    private async Task<RoundOutcome> StreamCoreAsync(ActiveCall call, TurnHandle turn, ModelRequest request)
+    /// <summary>A cancellation ends quietly; anything else is the caller's to hear as the apology.</summary>
+    private async Task<RoundOutcome> FailedAsync(ActiveCall call, TurnHandle turn, Exception exception)
     {
-        var useCase = call.UseCase;
-        List<ContentBlock>? toolUses = null;
-        string? moderation = null;
-        var filter = new SpeechFilter();
-        turn.StartStretch();
-        using (var llm = ConversationTelemetry.Source.StartActivity("llm"))
+        if (turn.IsCancelled)
         {
-            llm?.SetTag("voiceagent.round", turn.Round);
-            await foreach (var streamEvent in model.StreamAsync(request, turn.Token).ConfigureAwait(false))
+            if (exception is not OperationCanceledException)
             {
-                switch (streamEvent)
-                {
-                    case TextDelta { Text.Length: > 0 } delta:
-                        await turn.SayAsync(call.Output, filter.Feed(delta.Text), last: false).ConfigureAwait(false);
-                        break;
-                    case ToolUseRequested use:
-                        (toolUses ??= []).Add(new ToolUseBlock(use.ToolUseId, use.Name, use.InputJson));
-                        break;
-                    case ModelCompleted completed:
-                        llm?.SetTag("gen_ai.response.finish_reason", completed.StopReason.ToString());
-                        llm?.SetTag("gen_ai.usage.input_tokens", completed.Usage?.InputTokens);
-                        llm?.SetTag("gen_ai.usage.output_tokens", completed.Usage?.OutputTokens);
-                        if (completed.StopReason is ModelStopReason.GuardrailIntervened or ModelStopReason.ContentFiltered)
-                        {
-                            moderation = completed.StopReason == ModelStopReason.GuardrailIntervened ? "guardrail_intervened" : "content_filtered";
-                        }
-
-                        if (completed.StopReason is not (ModelStopReason.EndTurn or ModelStopReason.ToolUse))
-                        {
-                            Log.ModelStopped(logger, call.LogId, turn.Id, completed.StopReason);
-                        }
-
-                        break;
-                }
+                // Cancelled, then tripped over the turn that took over: nothing to say to the caller.
+                Log.CancelledTurnFailed(logger, exception, call.LogId, turn.Id);
             }
-        }
 
-        await turn.SayAsync(call.Output, filter.Flush(), last: false).ConfigureAwait(false);
-        turn.Token.ThrowIfCancellationRequested();
-        if (moderation is not null)
-        {
-            // A content guardrail stopped the answer: the caller hears the use case's line, no tool runs, and the
-            // turn records why.
-            turn.Moderation = moderation;
-            turn.StartStretch();
-            await turn.SayAsync(call.Output, useCase.GuardrailLine, last: false).ConfigureAwait(false);
-            await turn.SayAsync(call.Output, string.Empty, last: true).ConfigureAwait(false);
             return RoundOutcome.Done;
         }
 
-        if (toolUses is null)
-        {
-            await turn.SayAsync(call.Output, string.Empty, last: true).ConfigureAwait(false);
-            return RoundOutcome.Done;
-        }
-
-        if (turn.Round >= useCase.Model.MaxToolRounds)
-        {
-            // The uses are recorded, answered as not run, and the caller hears the apology.
-            Log.ToolRoundsExceeded(logger, call.LogId, turn.Id, useCase.Model.MaxToolRounds);
-            await ApologiseAsync(call, turn).ConfigureAwait(false);
-            return new RoundOutcome(toolUses, Failed: true);
-        }
-
-        return new RoundOutcome(toolUses);
+        Log.TurnFailed(logger, exception, call.LogId, turn.Id);
+        await ApologiseAsync(call, turn).ConfigureAwait(false);
+        return RoundOutcome.Failure;
     }
 
     private async Task ApologiseAsync(ActiveCall call, TurnHandle turn)
