@@ -7,8 +7,8 @@ COPY src/Domain/VoiceAgent.Domain.csproj src/Domain/
 COPY src/Application/VoiceAgent.Application.csproj src/Application/
 COPY src/Infrastructure/VoiceAgent.Infrastructure.csproj src/Infrastructure/
 COPY src/Api/VoiceAgent.Api.csproj src/Api/
-COPY src/Modules/Pizza/VoiceAgent.Modules.Pizza.csproj src/Modules/Pizza/
-COPY src/Modules/Leasing/VoiceAgent.Modules.Leasing.csproj src/Modules/Leasing/
+# Every business domain module (the host references src/Modules/*; adding one changes nothing here).
+COPY src/Modules/ src/Modules/
 RUN dotnet restore src/Api/VoiceAgent.Api.csproj -r linux-x64
 COPY src/ src/
 COPY seed/ seed/

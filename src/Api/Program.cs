@@ -5,8 +5,6 @@ using VoiceAgent.Api.Endpoints;
 using VoiceAgent.Api.Relay;
 using VoiceAgent.Application;
 using VoiceAgent.Application.Modules;
-using VoiceAgent.Modules.Leasing;
-using VoiceAgent.Modules.Pizza;
 using VoiceAgent.Infrastructure;
 
 if (args is ["healthcheck", ..])
@@ -29,9 +27,9 @@ if (string.Equals(builder.Configuration["Logging:Format"], "json", StringCompari
 
 builder.Services.AddApplication().AddInfrastructure(builder.Configuration).AddApi(builder.Configuration);
 
-// Business domains: one line each (src/Modules/<Domain>; docs/adding-a-domain.md).
-builder.Services.AddDomainModule<PizzaModule>();
-builder.Services.AddDomainModule<LeasingModule>();
+// Business domains: one line each; the host builds every folder under src/Modules (docs/adding-a-domain.md).
+builder.Services.AddDomainModule<VoiceAgent.Modules.Pizza.PizzaModule>();
+builder.Services.AddDomainModule<VoiceAgent.Modules.Leasing.LeasingModule>();
 
 var app = builder.Build();
 if (args is ["seed", ..])

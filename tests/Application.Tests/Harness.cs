@@ -7,8 +7,6 @@ using NSubstitute;
 using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Application.Calls;
 using VoiceAgent.Application.Relay.SessionStarted;
-using VoiceAgent.Application.Modules;
-using VoiceAgent.Modules.Pizza;
 using VoiceAgent.Domain.UseCases;
 
 namespace VoiceAgent.Application.Tests;
@@ -24,8 +22,19 @@ internal sealed class Harness : IAsyncDisposable
     {
     }
 
+    /// <summary>With what <paramref name="register"/> adds (a business module, for its tests beside it).</summary>
+    public Harness(UseCase useCase, Action<IServiceCollection> register)
+        : this(null, useCase, register, [])
+    {
+    }
+
     /// <summary>With <paramref name="settings"/> on top of the harness's configuration.</summary>
     public Harness(IDictionary<string, string?>? settings, UseCase? useCase = null, params ITool[] tools)
+        : this(settings, useCase, null, tools)
+    {
+    }
+
+    private Harness(IDictionary<string, string?>? settings, UseCase? useCase, Action<IServiceCollection>? register, ITool[] tools)
     {
         UseCase = useCase ?? PizzaUseCase();
         var useCases = Substitute.For<IUseCaseRepository>();
@@ -47,7 +56,6 @@ internal sealed class Harness : IAsyncDisposable
             .AddSingleton<IConfiguration>(configuration)
             .AddLogging()
             .AddApplication()
-            .AddDomainModule<PizzaModule>()
             .AddSingleton<IOrderRepository>(Orders)
             .AddSingleton<ILanguageModel>(Model)
             .AddSingleton(useCases)
@@ -59,6 +67,8 @@ internal sealed class Harness : IAsyncDisposable
         {
             services.AddSingleton(tool);
         }
+
+        register?.Invoke(services);
 
         _services = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
         Sender = _services.GetRequiredService<ISender>();

@@ -1,4 +1,6 @@
-namespace VoiceAgent.Integration.Tests;
+using VoiceAgent.Integration.Tests;
+
+namespace VoiceAgent.Modules.Pizza.Tests;
 
 /// <summary>The pizza module's one source of truth: the menu that prices orders is the menu the prompt shows.</summary>
 public sealed class PizzaModuleTests

@@ -1,8 +1,9 @@
+using VoiceAgent.Integration.Tests;
 using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Application.Tests;
 using VoiceAgent.Integration.Tests.Persistence;
 
-namespace VoiceAgent.Integration.Tests;
+namespace VoiceAgent.Modules.Leasing.Tests;
 
 /// <summary>The leasing office over the wire, against DynamoDB (moto): routed by its number, two callers, one slot.</summary>
 public sealed class LeasingModuleTests : IClassFixture<MotoServer>
