@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.WebSockets;
-using VoiceAgent.Api.Twilio;
 
 namespace VoiceAgent.Simulator;
 
@@ -206,7 +205,7 @@ internal static class Attacks
         }
     }
 
-    private static string? Sign(Options o, string url) => o.AuthToken is null ? null : TwilioSignature.Compute(o.AuthToken, url, []);
+    private static string? Sign(Options o, string url) => o.AuthToken is null ? null : TwilioSigning.Sign(o.AuthToken, url, []);
 
     private static string PublicBase(Options o) => (o.PublicUrl ?? RelayConnection.HttpBase(o.Url!)).ToString().TrimEnd('/');
 

@@ -4,7 +4,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
-using VoiceAgent.Api.Relay;
 
 namespace VoiceAgent.Simulator;
 
@@ -95,12 +94,30 @@ internal static class FloorServer
         }
     }
 
-    /// <summary>The frame's top-level "type" is "prompt", read with the service's own frame reader.</summary>
+    /// <summary>The frame's top-level "type" is "prompt" (read as Twilio's frames are defined: a JSON object).</summary>
     private static bool IsPrompt(ReadOnlySpan<byte> frame)
     {
         try
         {
-            return RelayFrame.ReadType(frame) == "prompt";
+            var reader = new Utf8JsonReader(frame);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isType = reader.ValueTextEquals("type"u8);
+                reader.Read();
+                if (isType)
+                {
+                    return reader.TokenType == JsonTokenType.String && reader.ValueTextEquals("prompt"u8);
+                }
+
+                reader.Skip();
+            }
+
+            return false;
         }
         catch (JsonException)
         {

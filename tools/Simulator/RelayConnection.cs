@@ -1,6 +1,5 @@
 using System.Net.WebSockets;
 using System.Text.Json;
-using VoiceAgent.Api.Twilio;
 
 namespace VoiceAgent.Simulator;
 
@@ -52,7 +51,7 @@ internal sealed class RelayConnection : IAsyncDisposable
         From = from;
         var http = HttpBase(service);
         RelayUrl = await AnswerAsync(http, authToken, publicBase ?? http, from, to, cancellationToken).ConfigureAwait(false);
-        await OpenAsync(service, RelayUrl, authToken is null ? null : TwilioSignature.Compute(authToken, RelayUrl, []), cancellationToken).ConfigureAwait(false);
+        await OpenAsync(service, RelayUrl, authToken is null ? null : TwilioSigning.Sign(authToken, RelayUrl, []), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The relay URL the webhook's TwiML named for this call (its ticket included).</summary>
@@ -105,7 +104,7 @@ internal sealed class RelayConnection : IAsyncDisposable
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(http.ToString().TrimEnd('/') + "/twiml")) { Content = new FormUrlEncodedContent(form) };
         if (!string.IsNullOrEmpty(authToken))
         {
-            request.Headers.Add("X-Twilio-Signature", TwilioSignature.Compute(authToken, publicBase.ToString().TrimEnd('/') + "/twiml", form));
+            request.Headers.Add("X-Twilio-Signature", TwilioSigning.Sign(authToken, publicBase.ToString().TrimEnd('/') + "/twiml", form));
         }
 
         using var response = await Http.SendAsync(request, cancellationToken).ConfigureAwait(false);
