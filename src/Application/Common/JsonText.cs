@@ -1,8 +1,9 @@
 using System.Text.Json;
 
-namespace VoiceAgent.Infrastructure.Common;
+namespace VoiceAgent.Application.Common;
 
-internal static class JsonText
+/// <summary>Small checks on JSON held as text.</summary>
+public static class JsonText
 {
     /// <summary>True when <paramref name="value"/> is a complete JSON object.</summary>
     public static bool IsObject(string? value)

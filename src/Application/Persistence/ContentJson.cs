@@ -1,13 +1,25 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using VoiceAgent.Application.Common;
 using VoiceAgent.Domain.Conversations;
 
 namespace VoiceAgent.Application.Persistence;
 
+/// <summary>How tool inputs and results are spelled inside content blocks.</summary>
+public enum ContentDialect
+{
+    /// <summary>As stored: a tool use's input and a tool result's content are strings, kept exactly as they came.</summary>
+    Stored,
+
+    /// <summary>As Bedrock's Converse API takes them: the input a JSON object, the result a <c>[{"json"}]</c> or <c>[{"text"}]</c> list.</summary>
+    Converse,
+}
+
 /// <summary>
-/// The stored form of a message's content blocks, one JSON array: <c>{"text"}</c>, <c>{"toolUse":{toolUseId, name,
-/// input}}</c>, <c>{"toolResult":{toolUseId, content, status}}</c>. Shared by the DynamoDB items and the dead letters.
+/// A message's content blocks as one JSON array: <c>{"text"}</c>, <c>{"toolUse":{toolUseId, name, input}}</c>,
+/// <c>{"toolResult":{toolUseId, content, status}}</c>. The one writer of content: the stored form (DynamoDB items, dead
+/// letters) and the Converse request's messages differ only in how inputs and results are spelled (<see cref="ContentDialect"/>).
 /// </summary>
 public static class ContentJson
 {
@@ -23,7 +35,7 @@ public static class ContentJson
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
-    public static void Write(Utf8JsonWriter json, IReadOnlyList<ContentBlock> content)
+    public static void Write(Utf8JsonWriter json, IReadOnlyList<ContentBlock> content, ContentDialect dialect = ContentDialect.Stored)
     {
         ArgumentNullException.ThrowIfNull(json);
         ArgumentNullException.ThrowIfNull(content);
@@ -40,13 +52,52 @@ public static class ContentJson
                     json.WriteStartObject("toolUse");
                     json.WriteString("toolUseId", u.ToolUseId);
                     json.WriteString("name", u.Name);
-                    json.WriteString("input", u.InputJson);
+                    if (dialect == ContentDialect.Stored)
+                    {
+                        json.WriteString("input", u.InputJson);
+                    }
+                    else
+                    {
+                        // Bedrock takes an object; what the model sent that is not one becomes {}.
+                        json.WritePropertyName("input");
+                        if (JsonText.IsObject(u.InputJson))
+                        {
+                            json.WriteRawValue(u.InputJson, skipInputValidation: true);
+                        }
+                        else
+                        {
+                            json.WriteStartObject();
+                            json.WriteEndObject();
+                        }
+                    }
+
                     json.WriteEndObject();
                     break;
                 case ToolResultBlock r:
                     json.WriteStartObject("toolResult");
                     json.WriteString("toolUseId", r.ToolUseId);
-                    json.WriteString("content", r.Content);
+                    if (dialect == ContentDialect.Stored)
+                    {
+                        json.WriteString("content", r.Content);
+                    }
+                    else
+                    {
+                        json.WriteStartArray("content");
+                        json.WriteStartObject();
+                        if (JsonText.IsObject(r.Content))
+                        {
+                            json.WritePropertyName("json");
+                            json.WriteRawValue(r.Content, skipInputValidation: true);
+                        }
+                        else
+                        {
+                            json.WriteString("text", r.Content);
+                        }
+
+                        json.WriteEndObject();
+                        json.WriteEndArray();
+                    }
+
                     json.WriteString("status", r.Status == ToolResultStatus.Success ? "success" : "error");
                     json.WriteEndObject();
                     break;

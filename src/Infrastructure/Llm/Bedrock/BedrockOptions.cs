@@ -1,5 +1,5 @@
 using System.ComponentModel.DataAnnotations;
-using VoiceAgent.Infrastructure.Common;
+using VoiceAgent.Application.Common;
 
 namespace VoiceAgent.Infrastructure.Llm.Bedrock;
 

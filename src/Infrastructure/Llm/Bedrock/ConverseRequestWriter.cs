@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Text.Json;
 using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Domain.Conversations;
-using VoiceAgent.Infrastructure.Common;
+using VoiceAgent.Application.Persistence;
 
 namespace VoiceAgent.Infrastructure.Llm.Bedrock;
 
@@ -78,49 +78,8 @@ internal static class ConverseRequestWriter
         {
             json.WriteStartObject();
             json.WriteString("role", message.Role == ConversationRole.User ? "user" : "assistant");
-            json.WriteStartArray("content");
-            foreach (var block in message.Content)
-            {
-                json.WriteStartObject();
-                switch (block)
-                {
-                    case TextBlock text:
-                        json.WriteString("text", text.Text);
-                        break;
-                    case ToolUseBlock use:
-                        json.WriteStartObject("toolUse");
-                        json.WriteString("toolUseId", use.ToolUseId);
-                        json.WriteString("name", use.Name);
-                        json.WritePropertyName("input");
-                        WriteJsonObjectOrEmpty(json, use.InputJson);
-                        json.WriteEndObject();
-                        break;
-                    case ToolResultBlock result:
-                        json.WriteStartObject("toolResult");
-                        json.WriteString("toolUseId", result.ToolUseId);
-                        json.WriteStartArray("content");
-                        json.WriteStartObject();
-                        if (JsonText.IsObject(result.Content))
-                        {
-                            json.WritePropertyName("json");
-                            json.WriteRawValue(result.Content, skipInputValidation: true);
-                        }
-                        else
-                        {
-                            json.WriteString("text", result.Content);
-                        }
-
-                        json.WriteEndObject();
-                        json.WriteEndArray();
-                        json.WriteString("status", result.Status == ToolResultStatus.Success ? "success" : "error");
-                        json.WriteEndObject();
-                        break;
-                }
-
-                json.WriteEndObject();
-            }
-
-            json.WriteEndArray();
+            json.WritePropertyName("content");
+            ContentJson.Write(json, message.Content, ContentDialect.Converse);
             json.WriteEndObject();
         }
 
@@ -166,18 +125,5 @@ internal static class ConverseRequestWriter
 
         json.WriteEndObject();
         json.WriteEndObject();
-    }
-
-    private static void WriteJsonObjectOrEmpty(Utf8JsonWriter json, string input)
-    {
-        if (JsonText.IsObject(input))
-        {
-            json.WriteRawValue(input, skipInputValidation: true);
-        }
-        else
-        {
-            json.WriteStartObject();
-            json.WriteEndObject();
-        }
     }
 }
