@@ -1,44 +1,42 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Domain.Common;
 using VoiceAgent.Domain.Orders;
 
 namespace VoiceAgent.Infrastructure.Persistence;
 
-/// <summary>An order as stored (JSON document), shared by the stores.</summary>
-internal sealed record OrderDocument(
-    string OrderId,
-    string CallSid,
-    Fulfilment Fulfilment,
-    List<OrderLineDocument> Lines,
-    DateTimeOffset CreatedAt,
-    string? CustomerName = null,
-    string? DeliveryAddress = null,
-    decimal DeliveryFee = 0)
+/// <summary>
+/// An order as stored: the domain's <see cref="Order"/> itself as a JSON document (camelCase, enums as strings, no
+/// nulls, no computed totals), read back through its constructor, so a stored order is checked as a placed one is.
+/// There is no second order type to keep in step with the domain's.
+/// </summary>
+internal static class OrderDocument
 {
-    public static string ToJson(Order order) => JsonSerializer.Serialize(
-        new OrderDocument(
-            order.OrderId,
-            order.CallSid,
-            order.Fulfilment,
-            order.Lines.Select(l => new OrderLineDocument(l.Item, l.Quantity, l.UnitPrice, l.Size, [.. l.Extras])).ToList(),
-            order.CreatedAt,
-            order.CustomerName,
-            order.DeliveryAddress,
-            order.DeliveryFee),
-        OrderJsonContext.Default.OrderDocument);
+    private static readonly JsonTypeInfo<Order> Info = (JsonTypeInfo<Order>)new JsonSerializerOptions(OrderJsonContext.Default.Options)
+    {
+        TypeInfoResolver = OrderJsonContext.Default.WithAddedModifier(static type =>
+        {
+            // Totals are computed from the lines, never stored (the document predates them and stays as it was).
+            if (type.Type == typeof(Order) || type.Type == typeof(OrderLine))
+            {
+                var total = type.Properties.FirstOrDefault(p => p.Name == "total");
+                if (total is not null)
+                {
+                    type.Properties.Remove(total);
+                }
+            }
+        }),
+    }.GetTypeInfo(typeof(Order));
+
+    public static string ToJson(Order order) => JsonSerializer.Serialize(order, Info);
 
     public static Order FromJson(string json, string source)
     {
         try
         {
-            var d = JsonSerializer.Deserialize(json, OrderJsonContext.Default.OrderDocument)
-                ?? throw new StoredDataException($"{source}: the order document is empty.");
-            var lines = (d.Lines ?? throw new StoredDataException($"{source}: the order has no 'lines'."))
-                .Select(l => new OrderLine(l.Item, l.Quantity, l.UnitPrice, l.Size, l.Extras))
-                .ToList();
-            return new Order(d.OrderId, d.CallSid, d.Fulfilment, lines, d.CreatedAt, d.CustomerName, d.DeliveryAddress, d.DeliveryFee);
+            return JsonSerializer.Deserialize(json, Info) ?? throw new StoredDataException($"{source}: the order document is empty.");
         }
         catch (JsonException ex)
         {
@@ -51,12 +49,10 @@ internal sealed record OrderDocument(
     }
 }
 
-internal sealed record OrderLineDocument(string Item, int Quantity, decimal UnitPrice, string? Size = null, List<string>? Extras = null);
-
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     UseStringEnumConverter = true,
     RespectRequiredConstructorParameters = true)]
-[JsonSerializable(typeof(OrderDocument))]
+[JsonSerializable(typeof(Order))]
 internal sealed partial class OrderJsonContext : JsonSerializerContext;
