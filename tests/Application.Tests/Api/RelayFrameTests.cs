@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Json;
 using VoiceAgent.Api.Relay;
 
-namespace VoiceAgent.Integration.Tests;
+namespace VoiceAgent.Application.Tests.Api;
 
 /// <summary>Reading prompt frames: only as much text as an utterance may hold is decoded.</summary>
 public sealed class RelayFrameTests

@@ -2,7 +2,7 @@ using VoiceAgent.Api.Relay;
 using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Application.Calls;
 
-namespace VoiceAgent.Integration.Tests;
+namespace VoiceAgent.Application.Tests.Api;
 
 public sealed class RelayOutboxTests
 {

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using VoiceAgent.Api.Twilio;
 
-namespace VoiceAgent.Integration.Tests;
+namespace VoiceAgent.Application.Tests.Api;
 
 /// <summary>Golden signatures computed by Twilio's own helper library (npm twilio), see Vectors/SOURCE.md.</summary>
 public sealed class SignatureVectorTests

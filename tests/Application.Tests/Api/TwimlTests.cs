@@ -3,7 +3,7 @@ using VoiceAgent.Api.Twilio;
 using VoiceAgent.Application.Calls.EndSession;
 using VoiceAgent.Domain.UseCases;
 
-namespace VoiceAgent.Integration.Tests;
+namespace VoiceAgent.Application.Tests.Api;
 
 public sealed class TwimlTests
 {

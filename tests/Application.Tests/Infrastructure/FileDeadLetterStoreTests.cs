@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Options;
 using VoiceAgent.Infrastructure.Persistence;
 
-namespace VoiceAgent.Integration.Tests.Persistence;
+namespace VoiceAgent.Application.Tests.Infrastructure;
 
 /// <summary>Dead letters on disk: kept one a line, read back, and removed only once replayed.</summary>
 public sealed class FileDeadLetterStoreTests : IDisposable

@@ -2,7 +2,7 @@ using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Domain.Orders;
 using VoiceAgent.Infrastructure.Persistence;
 
-namespace VoiceAgent.Integration.Tests.Persistence;
+namespace VoiceAgent.Application.Tests.Infrastructure;
 
 /// <summary>The stored order document is the domain's Order itself, in the document format the store has always held.</summary>
 public sealed class OrderDocumentTests
