@@ -102,21 +102,15 @@ internal sealed partial class CallLoop
         _ = Task.Run(RunAsync, CancellationToken.None);
     }
 
-    public Task IdleAsync()
+    public Task IdleAsync() => PostAndWait(static done => new CallInput.IdleWanted(done));
+
+    public Task HandOverAsync() => PostAndWait(static done => new CallInput.HandOver(done));
+
+    /// <summary>Posts an input that completes a task when the loop has acted on it (at once if the loop has stopped).</summary>
+    private Task PostAndWait(Func<TaskCompletionSource, CallInput> input)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (!Post(new CallInput.IdleWanted(done)))
-        {
-            done.TrySetResult();
-        }
-
-        return done.Task;
-    }
-
-    public Task HandOverAsync()
-    {
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (!Post(new CallInput.HandOver(done)))
+        if (!Post(input(done)))
         {
             done.TrySetResult();
         }
