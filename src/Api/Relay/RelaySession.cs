@@ -35,13 +35,11 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
     private readonly ILogger _logger;
     private readonly RelayOutbox _outbox;
     private readonly CancellationTokenSource _session;
-    private readonly ArrayBufferWriter<byte> _sendBuffer = new(512);
-    private readonly Utf8JsonWriter _json;
+    private readonly RelayFrameWriter _frames = new();
     private ActiveCall? _call;
     private (WebSocketCloseStatus Status, string Description)? _closeNow;
     private int _badFrames;
-    private double _inboundBudget;
-    private long _inboundAt;
+    private InboundBudget _inbound;
 
     // bound: what the session's relay ticket binds it to; setup must name the same call.
     public RelaySession(
@@ -63,7 +61,6 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
         _options = options;
         _logger = logger;
         _session = CancellationTokenSource.CreateLinkedTokenSource(lifetime);
-        _json = new Utf8JsonWriter(_sendBuffer);
         _outbox = new RelayOutbox(options.SendQueueCapacity);
     }
 
@@ -141,7 +138,7 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
 
     public void Dispose()
     {
-        _json.Dispose();
+        _frames.Dispose();
         _session.Dispose();
     }
 
@@ -160,7 +157,7 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
             var message = peek.EndOfMessage
                 ? new ReceivedMessage(ArrayPool<byte>.Shared.Rent(1), 0, peek.MessageType, false)
                 : await ReadMessageAsync(token).ConfigureAwait(false);
-            var pause = Spend(message.Oversized ? _options.MaxFrameBytes : message.Length, arrived);
+            var pause = _inbound.Spend(message.Oversized ? _options.MaxFrameBytes : message.Length, arrived, _options.MaxInboundBytesPerSecond, _telemetry);
             try
             {
                 if (message.Type == WebSocketMessageType.Close)
@@ -202,27 +199,6 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
                 return (WebSocketCloseStatus.InvalidPayloadData, "too many invalid messages");
             }
         }
-    }
-
-    /// <summary>
-    /// Takes <paramref name="bytes"/> from the session's inbound budget (a token bucket of Relay:MaxInboundBytesPerSecond,
-    /// a second deep); returns how long reading must pause for the budget to recover (zero almost always).
-    /// </summary>
-    private TimeSpan Spend(int bytes, long now)
-    {
-        var rate = (double)_options.MaxInboundBytesPerSecond;
-        if (_inboundAt == 0)
-        {
-            _inboundBudget = rate;
-        }
-        else
-        {
-            _inboundBudget = Math.Min(rate, _inboundBudget + (_telemetry.ElapsedSeconds(_inboundAt, now) * rate));
-        }
-
-        _inboundAt = now;
-        _inboundBudget -= bytes;
-        return _inboundBudget >= 0 ? TimeSpan.Zero : TimeSpan.FromSeconds(-_inboundBudget / rate);
     }
 
     /// <summary>
@@ -387,8 +363,7 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
             {
                 while (_outbox.TryTake(out var frame))
                 {
-                    Serialize(frame.Message);
-                    await _socket.SendAsync(_sendBuffer.WrittenMemory, WebSocketMessageType.Text, endOfMessage: true, token).ConfigureAwait(false);
+                    await _socket.SendAsync(_frames.Write(frame.Message), WebSocketMessageType.Text, endOfMessage: true, token).ConfigureAwait(false);
                     if (frame.Turn is { } turn && _call is { } call)
                     {
                         _telemetry.MessageWritten(call, turn, frame.Message);
@@ -405,35 +380,6 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
                 await _session.CancelAsync().ConfigureAwait(false);
             }
         }
-    }
-
-    private void Serialize(OutboundMessage message)
-    {
-        _sendBuffer.ResetWrittenCount();
-        _json.Reset(_sendBuffer);
-        var context = RelayJsonContext.Default;
-        switch (message)
-        {
-            case SpeakText t:
-                JsonSerializer.Serialize(_json, new TextFrame(t.Token, t.Last, t.Lang, t.Interruptible, t.Preemptible), context.TextFrame);
-                break;
-            case PlayMedia p:
-                JsonSerializer.Serialize(_json, new PlayFrame(p.Source, p.Loop, p.Preemptible, p.Interruptible), context.PlayFrame);
-                break;
-            case SendDigits d:
-                JsonSerializer.Serialize(_json, new SendDigitsFrame(d.Digits), context.SendDigitsFrame);
-                break;
-            case SwitchLanguage l:
-                JsonSerializer.Serialize(_json, new LanguageFrame(l.TtsLanguage, l.TranscriptionLanguage), context.LanguageFrame);
-                break;
-            case EndRelay e:
-                JsonSerializer.Serialize(_json, new EndFrame(e.HandoffData), context.EndFrame);
-                break;
-            default:
-                throw new InvalidOperationException($"No wire format for {message.GetType().Name}.");
-        }
-
-        _json.Flush();
     }
 
     private async Task ShutdownAsync(WebSocketCloseStatus status, string? description)

@@ -1,0 +1,297 @@
+using System.Diagnostics;
+using VoiceAgent.Application.Abstractions;
+using VoiceAgent.Application.Calls;
+using VoiceAgent.Application.Common;
+using VoiceAgent.Domain.Conversations;
+
+namespace VoiceAgent.Application.Conversations;
+
+/// <summary>
+/// Turns: asked for in one place, started with the caller's input in the conversation, their work launched off the
+/// loop, their reports turned into the next round or the end, and closed with what the caller heard.
+/// </summary>
+internal sealed partial class CallLoop
+{
+    private const string CancelledToolResult = "Not completed: the caller interrupted before this tool finished.";
+    private const string AbandonedToolResult = "Not completed: the answer failed before this tool finished.";
+    private const string ToolLimitResult = "Not run: too many tool rounds in one answer.";
+
+    private PendingTurn? _pending;
+    private ITimer? _closeWait;
+    private long _nextTurnId;
+
+    /// <summary>
+    /// The one place a turn is asked for: starts it now, or — while another runs — cancels that one and starts
+    /// this when it has been closed, joined with any other input that arrives meanwhile.
+    /// </summary>
+    private void Begin(PendingTurn next)
+    {
+        if (_ended || _handedOver)
+        {
+            return;
+        }
+
+        if (Running is { } running)
+        {
+            _pending = _pending is { } waiting ? next with { Input = Utterance.Join(waiting.Input, next.Input, _call.MaxUtteranceChars) } : next;
+            Stop(running);
+            return;
+        }
+
+        StartTurn(next);
+    }
+
+    private void StartTurn(PendingTurn next)
+    {
+        // The silence countdown starts again once the answer is done.
+        StopSilenceTimer();
+        var time = _services.Time;
+        var turn = new TurnHandle(++_nextTurnId, next.Input, _call.SessionToken)
+        {
+            StartedAt = next.ReceivedAt != 0 ? next.ReceivedAt : time.GetTimestamp(),
+            EndsCall = next.EndsCall,
+            Activity = StartTurnActivity(),
+        };
+        turn.Activity?.SetTag("voiceagent.call_sid", _call.CallSid);
+        turn.Activity?.SetTag("voiceagent.turn_id", turn.Id);
+        turn.Activity?.SetTag("voiceagent.use_case", _call.UseCase.Id);
+        Running = turn;
+        _services.Journal.SaveFrom(_call, Conversation.AddUserText(next.Input));
+
+        if (next.FixedReply is { } reply)
+        {
+            Launch(turn, static (loop, turn, reply) => loop.SayLineAsync(turn, reply!), reply);
+        }
+        else
+        {
+            LaunchRound(turn);
+        }
+    }
+
+    /// <summary>The turn's span, which its model rounds and tools join; the loop's own context is left as it was.</summary>
+    private static Activity? StartTurnActivity()
+    {
+        var current = Activity.Current;
+        var activity = ConversationTelemetry.Source.StartActivity("turn");
+        Activity.Current = current;
+        return activity;
+    }
+
+    private void LaunchRound(TurnHandle turn)
+    {
+        var request = new ModelRequest(_call.SystemPrompt, [.. Conversation.Messages], _call.Tools, _call.UseCase.Model);
+        Launch(turn, static async (loop, turn, request) =>
+            new CallInput.RoundStreamed(turn, await loop._services.Rounds.StreamAsync(loop._call, turn, request!).ConfigureAwait(false)), request);
+    }
+
+    /// <summary>
+    /// Starts the turn's next piece of work; it runs on until its first wait (the model's request going out) and
+    /// then off the loop, and its outcome comes back as an input. No thread-pool hop, no closure: a turn costs the
+    /// loop what the old runner cost the receive loop.
+    /// </summary>
+    private void Launch<TState>(TurnHandle turn, Func<CallLoop, TurnHandle, TState?, Task<CallInput>> work, TState? state)
+    {
+        turn.Working = true;
+        _ = RunWorkAsync(turn, work, state);
+    }
+
+    private async Task RunWorkAsync<TState>(TurnHandle turn, Func<CallLoop, TurnHandle, TState?, Task<CallInput>> work, TState? state)
+    {
+        // Set here, it holds for the work's own awaits only (an async method restores its caller's context).
+        Activity.Current = turn.Activity;
+        CallInput outcome;
+        try
+        {
+            outcome = await work(this, turn, state).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            // The work's own handling failed: the loop still hears of it and closes the turn.
+            Log.WorkFailed(Logger, ex, _call.LogId, turn.Id);
+            outcome = new CallInput.RoundStreamed(turn, RoundOutcome.Failure);
+        }
+
+        if (!Post(outcome))
+        {
+            turn.Dispose();
+        }
+    }
+
+    private async Task<CallInput> SayLineAsync(TurnHandle turn, string line)
+    {
+        try
+        {
+            await turn.SayAsync(_call.Output, line, last: true).ConfigureAwait(false);
+            if (turn.EndsCall)
+            {
+                await _call.Output.SendAsync(new EndRelay(null), null, _call.SessionToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (turn.IsCancelled)
+        {
+            // Interrupted while the line went out: the loop records what was heard.
+        }
+
+        return new CallInput.RoundStreamed(turn, RoundOutcome.Done);
+    }
+
+    private void OnRoundStreamed(TurnHandle turn, RoundOutcome outcome)
+    {
+        turn.Working = false;
+        if (turn != Running)
+        {
+            // Closed already (it did not wind down in time): its late report changes nothing.
+            turn.Dispose();
+            return;
+        }
+
+        if (outcome.ToolUses is { } toolUses && !turn.IsCancelled)
+        {
+            // The text before the tool uses was spoken; it and the uses form one assistant message.
+            List<ContentBlock> content = turn.TakeSpoken() is { } spoken ? [new TextBlock(spoken), .. toolUses] : [.. toolUses];
+            _services.Journal.SaveFrom(_call, Conversation.AddAssistant(content));
+            if (!outcome.Failed)
+            {
+                Launch(turn, static async (loop, turn, uses) =>
+                {
+                    var (results, endsTurn) = await loop._services.Tools.RunAsync(loop._call, turn, uses!).ConfigureAwait(false);
+                    return new CallInput.ToolsInvoked(turn, results, endsTurn);
+                }, toolUses);
+                return;
+            }
+
+            AnswerPendingToolUses(ToolLimitResult);
+        }
+
+        Finish(turn, turn.IsCancelled ? "cancelled" : outcome.Failed ? "failed" : "completed");
+    }
+
+    private void OnToolsInvoked(TurnHandle turn, ToolResultBlock[] results, bool endsTurn)
+    {
+        turn.Working = false;
+        if (turn != Running)
+        {
+            turn.Dispose();
+            return;
+        }
+
+        // The tool uses and their results are written in one transaction.
+        _services.Journal.SaveFrom(_call, Conversation.AddToolResults(results) - 1);
+        if (turn.IsCancelled || endsTurn)
+        {
+            // Interrupted, or the call was ended or handed off: nothing more to ask the model.
+            Finish(turn, turn.IsCancelled ? "cancelled" : "completed");
+            return;
+        }
+
+        turn.Round++;
+        LaunchRound(turn);
+    }
+
+    /// <summary>Cancels <paramref name="turn"/>, giving it Conversation:SupersedeWait to wind down before the loop closes it.</summary>
+    private void Stop(TurnHandle turn)
+    {
+        if (_closeWait is not null)
+        {
+            return;
+        }
+
+        turn.Cancel();
+        _closeWait = _services.Time.CreateTimer(
+            static state =>
+            {
+                var (loop, turn) = ((CallLoop, TurnHandle))state!;
+                loop.Post(new CallInput.CloseWaitElapsed(turn));
+            },
+            (this, turn),
+            _services.Options.SupersedeWait,
+            Timeout.InfiniteTimeSpan);
+    }
+
+    private void OnCloseWaitElapsed(TurnHandle turn)
+    {
+        if (turn == Running)
+        {
+            Log.SupersedeTimedOut(Logger, _call.LogId, turn.Id);
+            Finish(turn, "cancelled");
+        }
+    }
+
+    /// <summary>Closes <paramref name="turn"/> with what the caller heard, then starts what waited for it.</summary>
+    private void Finish(TurnHandle turn, string outcome)
+    {
+        Close(turn);
+        Running = null;
+        _closeWait?.Dispose();
+        _closeWait = null;
+        if (outcome == "cancelled")
+        {
+            Log.TurnCancelled(Logger, _call.LogId, turn.Id, turn.Heard is not null);
+        }
+
+        turn.Activity?.SetTag("voiceagent.outcome", outcome);
+        turn.Activity?.Dispose();
+        _services.Telemetry.TurnEnded(_call.UseCase.Id, outcome);
+        if (!turn.Working)
+        {
+            turn.Dispose();
+        }
+
+        if (_pending is { } next && !_ended && !_handedOver)
+        {
+            _pending = null;
+            StartTurn(next);
+        }
+        else if (!turn.EndsCall)
+        {
+            AwaitCaller();
+        }
+    }
+
+    /// <summary>
+    /// Leaves the conversation valid and true to what the caller heard of <paramref name="turn"/>, however it
+    /// ended: open tool uses answered, spoken text (and any apology) recorded, a barge-in applied.
+    /// </summary>
+    private void Close(TurnHandle turn)
+    {
+        var firstChanged = Conversation.Messages.Count;
+        AnswerPendingToolUses(turn.IsCancelled ? CancelledToolResult : AbandonedToolResult);
+        var spoken = turn.Close();
+        if (turn.Apology is not null)
+        {
+            spoken = spoken is null ? turn.Apology : spoken + " " + turn.Apology;
+        }
+
+        if (spoken is not null && Conversation.Last is { Role: ConversationRole.User })
+        {
+            Conversation.AddAssistant([new TextBlock(spoken)], turn.Moderation);
+        }
+
+        _services.Journal.SaveFrom(_call, firstChanged);
+        if (turn.Heard is not null)
+        {
+            _services.Journal.SaveTruncation(_call, Conversation.TruncateLastAssistant(turn.Heard));
+        }
+    }
+
+    /// <summary>Answers every open tool use with an error.</summary>
+    private void AnswerPendingToolUses(string reason)
+    {
+        var pending = Conversation.PendingToolUses;
+        if (pending.Count == 0)
+        {
+            return;
+        }
+
+        var results = new ToolResultBlock[pending.Count];
+        for (var i = 0; i < pending.Count; i++)
+        {
+            results[i] = new ToolResultBlock(pending[i].ToolUseId, reason, ToolResultStatus.Error);
+        }
+
+        _services.Journal.SaveFrom(_call, Conversation.AddToolResults(results) - 1);
+    }
+
+    /// <summary>What a turn waiting for the running one to close will start with.</summary>
+    private sealed record PendingTurn(string Input, string? FixedReply = null, bool EndsCall = false, long ReceivedAt = 0);
+}
