@@ -29,6 +29,12 @@ public interface ICallDirectory
     Task<string?> FindUseCaseIdForNumberAsync(string dialledNumber, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Reads <paramref name="defaultUseCaseId"/> and the number index (every use case) into memory, so the first
+    /// call needs no store read either.
+    /// </summary>
+    Task WarmAsync(string defaultUseCaseId, CancellationToken cancellationToken);
+
+    /// <summary>
     /// The caller's profile, or null when there is none or the store does not answer within
     /// Conversation:CallerLookupTimeout: the call goes on as an unknown caller rather than wait.
     /// </summary>
@@ -76,6 +82,12 @@ internal sealed partial class CallDirectory(
     }
 
     public void Dispose() => _numbersBuild.Dispose();
+
+    public async Task WarmAsync(string defaultUseCaseId, CancellationToken cancellationToken)
+    {
+        await GetUseCaseAsync(defaultUseCaseId, cancellationToken).ConfigureAwait(false);
+        await BuildNumbersOnceAsync(cancellationToken).ConfigureAwait(false);
+    }
 
     public async Task<string?> FindUseCaseIdForNumberAsync(string dialledNumber, CancellationToken cancellationToken)
     {
@@ -261,7 +273,7 @@ internal sealed partial class CallDirectory(
     }
 }
 
-/// <summary>Reads the default use case into memory at start, so the first call needs no store read either.</summary>
+/// <summary>Reads the default use case and the number index into memory at start, so the first call needs no store read either.</summary>
 internal sealed partial class CallDirectoryWarmup(ICallDirectory directory, IOptions<ConversationOptions> options, ILogger<CallDirectoryWarmup> logger)
     : Microsoft.Extensions.Hosting.IHostedService
 {
@@ -269,8 +281,7 @@ internal sealed partial class CallDirectoryWarmup(ICallDirectory directory, IOpt
     {
         try
         {
-            await directory.GetUseCaseAsync(options.Value.DefaultUseCaseId, cancellationToken).ConfigureAwait(false);
-            await directory.FindUseCaseIdForNumberAsync("+10000000000", cancellationToken).ConfigureAwait(false);
+            await directory.WarmAsync(options.Value.DefaultUseCaseId, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
