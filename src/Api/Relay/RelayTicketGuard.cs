@@ -1,8 +1,8 @@
-using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Options;
 using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Application.Calls;
+using VoiceAgent.Application.Common;
 using VoiceAgent.Domain.Common;
 
 namespace VoiceAgent.Api.Relay;
@@ -32,8 +32,7 @@ internal sealed partial class RelayTicketGuard
     private readonly RelayOptions _options;
     private readonly ILogger<RelayTicketGuard> _logger;
     private readonly Counter<long> _verdicts;
-    private readonly ConcurrentDictionary<string, long> _used = new(StringComparer.Ordinal);
-    private int _sinceSweep;
+    private readonly ExpiringKeys _used;
 
     public RelayTicketGuard(
         RelayTicketCodec codec,
@@ -48,6 +47,7 @@ internal sealed partial class RelayTicketGuard
         _codec = codec;
         _ledger = ledger;
         _time = time;
+        _used = new ExpiringKeys(time);
         _options = options.Value;
         _logger = logger;
         _verdicts = meters.Create("VoiceAgent.Relay").CreateCounter<long>("voiceagent.relay.tickets", description: "Relay upgrades by ticket verdict");
@@ -88,16 +88,15 @@ internal sealed partial class RelayTicketGuard
         }
 
         // This instance's own memory first: a replay here is refused without asking the store.
-        if (!_used.TryAdd(ticket.Id, ticket.ExpiresAt.ToUnixTimeSeconds()))
+        if (!_used.TryAdd(ticket.Id, ticket.ExpiresAt))
         {
             return (TicketVerdict.Replayed, ticket);
         }
 
-        SweepExpired(now);
         try
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(_options.TicketClaimTimeout);
+            using var deadline = new CancellationTokenSource(_options.TicketClaimTimeout, _time);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
             var claimed = await _ledger.TryClaimAsync(ticket.Call.CallSid, ticket.Id, ticket.ExpiresAt, timeout.Token).ConfigureAwait(false);
             return (claimed ? TicketVerdict.Admitted : TicketVerdict.Replayed, ticket);
         }
@@ -106,7 +105,7 @@ internal sealed partial class RelayTicketGuard
             if (_options.RequireStoredTicketClaim)
             {
                 // Not admitted, so not used: Twilio may try the same ticket again once the store answers.
-                _used.TryRemove(ticket.Id, out _);
+                _used.Remove(ticket.Id);
                 Log.ClaimUnavailableRefused(_logger, ex, LogIds.Call(ticket.Call.CallSid));
                 return (TicketVerdict.StoreUnavailable, ticket);
             }
@@ -114,25 +113,6 @@ internal sealed partial class RelayTicketGuard
             Log.ClaimUnavailable(_logger, ex, LogIds.Call(ticket.Call.CallSid));
             _verdicts.Add(1, new KeyValuePair<string, object?>("verdict", "AdmittedWithoutStore"));
             return (TicketVerdict.Admitted, ticket);
-        }
-    }
-
-    /// <summary>Forgets used tickets once they have expired (they can no longer be admitted anyway).</summary>
-    private void SweepExpired(DateTimeOffset now)
-    {
-        if (Interlocked.Increment(ref _sinceSweep) < 1_024)
-        {
-            return;
-        }
-
-        Interlocked.Exchange(ref _sinceSweep, 0);
-        var cutoff = now.ToUnixTimeSeconds();
-        foreach (var (id, expiresAt) in _used)
-        {
-            if (expiresAt < cutoff)
-            {
-                _used.TryRemove(id, out _);
-            }
         }
     }
 

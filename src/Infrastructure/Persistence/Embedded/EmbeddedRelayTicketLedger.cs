@@ -1,30 +1,13 @@
-using System.Collections.Concurrent;
 using VoiceAgent.Application.Abstractions;
+using VoiceAgent.Application.Common;
 
 namespace VoiceAgent.Infrastructure.Persistence.Embedded;
 
 /// <summary>Used relay tickets of the embedded (single-process) store; forgotten once they expire.</summary>
 internal sealed class EmbeddedRelayTicketLedger(TimeProvider time) : IRelayTicketLedger
 {
-    private readonly ConcurrentDictionary<string, DateTimeOffset> _used = new(StringComparer.Ordinal);
-    private int _sinceSweep;
+    private readonly ExpiringKeys _used = new(time);
 
-    public Task<bool> TryClaimAsync(string callSid, string ticketId, DateTimeOffset expiresAt, CancellationToken cancellationToken)
-    {
-        var claimed = _used.TryAdd(ticketId, expiresAt);
-        if (Interlocked.Increment(ref _sinceSweep) >= 1_024)
-        {
-            Interlocked.Exchange(ref _sinceSweep, 0);
-            var now = time.GetUtcNow();
-            foreach (var (id, expiry) in _used)
-            {
-                if (expiry < now)
-                {
-                    _used.TryRemove(id, out _);
-                }
-            }
-        }
-
-        return Task.FromResult(claimed);
-    }
+    public Task<bool> TryClaimAsync(string callSid, string ticketId, DateTimeOffset expiresAt, CancellationToken cancellationToken) =>
+        Task.FromResult(_used.TryAdd(ticketId, expiresAt));
 }
