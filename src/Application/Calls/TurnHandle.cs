@@ -45,9 +45,6 @@ public sealed class TurnHandle : IDisposable
     /// <summary>The caller's barge-in report: what they heard of this turn's answer. Loop only.</summary>
     internal string? Heard { get; set; }
 
-    /// <summary>Set by the loop once the turn's last change is in the conversation. Loop only.</summary>
-    internal bool Closed { get; private set; }
-
     /// <summary>Whether the turn's work (a round, tools, a line) is out and has not reported back yet. Loop only.</summary>
     internal bool Working { get; set; }
 
@@ -153,7 +150,6 @@ public sealed class TurnHandle : IDisposable
         lock (_speech)
         {
             _closed = true;
-            Closed = true;
             return TakeSpokenLocked();
         }
     }

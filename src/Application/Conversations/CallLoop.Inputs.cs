@@ -115,6 +115,11 @@ internal sealed partial class CallLoop
 
         var digits = _digits.ToString();
         _digits.Clear();
+        if (_ended || _handedOver)
+        {
+            return;
+        }
+
         var map = _call.UseCase.DtmfMap;
         if (!map.TryGetValue(digits, out var action) && digits.Length > 1 && digits.EndsWith('#'))
         {
@@ -130,10 +135,8 @@ internal sealed partial class CallLoop
             case DtmfPrompt prompt:
                 Begin(new PendingTurn(prompt.Text));
                 break;
-            case DtmfInvokeTool tool when !_ended && !_handedOver:
+            case DtmfInvokeTool tool:
                 InvokeForDigits(pressed, tool);
-                break;
-            case DtmfInvokeTool:
                 break;
             default:
                 Begin(new PendingTurn(pressed));
@@ -153,13 +156,13 @@ internal sealed partial class CallLoop
                 var use = new ToolUseBlock("dtmf-" + Guid.NewGuid().ToString("N")[..12], action.ToolName, action.InputJson);
                 invocation = await _services.Invoker.InvokeAsync(_call, use, _call.SessionToken).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                Log.DtmfFailed(Logger, ex, _call.LogId);
-            }
             catch (OperationCanceledException)
             {
                 // The session ended while the tool ran.
+            }
+            catch (Exception ex)
+            {
+                Log.DtmfFailed(Logger, ex, _call.LogId);
             }
 
             Post(new CallInput.DtmfToolInvoked(pressed, action, invocation));

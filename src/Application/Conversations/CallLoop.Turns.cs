@@ -12,7 +12,6 @@ namespace VoiceAgent.Application.Conversations;
 /// </summary>
 internal sealed partial class CallLoop
 {
-    private const string CancelledToolResult = "Not completed: the caller interrupted before this tool finished.";
     private const string AbandonedToolResult = "Not completed: the answer failed before this tool finished.";
     private const string ToolLimitResult = "Not run: too many tool rounds in one answer.";
 
@@ -163,7 +162,7 @@ internal sealed partial class CallLoop
             AnswerPendingToolUses(ToolLimitResult);
         }
 
-        Finish(turn, turn.IsCancelled ? "cancelled" : outcome.Failed ? "failed" : "completed");
+        Finish(turn, outcome.Failed);
     }
 
     private void OnToolsInvoked(TurnHandle turn, ToolResultBlock[] results, bool endsTurn)
@@ -180,7 +179,7 @@ internal sealed partial class CallLoop
         if (turn.IsCancelled || endsTurn)
         {
             // Interrupted, or the call was ended or handed off: nothing more to ask the model.
-            Finish(turn, turn.IsCancelled ? "cancelled" : "completed");
+            Finish(turn);
             return;
         }
 
@@ -213,18 +212,22 @@ internal sealed partial class CallLoop
         if (turn == Running)
         {
             Log.SupersedeTimedOut(Logger, _call.LogId, turn.Id);
-            Finish(turn, "cancelled");
+            Finish(turn);
         }
     }
 
-    /// <summary>Closes <paramref name="turn"/> with what the caller heard, then starts what waited for it.</summary>
-    private void Finish(TurnHandle turn, string outcome)
+    /// <summary>
+    /// Closes <paramref name="turn"/> with what the caller heard, then starts what waited for it. Its outcome is
+    /// cancelled when it was (a barge-in, a newer input, the session's end), else failed or completed.
+    /// </summary>
+    private void Finish(TurnHandle turn, bool failed = false)
     {
         Close(turn);
         Running = null;
         _closeWait?.Dispose();
         _closeWait = null;
-        if (outcome == "cancelled")
+        var outcome = turn.IsCancelled ? "cancelled" : failed ? "failed" : "completed";
+        if (turn.IsCancelled)
         {
             Log.TurnCancelled(Logger, _call.LogId, turn.Id, turn.Heard is not null);
         }
@@ -254,8 +257,9 @@ internal sealed partial class CallLoop
     /// </summary>
     private void Close(TurnHandle turn)
     {
+        // Answered tool uses are journaled with their uses; what follows them is journaled below.
+        AnswerPendingToolUses(turn.IsCancelled ? ToolRound.CancelledResult : AbandonedToolResult);
         var firstChanged = Conversation.Messages.Count;
-        AnswerPendingToolUses(turn.IsCancelled ? CancelledToolResult : AbandonedToolResult);
         var spoken = turn.Close();
         if (turn.Apology is not null)
         {

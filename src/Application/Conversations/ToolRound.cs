@@ -13,7 +13,8 @@ namespace VoiceAgent.Application.Conversations;
 /// </summary>
 internal sealed class ToolRound(ToolInvoker invoker, TimeProvider timeProvider, IOptions<ConversationOptions> options)
 {
-    private const string CancelledToolResult = "Not completed: the caller interrupted before this tool finished.";
+    /// <summary>The result of a tool use the caller's barge-in stopped (or that never ran because of it).</summary>
+    internal const string CancelledResult = "Not completed: the caller interrupted before this tool finished.";
 
     public async Task<(ToolResultBlock[] Results, bool EndsTurn)> RunAsync(ActiveCall call, TurnHandle turn, IReadOnlyList<ContentBlock> toolUses)
     {
@@ -36,7 +37,7 @@ internal sealed class ToolRound(ToolInvoker invoker, TimeProvider timeProvider, 
             }
             catch (OperationCanceledException)
             {
-                results[i] = new ToolResultBlock(((ToolUseBlock)toolUses[i]).ToolUseId, CancelledToolResult, ToolResultStatus.Error);
+                results[i] = new ToolResultBlock(((ToolUseBlock)toolUses[i]).ToolUseId, CancelledResult, ToolResultStatus.Error);
             }
         }
 
