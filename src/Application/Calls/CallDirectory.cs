@@ -54,8 +54,7 @@ internal sealed partial class CallDirectory(
     private readonly ConcurrentDictionary<string, Entry<UseCase>> _useCases = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Entry<CallerProfile>> _callers = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _numbersBuild = new(1, 1);
-    private NumberIndex? _numbers;
-    private int _numbersRefreshing;
+    private Entry<Dictionary<string, string>>? _numbers;
     private long _profilesRestUntil;
 
     public async Task<UseCase?> GetUseCaseAsync(string useCaseId, CancellationToken cancellationToken)
@@ -91,12 +90,8 @@ internal sealed partial class CallDirectory(
 
     public async Task<string?> FindUseCaseIdForNumberAsync(string dialledNumber, CancellationToken cancellationToken)
     {
-        var numbers = Volatile.Read(ref _numbers);
-        if (numbers is null)
-        {
-            numbers = await BuildNumbersOnceAsync(cancellationToken).ConfigureAwait(false);
-        }
-        else if (time.GetElapsedTime(numbers.ReadAt) >= options.Value.UseCaseCacheTtl && Interlocked.Exchange(ref _numbersRefreshing, 1) == 0)
+        var numbers = Volatile.Read(ref _numbers) ?? await BuildNumbersOnceAsync(cancellationToken).ConfigureAwait(false);
+        if (time.GetElapsedTime(numbers.ReadAt) >= options.Value.UseCaseCacheTtl && Interlocked.Exchange(ref numbers.Refreshing, 1) == 0)
         {
             _ = Task.Run(async () =>
             {
@@ -111,15 +106,16 @@ internal sealed partial class CallDirectory(
                 }
                 finally
                 {
-                    Volatile.Write(ref _numbersRefreshing, 0);
+                    // A refreshed index replaces this entry; a failed or empty read lets a later call try again.
+                    Volatile.Write(ref numbers.Refreshing, 0);
                 }
             }, CancellationToken.None);
         }
 
-        return numbers.UseCaseIds.GetValueOrDefault(dialledNumber);
+        return numbers.Value!.GetValueOrDefault(dialledNumber);
     }
 
-    private async Task<NumberIndex> BuildNumbersOnceAsync(CancellationToken cancellationToken)
+    private async Task<Entry<Dictionary<string, string>>> BuildNumbersOnceAsync(CancellationToken cancellationToken)
     {
         await _numbersBuild.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -136,7 +132,7 @@ internal sealed partial class CallDirectory(
     /// Reads every use case: their numbers become the index, and the use cases themselves are kept like any read one.
     /// A number two use cases claim (only possible by editing the store by hand) goes to the first by id, loudly.
     /// </summary>
-    private async Task<NumberIndex> BuildNumbersAsync(CancellationToken cancellationToken)
+    private async Task<Entry<Dictionary<string, string>>> BuildNumbersAsync(CancellationToken cancellationToken)
     {
         var listing = await useCases.ListAsync(cancellationToken).ConfigureAwait(false);
         foreach (var problem in listing.Unreadable)
@@ -159,7 +155,7 @@ internal sealed partial class CallDirectory(
         }
 
         // An empty store is not remembered: it is being seeded (the embedded store seeds itself at start).
-        var built = new NumberIndex(index, now);
+        var built = new Entry<Dictionary<string, string>>(index, now);
         if (listing.UseCases.Count > 0)
         {
             Volatile.Write(ref _numbers, built);
@@ -241,8 +237,6 @@ internal sealed partial class CallDirectory(
             }
         });
     }
-
-    private sealed record NumberIndex(Dictionary<string, string> UseCaseIds, long ReadAt);
 
     private sealed class Entry<T>(T? value, long readAt)
         where T : class
