@@ -160,37 +160,44 @@ internal sealed class DynamoDbCallRepository(IAmazonDynamoDB client, DynamoDbOpt
     }
 
     /// <summary>Every item of a partition whose sort key starts with <paramref name="prefix"/>: paginated, consistent.</summary>
-    internal async Task<List<Dictionary<string, AttributeValue>>> QueryAsync(string pk, string prefix, CancellationToken cancellationToken)
+    internal Task<List<Dictionary<string, AttributeValue>>> QueryAsync(string pk, string prefix, CancellationToken cancellationToken)
+    {
+        var request = new QueryRequest
+        {
+            TableName = options.TableName,
+            KeyConditionExpression = "#pk = :pk",
+            ExpressionAttributeNames = new Dictionary<string, string> { ["#pk"] = Pk },
+            ExpressionAttributeValues = new Dictionary<string, AttributeValue> { [":pk"] = S(pk) },
+            ConsistentRead = true,
+            Limit = options.PageSize,
+        };
+
+        // DynamoDB refuses an empty key value: no prefix means the whole partition.
+        if (prefix.Length > 0)
+        {
+            request.KeyConditionExpression += " AND begins_with(#sk, :prefix)";
+            request.ExpressionAttributeNames["#sk"] = Sk;
+            request.ExpressionAttributeValues[":prefix"] = S(prefix);
+        }
+
+        return QueryAllAsync(client, request, cancellationToken);
+    }
+
+    /// <summary>Every item <paramref name="request"/> matches, page after page.</summary>
+    internal static async Task<List<Dictionary<string, AttributeValue>>> QueryAllAsync(IAmazonDynamoDB client, QueryRequest request, CancellationToken cancellationToken)
     {
         var items = new List<Dictionary<string, AttributeValue>>();
-        Dictionary<string, AttributeValue>? startKey = null;
         do
         {
-            // DynamoDB refuses an empty key value: no prefix means the whole partition.
-            var response = await client.QueryAsync(
-                new QueryRequest
-                {
-                    TableName = options.TableName,
-                    KeyConditionExpression = prefix.Length == 0 ? "#pk = :pk" : "#pk = :pk AND begins_with(#sk, :prefix)",
-                    ExpressionAttributeNames = prefix.Length == 0
-                        ? new Dictionary<string, string> { ["#pk"] = Pk }
-                        : new Dictionary<string, string> { ["#pk"] = Pk, ["#sk"] = Sk },
-                    ExpressionAttributeValues = prefix.Length == 0
-                        ? new Dictionary<string, AttributeValue> { [":pk"] = S(pk) }
-                        : new Dictionary<string, AttributeValue> { [":pk"] = S(pk), [":prefix"] = S(prefix) },
-                    ConsistentRead = true,
-                    Limit = options.PageSize,
-                    ExclusiveStartKey = startKey,
-                },
-                cancellationToken).ConfigureAwait(false);
+            var response = await client.QueryAsync(request, cancellationToken).ConfigureAwait(false);
             if (response.Items is not null)
             {
                 items.AddRange(response.Items);
             }
 
-            startKey = response.LastEvaluatedKey is { Count: > 0 } last ? last : null;
+            request.ExclusiveStartKey = response.LastEvaluatedKey is { Count: > 0 } last ? last : null;
         }
-        while (startKey is not null);
+        while (request.ExclusiveStartKey is not null);
 
         return items;
     }
@@ -278,39 +285,32 @@ internal sealed class DynamoDbUseCaseRepository(IAmazonDynamoDB client, DynamoDb
 
     public async Task<UseCaseListing> ListAsync(CancellationToken cancellationToken)
     {
+        var items = await DynamoDbCallRepository.QueryAllAsync(
+            client,
+            new QueryRequest
+            {
+                TableName = options.TableName,
+                IndexName = Gsi1,
+                KeyConditionExpression = "#pk = :pk",
+                ExpressionAttributeNames = new Dictionary<string, string> { ["#pk"] = Gsi1Pk },
+                ExpressionAttributeValues = new Dictionary<string, AttributeValue> { [":pk"] = S(UseCaseList) },
+                Limit = options.PageSize,
+            },
+            cancellationToken).ConfigureAwait(false);
         var useCases = new List<UseCase>();
         var unreadable = new List<string>();
-        Dictionary<string, AttributeValue>? startKey = null;
-        do
+        foreach (var item in items)
         {
-            var response = await client.QueryAsync(
-                new QueryRequest
-                {
-                    TableName = options.TableName,
-                    IndexName = Gsi1,
-                    KeyConditionExpression = "#pk = :pk",
-                    ExpressionAttributeNames = new Dictionary<string, string> { ["#pk"] = Gsi1Pk },
-                    ExpressionAttributeValues = new Dictionary<string, AttributeValue> { [":pk"] = S(UseCaseList) },
-                    Limit = options.PageSize,
-                    ExclusiveStartKey = startKey,
-                },
-                cancellationToken).ConfigureAwait(false);
-            foreach (var item in response.Items ?? [])
+            var reader = new ItemReader(item);
+            try
             {
-                var reader = new ItemReader(item);
-                try
-                {
-                    useCases.Add(SeedLoader.ParseUseCase(reader.String("document"), $"DynamoDB item {reader.Name}"));
-                }
-                catch (Exception ex) when (ex is SeedDataException or StoredDataException)
-                {
-                    unreadable.Add(ex.Message);
-                }
+                useCases.Add(SeedLoader.ParseUseCase(reader.String("document"), $"DynamoDB item {reader.Name}"));
             }
-
-            startKey = response.LastEvaluatedKey is { Count: > 0 } last ? last : null;
+            catch (Exception ex) when (ex is SeedDataException or StoredDataException)
+            {
+                unreadable.Add(ex.Message);
+            }
         }
-        while (startKey is not null);
 
         return new UseCaseListing(useCases, unreadable);
     }
