@@ -8,7 +8,7 @@ namespace VoiceAgent.Integration.Tests;
 /// </summary>
 public sealed class ArchitectureTests
 {
-    private static readonly string Root = FindRoot();
+    private static readonly string Root = Repository.Root;
     private static readonly string[] Scanned = ["src", "tests", "tools"];
 
     /// <summary>Each assembly and exactly the VoiceAgent assemblies it references; a row per module, found by folder.</summary>
@@ -86,17 +86,5 @@ public sealed class ArchitectureTests
         {
             Assert.Contains($"AddDomainModule<VoiceAgent.Modules.{module}.{module}Module>()", File.ReadAllText(program), StringComparison.Ordinal);
         }
-    }
-
-    /// <summary>The repository's root folder (the one holding VoiceAgent.slnx).</summary>
-    internal static string FindRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "VoiceAgent.slnx")))
-        {
-            directory = directory.Parent;
-        }
-
-        return directory?.FullName ?? throw new InvalidOperationException("The repository root (VoiceAgent.slnx) was not found.");
     }
 }

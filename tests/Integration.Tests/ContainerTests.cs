@@ -12,7 +12,7 @@ namespace VoiceAgent.Integration.Tests;
 /// </summary>
 public sealed partial class ContainerTests
 {
-    private static readonly string Root = FindRoot();
+    private static readonly string Root = Repository.Root;
 
     private static readonly string[] Lines = File.ReadAllLines(Path.Combine(Root, "Dockerfile"));
 
@@ -95,19 +95,6 @@ public sealed partial class ContainerTests
         }
 
         await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"));
-    }
-
-    private static string FindRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "VoiceAgent.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("The repository root (VoiceAgent.slnx) was not found above the test binaries.");
     }
 
     [GeneratedRegex(@"src/\S+\.csproj")]

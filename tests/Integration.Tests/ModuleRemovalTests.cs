@@ -19,7 +19,7 @@ public sealed class ModuleRemovalTests
     [Fact]
     public async Task Removing_a_module_folder_and_its_line_leaves_the_rest_building_and_green()
     {
-        var root = ArchitectureTests.FindRoot();
+        var root = Repository.Root;
         using var settings = System.Text.Json.JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(root, "src", "Api", "appsettings.json")));
         var defaultUseCase = settings.RootElement.GetProperty("Conversation").GetProperty("DefaultUseCaseId").GetString();
         var module = Directory.GetDirectories(Path.Combine(root, "src", "Modules"))
