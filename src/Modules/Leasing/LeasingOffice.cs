@@ -82,8 +82,11 @@ public static class LeasingOffice
         }
     }
 
+    /// <summary>How a slot is written as a record key, and read back from one (or from a date and a time the caller gave).</summary>
+    public const string SlotKeyFormat = "yyyy-MM-dd'T'HH:mm";
+
     /// <summary>The record key of a slot: sortable, one per viewing time.</summary>
-    public static string SlotKey(DateTime slot) => slot.ToString("yyyy-MM-dd'T'HH:mm", CultureInfo.InvariantCulture);
+    public static string SlotKey(DateTime slot) => slot.ToString(SlotKeyFormat, CultureInfo.InvariantCulture);
 }
 
 public sealed record Apartment(string Unit, int Bedrooms, int Rent, DateOnly AvailableFrom)

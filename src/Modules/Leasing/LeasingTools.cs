@@ -193,7 +193,7 @@ internal static class LeasingRecords
     public static string CallerKey(string phone, string slotKey) => phone + "#" + slotKey;
 
     public static bool TryParseSlot(string date, string clock, out DateTime slot) =>
-        DateTime.TryParseExact($"{date.Trim()}T{clock.Trim()}", "yyyy-MM-dd'T'HH:mm", CultureInfo.InvariantCulture, DateTimeStyles.None, out slot);
+        DateTime.TryParseExact($"{date.Trim()}T{clock.Trim()}", LeasingOffice.SlotKeyFormat, CultureInfo.InvariantCulture, DateTimeStyles.None, out slot);
 
     public static async Task<IReadOnlyList<(DateTime Slot, string Unit)>> ViewingsOfAsync(IRecordStore records, string phone, CancellationToken cancellationToken)
     {
@@ -203,7 +203,7 @@ internal static class LeasingRecords
         {
             var slotKey = record.Key[(phone.Length + 1)..];
             var viewing = JsonSerializer.Deserialize<Viewing>(record.Json, Tool<CheckExistingAppointmentsTool.Args>.ArgumentOptions)!;
-            result.Add((DateTime.ParseExact(slotKey, "yyyy-MM-dd'T'HH:mm", CultureInfo.InvariantCulture), viewing.Unit));
+            result.Add((DateTime.ParseExact(slotKey, LeasingOffice.SlotKeyFormat, CultureInfo.InvariantCulture), viewing.Unit));
         }
 
         return result;
