@@ -1,22 +1,24 @@
 using VoiceAgent.Integration.Tests;
 using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Application.Tests;
-using VoiceAgent.Integration.Tests.Persistence;
+using VoiceAgent.FakeDynamoDb;
 
 namespace VoiceAgent.Modules.Leasing.Tests;
 
-/// <summary>The leasing office over the wire, against DynamoDB (moto): routed by its number, two callers, one slot.</summary>
-public sealed class LeasingModuleTests : IClassFixture<MotoServer>
+/// <summary>
+/// The leasing office over the wire: routed by its number, two callers, one slot. The race runs against the in-memory
+/// DynamoDB of tools/FakeDynamoDb, which makes a conditional write atomic as DynamoDB does; moto_server (5.2.1) checks
+/// the condition and writes without a lock on its threaded server, so two racing claims can both win there.
+/// </summary>
+public sealed class LeasingModuleTests
 {
     private const string LeasingLine = "+15550006000";
-    private readonly MotoServer _moto;
-
-    public LeasingModuleTests(MotoServer moto) => _moto = moto;
 
     [Fact]
     public async Task Two_callers_asking_for_the_same_viewing_at_once_get_it_once_and_the_other_hears_free_times()
     {
-        await using var factory = await VoiceAgentFactory.OnDynamoDbAsync(_moto.Url, "leasing-" + Guid.NewGuid().ToString("N")[..8]);
+        await using var dynamoDb = await FakeDynamoDbServer.StartAsync(new Uri("http://127.0.0.1:0"), TimeSpan.Zero);
+        await using var factory = await VoiceAgentFactory.OnDynamoDbAsync(dynamoDb.Url, "leasing-" + Guid.NewGuid().ToString("N")[..8]);
         var slot = NextWeekdayAt(11);
         var booking = $$"""{"unit":"4B","date":"{{slot:yyyy-MM-dd}}","time":"11:00","name":"Sam"}""";
         factory.Model
