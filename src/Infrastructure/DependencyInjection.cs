@@ -40,7 +40,7 @@ public static class DependencyInjection
             AddEmbeddedStore(services);
         }
 
-        services.TryAddSingleton<AWSCredentials>(_ => DefaultAWSCredentialsIdentityResolver.GetCredentials(null));
+        services.TryAddSingleton(_ => ResolveCredentials());
         var provider = configuration.GetSection(LlmOptions.SectionName).GetValue(nameof(LlmOptions.Provider), LlmProvider.OpenAICompatible);
         if (provider == LlmProvider.Bedrock)
         {
@@ -56,6 +56,26 @@ public static class DependencyInjection
         }
 
         return services;
+    }
+
+    /// <summary>
+    /// The default chain (environment, profile, ECS/Fargate task role). Task-role credentials cache and refresh
+    /// themselves; environment credentials are read from the environment on every signature (four reads a DynamoDB
+    /// request, seen at 2 % of the service's CPU under load), and a process's environment does not change, so they
+    /// are read once.
+    /// </summary>
+    private static AWSCredentials ResolveCredentials()
+    {
+        var credentials = DefaultAWSCredentialsIdentityResolver.GetCredentials(null);
+        if (credentials is not EnvironmentVariablesAWSCredentials)
+        {
+            return credentials;
+        }
+
+        var read = credentials.GetCredentials();
+        return read.UseToken
+            ? new SessionAWSCredentials(read.AccessKey, read.SecretKey, read.Token)
+            : new BasicAWSCredentials(read.AccessKey, read.SecretKey);
     }
 
     private static void AddBedrock(IServiceCollection services)
