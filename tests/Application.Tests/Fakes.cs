@@ -85,6 +85,41 @@ internal sealed class FakeCallRepository : ICallRepository
 
     public int Rejected;
 
+    /// <summary>When set, calls whose writes are only text share one request (as on DynamoDB), logged "shared …".</summary>
+    public bool Shares { get; set; }
+
+    /// <summary>Shared requests fail for now this many more times.</summary>
+    public int SharedFailuresLeft;
+
+    public Task<IReadOnlyList<CallWrites>> WriteSharedAsync(IReadOnlyList<CallWrites> writes, CancellationToken cancellationToken)
+    {
+        var shared = writes.Where(w => Shares && w.IsTextOnly && w.Messages.Count > 0).ToList();
+        if (shared.Count < 2)
+        {
+            return Task.FromResult(writes);
+        }
+
+        if (Interlocked.Decrement(ref SharedFailuresLeft) >= 0)
+        {
+            throw new IOException("shared request throttled");
+        }
+
+        foreach (var call in shared)
+        {
+            foreach (var (index, message) in call.Messages)
+            {
+                _messages[(call.CallSid, index)] = message;
+            }
+        }
+
+        lock (Log)
+        {
+            Log.Add("shared " + string.Join(',', shared.Select(w => $"{w.CallSid[^1..]}:{string.Join('+', w.Messages.Select(m => m.Index))}")));
+        }
+
+        return Task.FromResult<IReadOnlyList<CallWrites>>(writes.Except(shared).ToList());
+    }
+
     public async Task WriteAsync(CallWrites writes, CancellationToken cancellationToken)
     {
         if (writes.Messages.Count > 0 && _holds.TryGetValue(writes.CallSid, out var hold))

@@ -49,6 +49,7 @@ internal sealed class Harness : IAsyncDisposable
                 ["Conversation:ToolTimeout"] = "00:00:02",
                 ["Persistence:FirstRetryDelay"] = "00:00:00.010",
                 ["Persistence:MaxRetryDelay"] = "00:00:00.050",
+                ["Persistence:Linger"] = "00:00:00", // on the fake clock, a linger would wait for a test to move it
             })
             .AddInMemoryCollection(settings ?? new Dictionary<string, string?>())
             .Build();

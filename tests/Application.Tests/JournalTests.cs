@@ -221,5 +221,61 @@ public sealed class JournalTests
         Assert.Equal(["messages " + string.Join(',', Enumerable.Range(0, 29)) + "; delete 29"], harness.Calls.Log);
     }
 
+    [Fact]
+    public async Task Calls_whose_writes_are_only_text_share_one_request_after_the_linger()
+    {
+        await using var harness = new Harness(new Dictionary<string, string?> { ["Persistence:Writers"] = "1", ["Persistence:Linger"] = "00:00:00.050" });
+        harness.Calls.Shares = true;
+        var writer = harness.Get<IEnumerable<IHostedService>>().OfType<CallJournalWriter>().Single();
+        var journal = harness.Get<CallJournal>();
+        await writer.StartAsync(CancellationToken.None);
+
+        // The writer lingers on the clock (as when a first entry wakes it): what arrives meanwhile is written together.
+        journal.MessagesSaved("CA00000000000000000000000000000001", [new IndexedMessage(0, Message("one"))]);
+        await Task.Delay(20);
+        journal.MessagesSaved("CA00000000000000000000000000000002", [new IndexedMessage(0, Message("two")), new IndexedMessage(1, Message("two, answered"))]);
+        journal.MessagesSaved("CA00000000000000000000000000000003", [new IndexedMessage(4, Message("three"))]);
+        journal.MessageRemoved("CA00000000000000000000000000000004", 7);
+        Assert.Empty(harness.Calls.Log);
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (journal.Pending > 0)
+        {
+            harness.Time.Advance(TimeSpan.FromMilliseconds(50));
+            await Task.Delay(5, timeout.Token);
+        }
+
+        await writer.StopAsync(CancellationToken.None);
+        // A deletion is not shared: it goes on its own, after the shared request.
+        Assert.Equal(["shared 1:0,2:0+1,3:4", "delete 7"], harness.Calls.Log);
+        Assert.Equal(["two", "two, answered"], (await harness.Calls.GetMessagesAsync("CA00000000000000000000000000000002", CancellationToken.None)).Select(m => m.Text));
+    }
+
+    [Fact]
+    public async Task When_a_shared_request_fails_each_call_is_written_on_its_own_and_none_is_lost()
+    {
+        await using var harness = new Harness(new Dictionary<string, string?> { ["Persistence:Writers"] = "1" });
+        harness.Calls.Shares = true;
+        harness.Calls.SharedFailuresLeft = 1;
+        var writer = harness.Get<IEnumerable<IHostedService>>().OfType<CallJournalWriter>().Single();
+        var journal = harness.Get<CallJournal>();
+        foreach (var i in new[] { 1, 2, 3 })
+        {
+            journal.MessagesSaved($"CA{i:D32}", [new IndexedMessage(0, Message($"turn of {i}"))]);
+        }
+
+        await writer.StartAsync(CancellationToken.None);
+        await writer.StopAsync(CancellationToken.None);
+
+        Assert.Equal(["messages 0", "messages 0", "messages 0"], harness.Calls.Log);
+        foreach (var i in new[] { 1, 2, 3 })
+        {
+            Assert.Equal([$"turn of {i}"], (await harness.Calls.GetMessagesAsync($"CA{i:D32}", CancellationToken.None)).Select(m => m.Text));
+        }
+
+        Assert.Equal(0, journal.Pending);
+        Assert.Empty(harness.DeadLetters.Letters);
+    }
+
     private static ConversationMessage Message(string text) => new(ConversationRole.User, [new TextBlock(text)]);
 }

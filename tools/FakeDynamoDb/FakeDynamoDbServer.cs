@@ -40,6 +40,9 @@ public sealed partial class FakeDynamoDbServer : IAsyncDisposable
 
     private long _requests;
 
+    /// <summary>Requests served, by operation (GET /_fake/stats).</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _operations = new(StringComparer.Ordinal);
+
     public static async Task<FakeDynamoDbServer> StartAsync(Uri url, TimeSpan latency)
     {
         ArgumentNullException.ThrowIfNull(url);
@@ -51,6 +54,7 @@ public sealed partial class FakeDynamoDbServer : IAsyncDisposable
         app.MapPost("/", server.HandleAsync);
         app.MapGet("/", () => Results.Ok("fake DynamoDB"));
         app.MapGet("/_fake/items", (string table) => Results.Text(server.Dump(table), "application/x-ndjson"));
+        app.MapGet("/_fake/stats", () => Results.Json(server._operations.ToDictionary(), new System.Text.Json.JsonSerializerOptions()));
         await app.StartAsync().ConfigureAwait(false);
         server.Url = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
         return server;
@@ -95,6 +99,7 @@ public sealed partial class FakeDynamoDbServer : IAsyncDisposable
         }
 
         Interlocked.Increment(ref _requests);
+        _operations.AddOrUpdate(operation, 1, static (_, count) => count + 1);
         JsonObject response;
         try
         {
@@ -112,6 +117,7 @@ public sealed partial class FakeDynamoDbServer : IAsyncDisposable
                     "DeleteItem" => DeleteItem(request),
                     "Query" => Query(request),
                     "TransactWriteItems" => TransactWriteItems(request),
+                    "BatchWriteItem" => BatchWriteItem(request),
                     _ => throw new DynamoError("UnknownOperationException", $"The fake does not serve {operation}."),
                 };
             }
@@ -205,6 +211,42 @@ public sealed partial class FakeDynamoDbServer : IAsyncDisposable
         Check(table, write, cancellation: false);
         Apply(table, write);
         return [];
+    }
+
+    /// <summary>Up to 25 puts and deletes across tables, checked whole before any is applied; never leaves any unprocessed.</summary>
+    private JsonObject BatchWriteItem(JsonObject request)
+    {
+        var writes = new List<(Table Table, Write Write)>();
+        foreach (var (name, operations) in request["RequestItems"]!.AsObject())
+        {
+            var table = _tables.TryGetValue(name, out var found) ? found : throw new DynamoError("ResourceNotFoundException", "Requested resource not found");
+            foreach (var operation in operations!.AsArray().Select(o => o!.AsObject()))
+            {
+                writes.Add((table, operation.Single() switch
+                {
+                    ("PutRequest", var body) => PreparePut(table, body!.AsObject()),
+                    ("DeleteRequest", var body) => PrepareDelete(table, body!.AsObject()),
+                    var (kind, _) => throw new DynamoError("ValidationException", $"BatchWriteItem does not take {kind}."),
+                }));
+            }
+        }
+
+        if (writes.Count is 0 or > 25)
+        {
+            throw new DynamoError("ValidationException", "1 validation error detected: Member must have length less than or equal to 25");
+        }
+
+        if (writes.Select(w => (w.Table.Name, w.Write.Key)).Distinct().Count() != writes.Count)
+        {
+            throw new DynamoError("ValidationException", "Provided list of item keys contains duplicates");
+        }
+
+        foreach (var (table, write) in writes)
+        {
+            Apply(table, write);
+        }
+
+        return new JsonObject { ["UnprocessedItems"] = new JsonObject() };
     }
 
     private JsonObject TransactWriteItems(JsonObject request)
@@ -531,7 +573,7 @@ public sealed partial class FakeDynamoDbServer : IAsyncDisposable
     private static string Text(JsonObject node, string name) =>
         node[name]?.GetValue<string>() ?? throw new DynamoError("ValidationException", $"{name} is required.");
 
-    [GeneratedRegex(@"^(?<pk>#?\w+)\s*=\s*(?<pkv>:\w+)(\s+AND\s+begins_with\(\s*(?<sk>#?\w+)\s*,\s*(?<skv>:\w+)\s*\))?$")]
+    [GeneratedRegex(@"^(?<pk>#?\w+)\s*=\s*(?<pkv>:\w+)(\s+(?i:AND)\s+begins_with\(\s*(?<sk>#?\w+)\s*,\s*(?<skv>:\w+)\s*\))?$")]
     private static partial Regex KeyCondition();
 
     [GeneratedRegex(@"^(?<name>#?\w+)\s*=\s*(if_not_exists\(\s*(?<ine>#?\w+)\s*,\s*(?<value>:\w+)\s*\)|(?<value>:\w+))$")]

@@ -34,6 +34,16 @@ public interface ICallRepository
     /// <exception cref="StoreRejectedException">The store refused the write for good.</exception>
     Task WriteAsync(CallWrites writes, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Applies several calls' writes in shared requests where that gives up no all-or-none guarantee (on DynamoDB:
+    /// the calls whose writes are only text messages share BatchWriteItem requests), and returns the calls it left
+    /// for <see cref="WriteAsync"/>. When a shared request fails it throws: then none of those calls is known to be
+    /// stored, and each is written again on its own (every write is idempotent). A store without shared requests
+    /// leaves them all.
+    /// </summary>
+    Task<IReadOnlyList<CallWrites>> WriteSharedAsync(IReadOnlyList<CallWrites> writes, CancellationToken cancellationToken) =>
+        Task.FromResult(writes);
+
     Task<Call?> GetAsync(string callSid, CancellationToken cancellationToken);
 
     Task<IReadOnlyList<ConversationMessage>> GetMessagesAsync(string callSid, CancellationToken cancellationToken);
@@ -58,6 +68,11 @@ public sealed record CallWrites(string CallSid)
     public IReadOnlyList<int> DeletedMessages { get; init; } = [];
 
     public IReadOnlyList<ToolCall> ToolCalls { get; init; } = [];
+
+    /// <summary>Only messages of text: no call record, deletion, tool call, or tool use or result to keep together.</summary>
+    public bool IsTextOnly =>
+        Call is null && DeletedMessages.Count == 0 && ToolCalls.Count == 0
+        && Messages.All(m => m.Message.Content.All(block => block is TextBlock));
 
     /// <summary>Items written.</summary>
     public int Count => (Call is null ? 0 : 1) + Messages.Count + DeletedMessages.Count + ToolCalls.Count;

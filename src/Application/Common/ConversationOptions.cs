@@ -66,6 +66,13 @@ public sealed class PersistenceOptions
     [Range(1, 10_000, ErrorMessage = "Persistence:BatchSize must be between 1 and 10,000.")]
     public int BatchSize { get; set; } = 256;
 
+    /// <summary>
+    /// How long a writer woken by a new entry waits for more before it writes: calls whose writes are only text
+    /// messages then share requests (on DynamoDB, BatchWriteItem) instead of one request a turn. Zero writes at once.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:01", ErrorMessage = "Persistence:Linger must be between 0 and 1 s.")]
+    public TimeSpan Linger { get; set; } = TimeSpan.FromMilliseconds(50);
+
     /// <summary>The first retry delay after a failed write; doubles up to <see cref="MaxRetryDelay"/>.</summary>
     [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00", ErrorMessage = "Persistence:FirstRetryDelay must be between 1 ms and 1 min.")]
     public TimeSpan FirstRetryDelay { get; set; } = TimeSpan.FromMilliseconds(200);

@@ -89,10 +89,13 @@ internal sealed partial class CallJournalWriter : IHostedService, IDisposable
         var order = new List<string>();
         Task<bool>? waiting = null;
         var open = true;
+
+        // A writer starts as a woken one: what arrives in its first moments is written together.
+        await LingerAsync(open, abort).ConfigureAwait(false);
         while (open || parked.Count > 0)
         {
             Take(lane, ready, order, parked);
-            foreach (var callSid in order)
+            foreach (var callSid in await TryWriteSharedAsync(ready, order, abort).ConfigureAwait(false))
             {
                 var failed = await TryWriteAsync(callSid, ready[callSid], abort).ConfigureAwait(false);
                 if (failed is not null)
@@ -121,6 +124,7 @@ internal sealed partial class CallJournalWriter : IHostedService, IDisposable
                 {
                     open = await waiting.ConfigureAwait(false);
                     waiting = null;
+                    await LingerAsync(open, abort).ConfigureAwait(false);
                     continue;
                 }
 
@@ -131,6 +135,7 @@ internal sealed partial class CallJournalWriter : IHostedService, IDisposable
                     await timer.CancelAsync().ConfigureAwait(false);
                     open = await waiting.ConfigureAwait(false);
                     waiting = null;
+                    await LingerAsync(open, abort).ConfigureAwait(false);
                 }
 
                 abort.ThrowIfCancellationRequested();
@@ -141,6 +146,14 @@ internal sealed partial class CallJournalWriter : IHostedService, IDisposable
             }
         }
     }
+
+    /// <summary>
+    /// Woken from idle by a new entry, waits <see cref="PersistenceOptions.Linger"/> for more, so that one request
+    /// carries many calls' turns instead of one request each (nobody waits on a write-behind; a crash loses at most
+    /// this much more).
+    /// </summary>
+    private Task LingerAsync(bool open, CancellationToken abort) =>
+        open && _options.Linger > TimeSpan.Zero ? Task.Delay(_options.Linger, _time, abort) : Task.CompletedTask;
 
     /// <summary>Moves what is queued into per-call groups, in order; entries of a parked call join its parked ones.</summary>
     private void Take(ChannelReader<JournalEntry> lane, Dictionary<string, List<JournalEntry>> ready, List<string> order, ParkedCalls parked)
@@ -218,6 +231,40 @@ internal sealed partial class CallJournalWriter : IHostedService, IDisposable
 
         var now = _time.GetTimestamp();
         return due <= now ? TimeSpan.Zero : TimeSpan.FromSeconds((due - now) / (double)_time.TimestampFrequency);
+    }
+
+    /// <summary>
+    /// Offers every ready call's writes to the store's shared requests, and returns the calls still to write one by
+    /// one: those the store left, or all of them when a shared request failed (each is then written, and if need be
+    /// isolated and retried, on its own).
+    /// </summary>
+    private async Task<IEnumerable<string>> TryWriteSharedAsync(Dictionary<string, List<JournalEntry>> ready, List<string> order, CancellationToken abort)
+    {
+        if (order.Count < 2)
+        {
+            return order;
+        }
+
+        var writes = order.Select(callSid => JournalEntries.Coalesce(callSid, ready[callSid])).ToList();
+        try
+        {
+            var left = await _repository.WriteSharedAsync(writes, abort).ConfigureAwait(false);
+            if (left.Count == writes.Count)
+            {
+                return order;
+            }
+
+            var leftSids = left.Select(w => w.CallSid).ToHashSet(StringComparer.Ordinal);
+            var shared = writes.Where(w => !leftSids.Contains(w.CallSid)).ToList();
+            _batchItems.Record(shared.Sum(w => w.Count));
+            _journal.Written(shared.Sum(w => ready[w.CallSid].Count));
+            return order.Where(leftSids.Contains);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !abort.IsCancellationRequested)
+        {
+            Log.SharedWriteFailed(_logger, ex, writes.Count, ex.GetType().Name);
+            return order;
+        }
     }
 
     /// <summary>
@@ -320,5 +367,8 @@ internal sealed partial class CallJournalWriter : IHostedService, IDisposable
 
         [LoggerMessage(EventId = 3016, Level = LogLevel.Critical, Message = "Call {CallSid}: a dead letter ({Entry}) could not be kept; the write is lost")]
         public static partial void DeadLetterLost(ILogger logger, Exception exception, string callSid, string entry);
+
+        [LoggerMessage(EventId = 3017, Level = LogLevel.Information, Message = "A shared write of {Calls} calls failed ({Error}); each is written on its own")]
+        public static partial void SharedWriteFailed(ILogger logger, Exception exception, int calls, string error);
     }
 }

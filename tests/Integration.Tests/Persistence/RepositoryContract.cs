@@ -27,6 +27,9 @@ public abstract class RepositoryContract
     /// </summary>
     protected virtual bool AtomicConditionalWrites => true;
 
+    /// <summary>Whether the store shares requests between calls whose writes are only text (DynamoDB: BatchWriteItem).</summary>
+    protected virtual bool SharesWrites => false;
+
     [Fact]
     public async Task A_module_record_key_is_taken_once_even_when_many_try_at_the_same_moment()
     {
@@ -94,6 +97,36 @@ public abstract class RepositoryContract
         Assert.Equal(CallStatus.InProgress, (await Calls.GetAsync(sid, default))!.Status);
         Assert.Equal(["hello", "hi"], (await Calls.GetMessagesAsync(sid, default)).Select(m => m.Text));
         Assert.Single(await Calls.GetToolCallsAsync(sid, default));
+    }
+
+    [Fact]
+    public async Task Calls_whose_writes_are_only_text_share_requests_and_the_rest_is_left_for_their_own()
+    {
+        // 30 calls of one turn each: 60 items, more than one shared request holds.
+        var text = Enumerable.Range(0, 30).Select(_ => NewSid()).ToList();
+        var withRecord = NewSid();
+        var writes = text
+            .Select(sid => new CallWrites(sid) { Messages = [new IndexedMessage(0, Text("a large pepperoni")), new IndexedMessage(1, new ConversationMessage(ConversationRole.Assistant, [new TextBlock("Sure.")]))] })
+            .Append(new CallWrites(withRecord) { Call = Call.Create(withRecord, "+15550001234", "+15550009999", "pizza", T0), Messages = [new IndexedMessage(0, Text("hello"))] })
+            .ToList();
+
+        var left = await Calls.WriteSharedAsync(writes, default);
+
+        if (SharesWrites)
+        {
+            Assert.Equal([withRecord], left.Select(w => w.CallSid));
+            foreach (var sid in text)
+            {
+                Assert.Equal(["a large pepperoni", "Sure."], (await Calls.GetMessagesAsync(sid, default)).Select(m => m.Text));
+            }
+        }
+        else
+        {
+            Assert.Equal(writes, left);
+        }
+
+        Assert.Empty(await Calls.GetMessagesAsync(withRecord, default));
+        Assert.Null(await Calls.GetAsync(withRecord, default));
     }
 
     [Fact]

@@ -58,6 +58,8 @@ public sealed class FakeDynamoDbStoreContractTests : RepositoryContract, IAsyncL
 
     protected override IRecordStore Records => _store.Records;
 
+    protected override bool SharesWrites => true;
+
     public async Task InitializeAsync()
     {
         _server = await VoiceAgent.FakeDynamoDb.FakeDynamoDbServer.StartAsync(new Uri("http://127.0.0.1:0"), TimeSpan.Zero);
@@ -90,6 +92,8 @@ public sealed class DynamoDbStoreContractTests : RepositoryContract, IClassFixtu
     protected override IRecordStore Records => _store.Records;
 
     protected override bool AtomicConditionalWrites => false;
+
+    protected override bool SharesWrites => true;
 
     public Task InitializeAsync() => _store.SeedAsync(SeedPath);
 

@@ -20,6 +20,11 @@ internal sealed class DynamoDbCallRepository(IAmazonDynamoDB client, DynamoDbOpt
     private const int MaxTransactionItems = 100;
     private const int MaxTransactionBytes = 3_500_000;
 
+    /// <summary>Items per BatchWriteItem (DynamoDB's limit; 25 items of at most 400 KB stay under its 16 MB).</summary>
+    private const int MaxBatchItems = 25;
+
+    private const int MaxUnprocessedRetries = 3;
+
     public async Task WriteAsync(CallWrites writes, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(writes);
@@ -49,6 +54,65 @@ internal sealed class DynamoDbCallRepository(IAmazonDynamoDB client, DynamoDbOpt
         }
 
         await DynamoDbErrors.ClassifyAsync(() => WriteItemsAsync(items, cancellationToken)).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Calls whose writes are only text messages share BatchWriteItem requests (25 items each): one request for
+    /// many calls' turns instead of a transaction per call, which took a fifth of the service's CPU at 1,000 calls.
+    /// Items DynamoDB leaves unprocessed (throttling) are sent again, a few times; then it throws, and the journal
+    /// writes each call on its own. The rest is left for <see cref="WriteAsync"/>.
+    /// </summary>
+    public async Task<IReadOnlyList<CallWrites>> WriteSharedAsync(IReadOnlyList<CallWrites> writes, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(writes);
+        var shared = writes.Where(w => w.IsTextOnly && w.Messages.Count > 0).ToList();
+        if (shared.Count < 2)
+        {
+            return writes;
+        }
+
+        var expiresAt = ExpiresAt();
+        var requests = new List<WriteRequest>(MaxBatchItems);
+        foreach (var call in shared)
+        {
+            foreach (var message in call.Messages)
+            {
+                requests.Add(new WriteRequest { PutRequest = new PutRequest { Item = FromMessage(call.CallSid, message, expiresAt) } });
+                if (requests.Count == MaxBatchItems)
+                {
+                    await BatchWriteAsync(requests, cancellationToken).ConfigureAwait(false);
+                    requests = new List<WriteRequest>(MaxBatchItems);
+                }
+            }
+        }
+
+        if (requests.Count > 0)
+        {
+            await BatchWriteAsync(requests, cancellationToken).ConfigureAwait(false);
+        }
+
+        return writes.Where(w => !shared.Contains(w)).ToList();
+    }
+
+    private async Task BatchWriteAsync(List<WriteRequest> requests, CancellationToken cancellationToken)
+    {
+        var pending = new Dictionary<string, List<WriteRequest>>(StringComparer.Ordinal) { [options.TableName] = requests };
+        for (var attempt = 0; ; attempt++)
+        {
+            var response = await client.BatchWriteItemAsync(new BatchWriteItemRequest { RequestItems = pending }, cancellationToken).ConfigureAwait(false);
+            if (response.UnprocessedItems is not { Count: > 0 } unprocessed || unprocessed.Values.All(v => v.Count == 0))
+            {
+                return;
+            }
+
+            if (attempt == MaxUnprocessedRetries)
+            {
+                throw new InvalidOperationException($"DynamoDB left {unprocessed.Values.Sum(v => v.Count)} items unprocessed after {attempt + 1} attempts.");
+            }
+
+            pending = unprocessed;
+            await Task.Delay(TimeSpan.FromMilliseconds(25 << attempt), timeProvider, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>One item: its own request (half the cost of a transaction). More: transactions, all or none each.</summary>
