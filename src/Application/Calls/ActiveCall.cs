@@ -16,12 +16,14 @@ public sealed class ActiveCall
 {
     private int _fillers;
     private CallLoop? _loop;
+    private Func<string>? _renderSystemPrompt;
+    private string? _systemPrompt;
 
     public ActiveCall(
         Call call,
         UseCase useCase,
         CallerProfile? profile,
-        string systemPrompt,
+        Func<string> systemPrompt,
         ICallOutput output,
         CancellationToken sessionToken,
         IReadOnlyList<ToolSpec>? tools = null,
@@ -35,7 +37,8 @@ public sealed class ActiveCall
         LogId = Domain.Common.LogIds.Call(call.CallSid);
         UseCase = useCase;
         Profile = profile;
-        SystemPrompt = systemPrompt;
+        ArgumentNullException.ThrowIfNull(systemPrompt);
+        _renderSystemPrompt = systemPrompt;
         Output = output;
         SessionToken = sessionToken;
         Tools = tools ?? [];
@@ -60,8 +63,24 @@ public sealed class ActiveCall
 
     public CallerProfile? Profile { get; }
 
-    /// <summary>The use case's system prompt with this call's placeholders filled.</summary>
-    public string SystemPrompt { get; }
+    /// <summary>
+    /// The use case's system prompt with this call's values, rendered at the first turn: a call that never speaks
+    /// (most of the calls a task holds are between turns or waiting) keeps its few values, not a few kilobytes of
+    /// prompt. Only the call's loop reads it.
+    /// </summary>
+    public string SystemPrompt
+    {
+        get
+        {
+            if (_systemPrompt is null)
+            {
+                _systemPrompt = _renderSystemPrompt!();
+                _renderSystemPrompt = null;
+            }
+
+            return _systemPrompt;
+        }
+    }
 
     public ICallOutput Output { get; }
 

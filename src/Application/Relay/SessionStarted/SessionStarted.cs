@@ -101,7 +101,7 @@ internal sealed partial class SessionStartedHandler(
         }
 
         var active = new ActiveCall(
-            call, useCase, profile, useCase.RenderSystemPrompt(values), command.Output, cancellationToken, tools.SpecsFor(useCase), history, options.Value.MaxUtteranceChars)
+            call, useCase, profile, () => useCase.RenderSystemPrompt(values), command.Output, cancellationToken, tools.SpecsFor(useCase), history, options.Value.MaxUtteranceChars)
         {
             // A call handed over in another language goes on in it (the TwiML already started the relay in it).
             Language = context.Parameters.TryGetValue(CallParameters.Language, out var language) ? useCase.FindLanguage(language)?.Code : null,
