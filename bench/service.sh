@@ -76,3 +76,24 @@ stop_fakes() {
 cpu_ticks() { # pid: user+system CPU time so far, in clock ticks
   awk '{print $14 + $15}' "/proc/$1/stat"
 }
+
+# The Node.js reference app (the seed's blog repository, run unmodified) against the same fakes. $reference is its
+# checkout with `npm ci` run in app/ (bench/reference.sh prepares it); it listens on port 3000, its only port.
+reference_port=3000
+start_reference() {
+  local app="$reference/app"
+  # ES modules resolve packages from the script's folder: the seed runs from a copy beside the reference's packages.
+  cp "$root/bench/reference-seed.mjs" "$app/voiceagent-bench-seed.mjs"
+  (cd "$app" && env AWS_REGION=us-east-1 AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$fake_dynamodb_port" \
+     AWS_CONTAINER_CREDENTIALS_FULL_URI="http://127.0.0.1:$fake_bedrock_port/_fake/credentials" \
+     node voiceagent-bench-seed.mjs "$reference/configuration/dynamo-loaders/restaurantOrderingUseCase.mjs" reference >/tmp/bench-reference-seed.log 2>&1) \
+    || { echo "seeding the reference's table failed" >&2; cat /tmp/bench-reference-seed.log >&2; exit 1; }
+  (cd "$app" && exec env AWS_REGION=us-east-1 TABLE_NAME=reference STACK_USE_CASE=restaurantOrderingUseCase \
+     WS_URL="ws://127.0.0.1:$reference_port/" MODEL_IDENTIFIER=us.amazon.nova-lite-v1:0 timeZone=America/Los_Angeles \
+     AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$fake_dynamodb_port" AWS_ENDPOINT_URL_BEDROCK_RUNTIME="http://127.0.0.1:$fake_bedrock_port" \
+     AWS_CONTAINER_CREDENTIALS_FULL_URI="http://127.0.0.1:$fake_bedrock_port/_fake/credentials" \
+     ${api_pin:-} node index.js >/tmp/bench-reference.log 2>&1) &
+  echo $! >/tmp/bench-api-$reference_port.pid
+  for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$reference_port/health" >/dev/null 2>&1 && return 0; sleep 0.2; done
+  echo "the reference app did not start" >&2; cat /tmp/bench-reference.log >&2; exit 1
+}

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# The production configuration, beside the Node.js reference app. VoiceAgent runs with Store:Provider=DynamoDb and
+# Llm:Provider=Bedrock; both services use the same loopback fakes (tools/FakeDynamoDb, tools/FakeBedrock, whose
+# container-credentials endpoint stands in for the Fargate task role), the same caller simulator (every call placed
+# as Twilio places it: webhook, upgrade, setup, prompts), and a fresh process for every measure, alternating.
+#   idle:    RSS growth per idle call (50 calls to warm up, then IDLE_CALLS calls that say nothing)
+#   load:    1,000 calls on the 2 shared cores: prompt -> first token, and the service's CPU per turn
+#   onecore: the service pinned to core 0, fakes and simulator on core 1: the most calls held at p99 < 100 ms
+# Reproduce: bash bench/production.sh [REFERENCE]   -> bench/results/production.md
+# REFERENCE is a checkout of github.com/manbearshark/ConversationRelay-LiveChat-Bedrock-Fargate with `npm ci` run
+# in its app/ folder (nothing of it is committed here); without it only VoiceAgent is measured.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+reference=${1:-}
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+source bench/service.sh
+build_bench
+build_fakes
+out=${OUT:-bench/results/production.md}
+token=prod-token
+port=5391
+idle_calls=${IDLE_CALLS:-5000}
+sweep=${SWEEP:-"250 500 1000 2000 3000"}
+systems=(voiceagent)
+if [ -n "$reference" ]; then
+  reference=$(cd "$reference" && pwd)
+  [ -d "$reference/app/node_modules" ] || { echo "run npm ci in $reference/app first" >&2; exit 1; }
+  systems+=(reference)
+fi
+cleanup() { stop_api $port; stop_api $reference_port; stop_fakes; }
+trap cleanup EXIT
+
+start() { # system: fresh fakes and a fresh service; sets $url and $pid
+  start_fakes
+  if [ "$1" = voiceagent ]; then
+    start_api $port $token Relay__SendQueueCapacity=64 "${prod_env[@]}"
+    url="ws://127.0.0.1:$port/ws"; pid=$(cat /tmp/bench-api-$port.pid)
+  else
+    start_reference
+    url="ws://127.0.0.1:$reference_port/ws"; pid=$(cat /tmp/bench-api-$reference_port.pid)
+  fi
+}
+stop() { stop_api $port; stop_api $reference_port; stop_fakes; }
+field() { grep -o "$1=[^ ]*" | head -1 | cut -d= -f2; }
+sim_pinned() { ${sim_pin:-} $sim "$@"; }
+
+idle_run() { # system -> bytes per idle call
+  start "$1"
+  sim_pinned load --url "$url" --auth-token $token --calls 50 --seconds 5 --warmup-seconds 0 >/dev/null
+  sleep 2
+  local before after open
+  before=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+  sim_pinned idle --url "$url" --auth-token $token --calls "$idle_calls" --seconds 25 >/tmp/bench-prod-idle.log 2>&1 &
+  local idle=$!
+  for _ in $(seq 1 300); do grep -q "idle calls open" /tmp/bench-prod-idle.log && break; sleep 0.5; done
+  sleep 8
+  after=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+  open=$(grep -o "idle calls open: [0-9]*" /tmp/bench-prod-idle.log | grep -o "[0-9]*$" || echo 0)
+  wait $idle || true
+  stop
+  echo "$1 idle calls=$open rss-before-kib=$before rss-after-kib=$after bytes-per-call=$(( (after - before) * 1024 / (open > 0 ? open : 1) ))"
+}
+
+load_run() { # system calls -> the simulator's line, plus the service's CPU per turn
+  start "$1"
+  sim_pinned load --url "$url" --auth-token $token --calls 200 --seconds 8 --warmup-seconds 0 >/dev/null
+  sleep 2
+  local c0 c1 line turns
+  c0=$(cpu_ticks "$pid")
+  line=$(sim_pinned load --url "$url" --auth-token $token --calls "$2" --seconds 30 --think-ms 1000)
+  c1=$(cpu_ticks "$pid")
+  stop
+  turns=$(echo "$line" | field turns)
+  echo "$1 $line service-cpu-ms-per-turn=$(awk -v t="$((c1 - c0))" -v n="$turns" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.3f", (n > 0 ? t * 1000 / hz / n : 0)}')"
+}
+
+{
+  echo "# Production configuration beside the Node.js reference — $(date -u +%Y-%m-%dT%H:%MZ)"
+  echo
+  echo "Machine: $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB; .NET $(dotnet --version); Node $(node --version). Command: \`bash bench/production.sh REFERENCE\`."
+  echo "VoiceAgent: Store:Provider=DynamoDb, Llm:Provider=Bedrock, runtime settings from its runtimeconfig.json (as in the container)."
+  echo "Reference: $( [ -n "$reference" ] && git -C "$reference" log -1 --format='%h %s' || echo 'not run')."
+  echo "Fakes: tools/FakeDynamoDb (in memory, no added latency), tools/FakeBedrock (12 tokens at once, task-role credentials)."
+  echo
+  echo '```'
+} >"$out"
+
+for system in "${systems[@]}"; do idle_run "$system" | tee -a "$out"; done
+for system in "${systems[@]}"; do load_run "$system" 1000 | tee -a "$out"; done
+# One core: the service alone on core 0; fakes and simulator share core 1.
+export api_pin="taskset -c 0" pin="taskset -c 1" sim_pin="taskset -c 1"
+for system in "${systems[@]}"; do
+  for calls in $sweep; do
+    line=$(load_run "$system" "$calls")
+    echo "onecore $line" | tee -a "$out"
+    # Past the first failure the next steps only fail more: stop the sweep there.
+    p99=$(echo "$line" | field p99)
+    awk -v p="$p99" 'BEGIN {exit !(p >= 100)}' && break
+  done
+done
+unset api_pin pin sim_pin
+echo '```' >>"$out"
+
+{
+  echo
+  echo "| measure | $(printf '%s | ' "${systems[@]}")"
+  echo "|---|$(printf -- '---|%.0s' "${systems[@]}")"
+  row() { echo "| $1 | $(for s in "${systems[@]}"; do printf '%s | ' "$($2 "$s")"; done)"; }
+  idle_of() { grep -E "^$1 idle " "$out" | field bytes-per-call | awk '{printf "%.1f KB", $1 / 1024}'; }
+  p99_of() { grep -E "^$1 calls=1000 " "$out" | field p99 | awk '{printf "%s ms", $1}'; }
+  cpu_of() { grep -E "^$1 calls=1000 " "$out" | field service-cpu-ms-per-turn | awk '{printf "%s ms", $1}'; }
+  held_of() { grep -E "^onecore $1 " "$out" | awk '{c=""; p=""; for (i=1;i<=NF;i++) {if ($i ~ /^calls=/) c=substr($i,7); if ($i ~ /^p99=/) p=substr($i,5)} if (p < 100) best=c} END {print (best == "" ? "none tried" : best)}'; }
+  row "marginal RSS per idle call ($idle_calls calls)" idle_of
+  row "prompt→first token p99 at 1,000 calls (2 shared cores)" p99_of
+  row "service CPU per turn at 1,000 calls" cpu_of
+  row "most calls held at p99 < 100 ms, service on one core (sweep: $sweep)" held_of
+} >>"$out"
+echo "wrote $out"
