@@ -1,7 +1,9 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Domain.Conversations;
+using VoiceAgent.Domain.UseCases;
 using VoiceAgent.Application.Persistence;
 
 namespace VoiceAgent.Infrastructure.Llm.Bedrock;
@@ -9,9 +11,16 @@ namespace VoiceAgent.Infrastructure.Llm.Bedrock;
 /// <summary>Writes the ConverseStream request body (Bedrock Converse API shape) with a Utf8JsonWriter.</summary>
 internal static class ConverseRequestWriter
 {
+    /// <summary>
+    /// Each tool's <c>{"toolSpec":…}</c> in UTF-8, written (and its schema validated) once per spec: the specs live
+    /// as long as their handlers, and every turn of every call offers the same ones.
+    /// </summary>
+    private static readonly ConditionalWeakTable<ToolSpec, byte[]> ToolSpecs = new();
+
     public static byte[] Write(ModelRequest request, BedrockOptions options)
     {
-        var buffer = new ArrayBufferWriter<byte>(4096);
+        // Sized for the whole body at once: a buffer grown by doubling copied each turn's history several times.
+        var buffer = new ArrayBufferWriter<byte>(EstimateSize(request));
         using (var json = new Utf8JsonWriter(buffer))
         {
             json.WriteStartObject();
@@ -86,11 +95,10 @@ internal static class ConverseRequestWriter
         json.WriteEndArray();
     }
 
-    private static void WriteToolConfig(Utf8JsonWriter json, ModelRequest request)
+    private static byte[] Encode(ToolSpec tool)
     {
-        json.WriteStartObject("toolConfig");
-        json.WriteStartArray("tools");
-        foreach (var tool in request.Tools)
+        var buffer = new ArrayBufferWriter<byte>(256 + tool.Description.Length + tool.InputSchemaJson.Length);
+        using (var json = new Utf8JsonWriter(buffer))
         {
             json.WriteStartObject();
             json.WriteStartObject("toolSpec");
@@ -102,6 +110,44 @@ internal static class ConverseRequestWriter
             json.WriteEndObject();
             json.WriteEndObject();
             json.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static int EstimateSize(ModelRequest request)
+    {
+        var chars = request.SystemPrompt.Length;
+        foreach (var message in request.Messages)
+        {
+            foreach (var block in message.Content)
+            {
+                chars += 48 + block switch
+                {
+                    TextBlock text => text.Text.Length,
+                    ToolUseBlock use => use.InputJson.Length + use.Name.Length + use.ToolUseId.Length,
+                    ToolResultBlock result => result.Content.Length + result.ToolUseId.Length,
+                    _ => 0,
+                };
+            }
+        }
+
+        foreach (var tool in request.Tools)
+        {
+            chars += 128 + tool.Description.Length + tool.InputSchemaJson.Length;
+        }
+
+        // Escapes and non-ASCII text take a little more than a byte a character; the writer grows if need be.
+        return 1024 + chars + (chars >> 3);
+    }
+
+    private static void WriteToolConfig(Utf8JsonWriter json, ModelRequest request)
+    {
+        json.WriteStartObject("toolConfig");
+        json.WriteStartArray("tools");
+        foreach (var tool in request.Tools)
+        {
+            json.WriteRawValue(ToolSpecs.GetValue(tool, Encode), skipInputValidation: true);
         }
 
         json.WriteEndArray();
