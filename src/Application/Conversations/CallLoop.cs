@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using VoiceAgent.Application.Calls;
 using VoiceAgent.Domain.Conversations;
@@ -6,7 +5,7 @@ using VoiceAgent.Domain.Conversations;
 namespace VoiceAgent.Application.Conversations;
 
 /// <summary>
-/// One call's event loop: the single reader of the call's channel and the only code that changes its conversation
+/// One call's event loop: the single reader of the call's inbox and the only code that changes its conversation
 /// and starts, cancels or closes its turns. Every input — prompts, interrupts, key presses, timers, the turn's work
 /// reporting back, the hand-over, the session's end — arrives as a <see cref="CallInput"/>. The loop never waits
 /// for the model, a tool or the socket: that work runs off the loop and posts its outcome back.
@@ -24,8 +23,7 @@ internal sealed partial class CallLoop
     // Synchronous continuations: the loop runs on the thread that posted to it when it was waiting (the receive
     // loop, a timer, a finished round), as a handler would, instead of costing a thread-pool hop per input. Nobody
     // posts while holding a lock, and what the loop posts to itself while running is only queued.
-    private readonly Channel<CallInput> _inputs = Channel.CreateUnbounded<CallInput>(
-        new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = true });
+    private readonly CallInbox _inputs = new();
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private List<TaskCompletionSource>? _idleWaiters;
     private int _dtmfTools;
@@ -51,7 +49,7 @@ internal sealed partial class CallLoop
 
     private ILogger Logger => _services.Logger;
 
-    public bool Post(CallInput input) => _inputs.Writer.TryWrite(input);
+    public bool Post(CallInput input) => _inputs.TryWrite(input);
 
     public void Start()
     {
@@ -79,7 +77,7 @@ internal sealed partial class CallLoop
 
     private async Task RunAsync()
     {
-        var reader = _inputs.Reader;
+        var reader = _inputs;
         try
         {
             while (await reader.WaitToReadAsync().ConfigureAwait(false))
@@ -98,7 +96,7 @@ internal sealed partial class CallLoop
         }
         finally
         {
-            _inputs.Writer.TryComplete();
+            _inputs.Complete();
             DisposeTimers();
             _closeWait?.Dispose();
             while (reader.TryRead(out var left))
