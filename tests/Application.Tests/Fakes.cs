@@ -94,7 +94,7 @@ internal sealed class FakeCallRepository : ICallRepository
     public Task<IReadOnlyList<CallWrites>> WriteSharedAsync(IReadOnlyList<CallWrites> writes, CancellationToken cancellationToken)
     {
         var shared = writes.Where(w => Shares && w.IsTextOnly && w.Messages.Count > 0).ToList();
-        if (shared.Count < 2)
+        if (shared.Sum(w => w.Messages.Count) < 2)
         {
             return Task.FromResult(writes);
         }

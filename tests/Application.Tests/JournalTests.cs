@@ -277,5 +277,20 @@ public sealed class JournalTests
         Assert.Empty(harness.DeadLetters.Letters);
     }
 
+    [Fact]
+    public async Task A_single_calls_text_turn_is_offered_to_shared_requests_too()
+    {
+        await using var harness = new Harness(new Dictionary<string, string?> { ["Persistence:Writers"] = "1" });
+        harness.Calls.Shares = true;
+        var writer = harness.Get<IEnumerable<IHostedService>>().OfType<CallJournalWriter>().Single();
+        var journal = harness.Get<CallJournal>();
+        journal.MessagesSaved("CA00000000000000000000000000000005", [new IndexedMessage(0, Message("hours?")), new IndexedMessage(1, Message("Eleven to ten."))]);
+
+        await writer.StartAsync(CancellationToken.None);
+        await writer.StopAsync(CancellationToken.None);
+
+        Assert.Equal(["shared 5:0+1"], harness.Calls.Log);
+    }
+
     private static ConversationMessage Message(string text) => new(ConversationRole.User, [new TextBlock(text)]);
 }

@@ -240,7 +240,7 @@ internal sealed partial class CallJournalWriter : IHostedService, IDisposable
     /// </summary>
     private async Task<IEnumerable<string>> TryWriteSharedAsync(Dictionary<string, List<JournalEntry>> ready, List<string> order, CancellationToken abort)
     {
-        if (order.Count < 2)
+        if (order.Count == 0)
         {
             return order;
         }

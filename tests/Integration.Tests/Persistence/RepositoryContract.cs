@@ -127,6 +127,14 @@ public abstract class RepositoryContract
 
         Assert.Empty(await Calls.GetMessagesAsync(withRecord, default));
         Assert.Null(await Calls.GetAsync(withRecord, default));
+
+        // One call's turn (two text messages) is shared too: batched, not a transaction. One message alone is left.
+        var alone = NewSid();
+        var single = NewSid();
+        var turn = new CallWrites(alone) { Messages = [new IndexedMessage(0, Text("hours?")), new IndexedMessage(1, new ConversationMessage(ConversationRole.Assistant, [new TextBlock("Eleven to ten.")]))] };
+        Assert.Equal(SharesWrites ? [] : [turn], await Calls.WriteSharedAsync([turn], default));
+        var one = new CallWrites(single) { Messages = [new IndexedMessage(0, Text("hi"))] };
+        Assert.Equal([one], await Calls.WriteSharedAsync([one], default));
     }
 
     [Fact]

@@ -65,8 +65,10 @@ internal sealed class DynamoDbCallRepository(IAmazonDynamoDB client, DynamoDbOpt
     public async Task<IReadOnlyList<CallWrites>> WriteSharedAsync(IReadOnlyList<CallWrites> writes, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(writes);
+        // One message alone is one PutItem either way; two or more, even of one call, are cheaper batched than in a
+        // transaction (which DynamoDB bills twice) when nothing needs them to land together.
         var shared = writes.Where(w => w.IsTextOnly && w.Messages.Count > 0).ToList();
-        if (shared.Count < 2)
+        if (shared.Sum(w => w.Messages.Count) < 2)
         {
             return writes;
         }
