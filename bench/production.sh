@@ -110,7 +110,7 @@ echo '```' >>"$out"
   idle_of() { grep -E "^$1 idle " "$out" | field bytes-per-call | awk '{printf "%.1f KB", $1 / 1024}'; }
   p99_of() { grep -E "^$1 calls=1000 " "$out" | field p99 | awk '{printf "%s ms", $1}'; }
   cpu_of() { grep -E "^$1 calls=1000 " "$out" | field service-cpu-ms-per-turn | awk '{printf "%s ms", $1}'; }
-  held_of() { grep -E "^onecore $1 " "$out" | awk '{c=""; p=""; for (i=1;i<=NF;i++) {if ($i ~ /^calls=/) c=substr($i,7); if ($i ~ /^p99=/) p=substr($i,5)} if (p < 100) best=c} END {print (best == "" ? "none tried" : best)}'; }
+  held_of() { grep -E "^onecore $1 " "$out" | awk '{c=""; p=""; for (i=1;i<=NF;i++) {if ($i ~ /^calls=/) c=substr($i,7); if ($i ~ /^p99=/) p=substr($i,5)} if (p != "" && p + 0 < 100) best=c} END {print (best == "" ? "none" : best " calls")}'; }
   row "marginal RSS per idle call ($idle_calls calls)" idle_of
   row "prompt→first token p99 at 1,000 calls (2 shared cores)" p99_of
   row "service CPU per turn at 1,000 calls" cpu_of
