@@ -115,30 +115,19 @@ internal static class ConverseRequestWriter
         return buffer.WrittenSpan.ToArray();
     }
 
+    /// <summary>
+    /// A constant-time guess from the prompt, the message count and the tools (walking every block of the history
+    /// to measure it cost more than the copies it saved); the writer grows if the guess is short.
+    /// </summary>
     private static int EstimateSize(ModelRequest request)
     {
-        var chars = request.SystemPrompt.Length;
-        foreach (var message in request.Messages)
-        {
-            foreach (var block in message.Content)
-            {
-                chars += 48 + block switch
-                {
-                    TextBlock text => text.Text.Length,
-                    ToolUseBlock use => use.InputJson.Length + use.Name.Length + use.ToolUseId.Length,
-                    ToolResultBlock result => result.Content.Length + result.ToolUseId.Length,
-                    _ => 0,
-                };
-            }
-        }
-
+        var bytes = 1024 + request.SystemPrompt.Length + (request.SystemPrompt.Length >> 3) + (160 * request.Messages.Count);
         foreach (var tool in request.Tools)
         {
-            chars += 128 + tool.Description.Length + tool.InputSchemaJson.Length;
+            bytes += 128 + tool.Description.Length + tool.InputSchemaJson.Length;
         }
 
-        // Escapes and non-ASCII text take a little more than a byte a character; the writer grows if need be.
-        return 1024 + chars + (chars >> 3);
+        return bytes;
     }
 
     private static void WriteToolConfig(Utf8JsonWriter json, ModelRequest request)
