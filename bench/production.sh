@@ -3,7 +3,8 @@
 # Llm:Provider=Bedrock; both services use the same loopback fakes (tools/FakeDynamoDb, tools/FakeBedrock, whose
 # container-credentials endpoint stands in for the Fargate task role), the same caller simulator (every call placed
 # as Twilio places it: webhook, upgrade, setup, prompts), and a fresh process for every measure, alternating.
-#   idle:    RSS growth per idle call (50 calls to warm up, then IDLE_CALLS calls that say nothing)
+#   idle:    RSS growth per idle call (50 calls to warm up, then IDLE_CALLS calls that say nothing), the service
+#            pinned to one core as on a 1-vCPU task
 #   load:    1,000 calls on the 2 shared cores: prompt -> first token, and the service's CPU per turn
 #   onecore: the service pinned to core 0, fakes and simulator on core 1: the most calls held at p99 < 100 ms
 # Reproduce: bash bench/production.sh [REFERENCE]   -> bench/results/production.md
@@ -86,7 +87,8 @@ load_run() { # system calls -> the simulator's line, plus the service's CPU per 
   echo '```'
 } >"$out"
 
-for system in "${systems[@]}"; do idle_run "$system" | tee -a "$out"; done
+# Memory as deployed: a 1-vCPU task, so the service alone on core 0 (the runtime then sees one processor).
+for system in "${systems[@]}"; do api_pin="taskset -c 0" pin="taskset -c 1" sim_pin="taskset -c 1" idle_run "$system" | tee -a "$out"; done
 for system in "${systems[@]}"; do load_run "$system" 1000 | tee -a "$out"; done
 # One core: the service alone on core 0; fakes and simulator share core 1.
 export api_pin="taskset -c 0" pin="taskset -c 1" sim_pin="taskset -c 1"
@@ -111,7 +113,7 @@ echo '```' >>"$out"
   p99_of() { grep -E "^$1 calls=1000 " "$out" | field p99 | awk '{printf "%s ms", $1}'; }
   cpu_of() { grep -E "^$1 calls=1000 " "$out" | field service-cpu-ms-per-turn | awk '{printf "%s ms", $1}'; }
   held_of() { grep -E "^onecore $1 " "$out" | awk '{c=""; p=""; for (i=1;i<=NF;i++) {if ($i ~ /^calls=/) c=substr($i,7); if ($i ~ /^p99=/) p=substr($i,5)} if (p != "" && p + 0 < 100) best=c} END {print (best == "" ? "none" : best " calls")}'; }
-  row "marginal RSS per idle call ($idle_calls calls)" idle_of
+  row "marginal RSS per idle call ($idle_calls calls, service on one core)" idle_of
   row "prompt→first token p99 at 1,000 calls (2 shared cores)" p99_of
   row "service CPU per turn at 1,000 calls" cpu_of
   row "most calls held at p99 < 100 ms, service on one core (sweep: $sweep)" held_of
