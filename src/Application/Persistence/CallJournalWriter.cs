@@ -95,9 +95,10 @@ internal sealed partial class CallJournalWriter : IHostedService, IDisposable
         while (open || parked.Count > 0)
         {
             Take(lane, ready, order, parked);
-            foreach (var callSid in await TryWriteSharedAsync(ready, order, abort).ConfigureAwait(false))
+            foreach (var writes in await TryWriteSharedAsync(ready, order, abort).ConfigureAwait(false))
             {
-                var failed = await TryWriteAsync(callSid, ready[callSid], abort).ConfigureAwait(false);
+                var callSid = writes.CallSid;
+                var failed = await TryWriteAsync(callSid, ready[callSid], abort, writes).ConfigureAwait(false);
                 if (failed is not null)
                 {
                     Park(parked, callSid, failed, null);
@@ -238,32 +239,36 @@ internal sealed partial class CallJournalWriter : IHostedService, IDisposable
     /// one: those the store left, or all of them when a shared request failed (each is then written, and if need be
     /// isolated and retried, on its own).
     /// </summary>
-    private async Task<IEnumerable<string>> TryWriteSharedAsync(Dictionary<string, List<JournalEntry>> ready, List<string> order, CancellationToken abort)
+    private async Task<IReadOnlyList<CallWrites>> TryWriteSharedAsync(Dictionary<string, List<JournalEntry>> ready, List<string> order, CancellationToken abort)
     {
-        if (order.Count == 0)
+        var writes = new List<CallWrites>(order.Count);
+        foreach (var callSid in order)
         {
-            return order;
+            writes.Add(JournalEntries.Coalesce(callSid, ready[callSid]));
         }
 
-        var writes = order.Select(callSid => JournalEntries.Coalesce(callSid, ready[callSid])).ToList();
+        if (writes.Count == 0)
+        {
+            return writes;
+        }
+
         try
         {
             var left = await _repository.WriteSharedAsync(writes, abort).ConfigureAwait(false);
             if (left.Count == writes.Count)
             {
-                return order;
+                return writes;
             }
 
-            var leftSids = left.Select(w => w.CallSid).ToHashSet(StringComparer.Ordinal);
-            var shared = writes.Where(w => !leftSids.Contains(w.CallSid)).ToList();
+            var shared = writes.Except(left).ToList();
             _batchItems.Record(shared.Sum(w => w.Count));
             _journal.Written(shared.Sum(w => ready[w.CallSid].Count));
-            return order.Where(leftSids.Contains);
+            return left;
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !abort.IsCancellationRequested)
         {
             Log.SharedWriteFailed(_logger, ex, writes.Count, ex.GetType().Name);
-            return order;
+            return writes;
         }
     }
 
@@ -271,11 +276,11 @@ internal sealed partial class CallJournalWriter : IHostedService, IDisposable
     /// Writes one call's entries in one request. Returns null when every entry was stored or set aside; otherwise the
     /// entries, in order, that failed for now and must be retried.
     /// </summary>
-    private async Task<List<JournalEntry>?> TryWriteAsync(string callSid, List<JournalEntry> entries, CancellationToken abort)
+    private async Task<List<JournalEntry>?> TryWriteAsync(string callSid, List<JournalEntry> entries, CancellationToken abort, CallWrites? coalesced = null)
     {
         try
         {
-            var writes = JournalEntries.Coalesce(callSid, entries);
+            var writes = coalesced ?? JournalEntries.Coalesce(callSid, entries);
             await _repository.WriteAsync(writes, abort).ConfigureAwait(false);
             _batchItems.Record(writes.Count);
             _journal.Written(entries.Count);
