@@ -84,15 +84,7 @@ internal sealed partial class CallLoop
         }
 
         var generation = ++_digitGeneration;
-        _digitTimer = _services.Time.CreateTimer(
-            static state =>
-            {
-                var (loop, generation) = ((CallLoop, int))state!;
-                loop.Post(new CallInput.DigitsTimedOut(generation));
-            },
-            (this, generation),
-            _services.Options.DtmfInterDigitTimeout,
-            Timeout.InfiniteTimeSpan);
+        _digitTimer = PostAfter(_services.Options.DtmfInterDigitTimeout, new CallInput.DigitsTimedOut(generation));
     }
 
     private void OnDigitsTimedOut(int generation)
@@ -196,15 +188,7 @@ internal sealed partial class CallLoop
             return;
         }
 
-        _silenceTimer = _services.Time.CreateTimer(
-            static state =>
-            {
-                var (loop, generation) = ((CallLoop, int))state!;
-                loop.Post(new CallInput.SilenceElapsed(generation));
-            },
-            (this, _silenceGeneration),
-            silence.Timeout,
-            Timeout.InfiniteTimeSpan);
+        _silenceTimer = PostAfter(silence.Timeout, new CallInput.SilenceElapsed(_silenceGeneration));
     }
 
     private void OnSilence(int generation)

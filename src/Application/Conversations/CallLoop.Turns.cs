@@ -196,15 +196,7 @@ internal sealed partial class CallLoop
         }
 
         turn.Cancel();
-        _closeWait = _services.Time.CreateTimer(
-            static state =>
-            {
-                var (loop, turn) = ((CallLoop, TurnHandle))state!;
-                loop.Post(new CallInput.CloseWaitElapsed(turn));
-            },
-            (this, turn),
-            _services.Options.SupersedeWait,
-            Timeout.InfiniteTimeSpan);
+        _closeWait = PostAfter(_services.Options.SupersedeWait, new CallInput.CloseWaitElapsed(turn));
     }
 
     private void OnCloseWaitElapsed(TurnHandle turn)

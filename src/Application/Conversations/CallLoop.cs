@@ -51,6 +51,18 @@ internal sealed partial class CallLoop
 
     public bool Post(CallInput input) => _inputs.TryWrite(input);
 
+    /// <summary>A one-shot timer on the call's clock that posts <paramref name="input"/> to the loop when it fires.</summary>
+    private ITimer PostAfter(TimeSpan due, CallInput input) =>
+        _services.Time.CreateTimer(
+            static state =>
+            {
+                var (loop, input) = ((CallLoop, CallInput))state!;
+                loop.Post(input);
+            },
+            (this, input),
+            due,
+            Timeout.InfiniteTimeSpan);
+
     public void Start()
     {
         // The session's end stops the loop even when the transport never says so.
