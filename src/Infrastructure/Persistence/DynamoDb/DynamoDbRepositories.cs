@@ -67,7 +67,13 @@ internal sealed class DynamoDbCallRepository(IAmazonDynamoDB client, DynamoDbOpt
         ArgumentNullException.ThrowIfNull(writes);
         // One message alone is one PutItem either way; two or more, even of one call, are cheaper batched than in a
         // transaction (which DynamoDB bills twice) when nothing needs them to land together.
-        var shared = writes.Where(w => w.IsTextOnly && w.Messages.Count > 0).ToList();
+        var shared = new List<CallWrites>(writes.Count);
+        var left = new List<CallWrites>();
+        foreach (var call in writes)
+        {
+            (call.IsTextOnly && call.Messages.Count > 0 ? shared : left).Add(call);
+        }
+
         if (shared.Sum(w => w.Messages.Count) < 2)
         {
             return writes;
@@ -93,7 +99,7 @@ internal sealed class DynamoDbCallRepository(IAmazonDynamoDB client, DynamoDbOpt
             await BatchWriteAsync(requests, cancellationToken).ConfigureAwait(false);
         }
 
-        return writes.Where(w => !shared.Contains(w)).ToList();
+        return left;
     }
 
     private async Task BatchWriteAsync(List<WriteRequest> requests, CancellationToken cancellationToken)
