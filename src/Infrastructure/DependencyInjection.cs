@@ -96,7 +96,7 @@ public static class DependencyInjection
             // No retry handler here: Polly in BedrockLanguageModel is the only layer that retries.
             var http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
             var options = sp.GetRequiredService<IOptions<BedrockOptions>>().Value;
-            return new ConverseStreamClient(http, options, sp.GetRequiredService<AWSCredentials>);
+            return new ConverseStreamClient(http, options, sp.GetRequiredService<AWSCredentials>, sp.GetRequiredService<TimeProvider>());
         });
         services.TryAddSingleton<ILanguageModel>(sp => new BedrockLanguageModel(
             sp.GetRequiredService<ConverseStreamClient>(),

@@ -29,7 +29,7 @@ internal sealed class BedrockHarness : IDisposable
         configure?.Invoke(Options);
         _metrics = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var meterFactory = _metrics.GetRequiredService<IMeterFactory>();
-        Client = new ConverseStreamClient(_http, Options, () => new BasicAWSCredentials("AKIDEXAMPLE12345678", "secret-key"));
+        Client = new ConverseStreamClient(_http, Options, () => new BasicAWSCredentials("AKIDEXAMPLE12345678", "secret-key"), TimeProvider.System);
         Model = new BedrockLanguageModel(Client, Options, new BedrockMetrics(meterFactory), time ?? TimeProvider.System, NullLogger<BedrockLanguageModel>.Instance);
 
         // Only this harness's meter: other tests (the hosted app) publish the same meter name in parallel.

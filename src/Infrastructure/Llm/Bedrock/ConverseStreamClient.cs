@@ -5,8 +5,8 @@ using System.Text.Json;
 using Amazon.Runtime;
 using Amazon.Runtime.EventStreams;
 using Amazon.Runtime.EventStreams.Internal;
-using Amazon.Runtime.Signing;
 using VoiceAgent.Application.Abstractions;
+using VoiceAgent.Infrastructure.Aws;
 
 namespace VoiceAgent.Infrastructure.Llm.Bedrock;
 
@@ -16,9 +16,13 @@ namespace VoiceAgent.Infrastructure.Llm.Bedrock;
 /// frame is complete; tool-use input is gathered per content block and yielded at its contentBlockStop.
 /// No retries here: the resilience layer decides.
 /// </summary>
-internal sealed class ConverseStreamClient(HttpClient http, BedrockOptions options, Func<AWSCredentials> credentials)
+internal sealed class ConverseStreamClient(HttpClient http, BedrockOptions options, Func<AWSCredentials> credentials, TimeProvider time)
 {
     private const int ReadBufferSize = 16 * 1024;
+    private const string JsonType = "application/json";
+    private const string EventStreamType = "application/vnd.amazon.eventstream";
+    private readonly Uri _endpoint = options.ResolveEndpoint();
+    private readonly SigV4Signer _signer = new(options.Region!, "bedrock");
 
     public async IAsyncEnumerable<ModelStreamEvent> StreamAsync(
         string profile,
@@ -26,7 +30,7 @@ internal sealed class ConverseStreamClient(HttpClient http, BedrockOptions optio
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var body = ConverseRequestWriter.Write(request, options);
-        using var message = await CreateRequestAsync(profile, body, cancellationToken).ConfigureAwait(false);
+        using var message = CreateRequest(profile, body);
         using var response = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
         {
@@ -62,36 +66,13 @@ internal sealed class ConverseStreamClient(HttpClient http, BedrockOptions optio
         yield return parser.Complete();
     }
 
-    private async Task<HttpRequestMessage> CreateRequestAsync(string profile, byte[] body, CancellationToken cancellationToken)
+    private HttpRequestMessage CreateRequest(string profile, byte[] body)
     {
-        var uri = new Uri(options.ResolveEndpoint(), $"/model/{Uri.EscapeDataString(profile)}/converse-stream");
-        var signing = new AWSSigningRequest { HttpMethod = HttpMethod.Post, RequestUri = uri, Content = body };
-        signing.Headers["Content-Type"] = "application/json";
-        signing.Headers["Accept"] = "application/vnd.amazon.eventstream";
-        var signed = await AWSSigV4Signer.SignAsync(
-            signing,
-            new AWSSigV4Parameters
-            {
-                Credentials = credentials(),
-                Region = Amazon.RegionEndpoint.GetBySystemName(options.Region),
-                Service = "bedrock",
-                SignPayload = true,
-            },
-            cancellationToken).ConfigureAwait(false);
-
+        var uri = new Uri(_endpoint, $"/model/{Uri.EscapeDataString(profile)}/converse-stream");
         var message = new HttpRequestMessage(HttpMethod.Post, uri) { Content = new ByteArrayContent(body) };
-        message.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        message.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/vnd.amazon.eventstream"));
-        foreach (var (name, value) in signed.Headers)
-        {
-            if (!string.Equals(name, "Content-Type", StringComparison.OrdinalIgnoreCase)
-                && !string.Equals(name, "Accept", StringComparison.OrdinalIgnoreCase)
-                && !string.Equals(name, "Host", StringComparison.OrdinalIgnoreCase))
-            {
-                message.Headers.TryAddWithoutValidation(name, value);
-            }
-        }
-
+        message.Content.Headers.ContentType = new MediaTypeHeaderValue(JsonType);
+        message.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(EventStreamType));
+        _signer.Sign(message, body, JsonType, EventStreamType, credentials().GetCredentials(), time.GetUtcNow());
         return message;
     }
 

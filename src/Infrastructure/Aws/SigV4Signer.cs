@@ -1,0 +1,170 @@
+using System.Buffers;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Amazon.Runtime;
+
+namespace VoiceAgent.Infrastructure.Aws;
+
+/// <summary>
+/// AWS Signature Version 4 for the hot path: a JSON POST to one service in one region, signed over its accept,
+/// content-type, host, x-amz-content-sha256, x-amz-date and (with session credentials) x-amz-security-token headers.
+/// Signs what the SDK's <c>AWSSigV4Signer</c> signs for the same request, byte for byte (a test holds the two
+/// together), without its per-request work: the signing key is derived once per credentials and day (not four HMACs a
+/// request), the canonical request is written into a pooled buffer rather than built from dictionaries, sorted lists
+/// and a <see cref="Uri"/> walk.
+/// </summary>
+internal sealed class SigV4Signer(string region, string service)
+{
+    private const string Algorithm = "AWS4-HMAC-SHA256";
+    private const string Hex = "0123456789ABCDEF";
+    private SigningKey? _key;
+
+    /// <summary>
+    /// Adds <c>x-amz-date</c>, <c>x-amz-content-sha256</c>, <c>x-amz-security-token</c> (session credentials) and
+    /// <c>Authorization</c> to <paramref name="request"/>, whose content type and accept header are the given values.
+    /// </summary>
+    public void Sign(HttpRequestMessage request, ReadOnlySpan<byte> body, string contentType, string accept, ImmutableCredentials credentials, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(credentials);
+        var uri = request.RequestUri ?? throw new ArgumentException("The request has no URI.", nameof(request));
+        var utc = now.UtcDateTime;
+        var amzDate = utc.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
+        var day = amzDate.AsSpan(0, 8);
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(body, hash);
+        var payloadHash = Convert.ToHexStringLower(hash);
+        var token = credentials.UseToken ? credentials.Token : null;
+
+        using (var canonical = new PooledUtf8(1024 + (token?.Length ?? 0)))
+        {
+            canonical.Append(request.Method.Method).Append('\n');
+            AppendCanonicalPath(canonical, uri.AbsolutePath);
+            canonical.Append("\n\n"); // no query string
+            canonical.Append("accept:").Append(accept).Append('\n');
+            canonical.Append("content-type:").Append(contentType).Append('\n');
+            canonical.Append("host:").Append(uri.IsDefaultPort ? uri.Host : uri.Authority).Append('\n');
+            canonical.Append("x-amz-content-sha256:").Append(payloadHash).Append('\n');
+            canonical.Append("x-amz-date:").Append(amzDate).Append('\n');
+            if (token is not null)
+            {
+                canonical.Append("x-amz-security-token:").Append(token).Append('\n');
+            }
+
+            canonical.Append('\n').Append(SignedHeaders(token is not null)).Append('\n').Append(payloadHash);
+            SHA256.HashData(canonical.Written, hash);
+        }
+
+        var scope = $"{day}/{region}/{service}/aws4_request";
+        var stringToSign = string.Concat(Algorithm, "\n", amzDate, "\n", scope, "\n", Convert.ToHexStringLower(hash));
+        Span<byte> signature = stackalloc byte[32];
+        HMACSHA256.HashData(KeyFor(credentials, day), Encoding.UTF8.GetBytes(stringToSign), signature);
+
+        var headers = request.Headers;
+        headers.TryAddWithoutValidation("X-Amz-Date", amzDate);
+        headers.TryAddWithoutValidation("X-Amz-Content-SHA256", payloadHash);
+        if (token is not null)
+        {
+            headers.TryAddWithoutValidation("X-Amz-Security-Token", token);
+        }
+
+        headers.TryAddWithoutValidation("Authorization", string.Concat(
+            Algorithm, " Credential=", credentials.AccessKey, "/", scope, ", SignedHeaders=", SignedHeaders(token is not null),
+            ", Signature=", Convert.ToHexStringLower(signature)));
+    }
+
+    private static string SignedHeaders(bool token) => token
+        ? "accept;content-type;host;x-amz-content-sha256;x-amz-date;x-amz-security-token"
+        : "accept;content-type;host;x-amz-content-sha256;x-amz-date";
+
+    /// <summary>The derived key for these credentials on this day: computed when either changes, else reused.</summary>
+    private byte[] KeyFor(ImmutableCredentials credentials, ReadOnlySpan<char> day)
+    {
+        var key = _key;
+        if (key is not null && day.SequenceEqual(key.Day)
+            && string.Equals(key.AccessKey, credentials.AccessKey, StringComparison.Ordinal)
+            && string.Equals(key.SecretKey, credentials.SecretKey, StringComparison.Ordinal))
+        {
+            return key.Key;
+        }
+
+        var dayText = day.ToString();
+        var derived = HMACSHA256.HashData(Encoding.UTF8.GetBytes("AWS4" + credentials.SecretKey), Encoding.UTF8.GetBytes(dayText));
+        derived = HMACSHA256.HashData(derived, Encoding.UTF8.GetBytes(region));
+        derived = HMACSHA256.HashData(derived, Encoding.UTF8.GetBytes(service));
+        derived = HMACSHA256.HashData(derived, "aws4_request"u8);
+        _key = new SigningKey(credentials.AccessKey, credentials.SecretKey, dayText, derived);
+        return derived;
+    }
+
+    /// <summary>
+    /// The canonical URI of a service other than S3: every segment of the (already percent-encoded) path is
+    /// percent-encoded once more, so a model id's <c>%3A</c> is signed as <c>%253A</c>.
+    /// </summary>
+    private static void AppendCanonicalPath(PooledUtf8 canonical, string path)
+    {
+        if (path.Length == 0)
+        {
+            canonical.Append('/');
+            return;
+        }
+
+        // The path is already percent-encoded ASCII: a byte is a char.
+        foreach (var c in path)
+        {
+            if (c is '/' || char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '~')
+            {
+                canonical.Append(c);
+            }
+            else
+            {
+                canonical.Append('%').Append(Hex[(c >> 4) & 0xF]).Append(Hex[c & 0xF]);
+            }
+        }
+    }
+
+    private sealed record SigningKey(string AccessKey, string SecretKey, string Day, byte[] Key);
+
+    /// <summary>A UTF-8 text buffer rented from the shared pool.</summary>
+    private sealed class PooledUtf8(int capacity) : IDisposable
+    {
+        private byte[] _buffer = ArrayPool<byte>.Shared.Rent(capacity);
+        private int _length;
+
+        public ReadOnlySpan<byte> Written => _buffer.AsSpan(0, _length);
+
+        public PooledUtf8 Append(char c)
+        {
+            Ensure(1);
+            _buffer[_length++] = (byte)c;
+            return this;
+        }
+
+        public PooledUtf8 Append(ReadOnlySpan<char> text)
+        {
+            Ensure(Encoding.UTF8.GetMaxByteCount(text.Length));
+            _length += Encoding.UTF8.GetBytes(text, _buffer.AsSpan(_length));
+            return this;
+        }
+
+        public void Dispose()
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = [];
+        }
+
+        private void Ensure(int more)
+        {
+            if (_length + more <= _buffer.Length)
+            {
+                return;
+            }
+
+            var grown = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _length + more));
+            _buffer.AsSpan(0, _length).CopyTo(grown);
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = grown;
+        }
+    }
+}
