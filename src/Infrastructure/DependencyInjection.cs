@@ -6,6 +6,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OpenAI;
@@ -96,7 +97,8 @@ public static class DependencyInjection
             // No retry handler here: Polly in BedrockLanguageModel is the only layer that retries.
             var http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
             var options = sp.GetRequiredService<IOptions<BedrockOptions>>().Value;
-            return new ConverseStreamClient(http, options, sp.GetRequiredService<AWSCredentials>, sp.GetRequiredService<TimeProvider>());
+            return new ConverseStreamClient(
+                http, options, sp.GetRequiredService<AWSCredentials>, sp.GetRequiredService<TimeProvider>(), sp.GetService<IHostEnvironment>()?.EnvironmentName);
         });
         services.TryAddSingleton<ILanguageModel>(sp => new BedrockLanguageModel(
             sp.GetRequiredService<ConverseStreamClient>(),

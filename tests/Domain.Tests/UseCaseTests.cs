@@ -17,6 +17,29 @@ public sealed class UseCaseTests
     }
 
     [Fact]
+    public void The_prompt_splits_before_the_first_per_call_value_and_the_parts_make_the_whole()
+    {
+        var useCase = Make("Menu: {{menu}}. Caller: {{caller.name}}, {{menu}}, {{today}}.");
+        var values = new Dictionary<string, string> { ["menu"] = "pizza", ["caller.name"] = "Ana", ["today"] = "Monday" };
+
+        var parts = useCase.RenderSystemPrompt(values, name => name != "menu");
+
+        Assert.Equal(("Menu: pizza. Caller: ", "Ana, pizza, Monday."), (parts.Static, parts.PerCall));
+        Assert.Equal(useCase.RenderSystemPrompt(values), parts.Whole);
+        Assert.Equal(("Menu: pizza. Caller: Ana, pizza, Monday.", ""), (useCase.RenderSystemPrompt(values, _ => false).Static, useCase.RenderSystemPrompt(values, _ => false).PerCall));
+        Assert.Equal("Menu: ", useCase.RenderSystemPrompt(values, _ => true).Static);
+    }
+
+    [Fact]
+    public void Stop_sequences_are_at_most_four_and_none_empty()
+    {
+        UseCase With(params string[] sequences) => new("p", "P", "p", new RelaySettings(), new ModelSettings { StopSequences = sequences });
+        Assert.Equal(["\nCaller:", "###"], With("\nCaller:", "###").Model.StopSequences);
+        Assert.Throws<DomainException>(() => With("a", "b", "c", "d", "e"));
+        Assert.Throws<DomainException>(() => With("a", ""));
+    }
+
+    [Fact]
     public void Tools_must_have_unique_valid_names()
     {
         Assert.Throws<DomainException>(() => Make("p", tools: ["place_order", "place_order"]));

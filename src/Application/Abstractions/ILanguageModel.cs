@@ -17,7 +17,17 @@ public sealed record ModelRequest(
     string SystemPrompt,
     IReadOnlyList<ConversationMessage> Messages,
     IReadOnlyList<ToolSpec> Tools,
-    ModelSettings Settings);
+    ModelSettings Settings)
+{
+    /// <summary>
+    /// How much of <see cref="SystemPrompt"/> is the same for every call of the use case (what a model may cache);
+    /// the rest is this call's (caller, date). Null: all of it.
+    /// </summary>
+    public int? StaticPromptLength { get; init; }
+
+    /// <summary>Who the request is for (use case, a hash of the CallSid), for cost attribution in the provider's logs.</summary>
+    public IReadOnlyDictionary<string, string>? Metadata { get; init; }
+}
 
 public abstract record ModelStreamEvent;
 
@@ -38,10 +48,17 @@ public enum ModelStopReason
     StopSequence,
     GuardrailIntervened,
     ContentFiltered,
+    ModelContextWindowExceeded,
+    MalformedModelOutput,
+    MalformedToolUse,
     Other,
 }
 
-public sealed record ModelUsage(int InputTokens, int OutputTokens, long? LatencyMs = null);
+/// <summary>
+/// Tokens of one model call: <paramref name="InputTokens"/> processed anew, <paramref name="CacheReadInputTokens"/>
+/// read from the prompt cache, <paramref name="CacheWriteInputTokens"/> written to it.
+/// </summary>
+public sealed record ModelUsage(int InputTokens, int OutputTokens, long? LatencyMs = null, int CacheReadInputTokens = 0, int CacheWriteInputTokens = 0);
 
 /// <summary>The model could not be reached or refused the request; the caller hears the apology line.</summary>
 public class LanguageModelUnavailableException : Exception

@@ -16,14 +16,16 @@ public sealed class ActiveCall
 {
     private int _fillers;
     private CallLoop? _loop;
-    private Func<string>? _renderSystemPrompt;
+    private Func<SystemPromptParts>? _renderSystemPrompt;
     private string? _systemPrompt;
+    private int _staticPromptLength;
+    private Dictionary<string, string>? _metadata;
 
     public ActiveCall(
         Call call,
         UseCase useCase,
         CallerProfile? profile,
-        Func<string> systemPrompt,
+        Func<SystemPromptParts> systemPrompt,
         ICallOutput output,
         CancellationToken sessionToken,
         IReadOnlyList<ToolSpec>? tools = null,
@@ -74,13 +76,35 @@ public sealed class ActiveCall
         {
             if (_systemPrompt is null)
             {
-                _systemPrompt = _renderSystemPrompt!();
+                var parts = _renderSystemPrompt!();
+                _systemPrompt = parts.Whole;
+                _staticPromptLength = parts.Static.Length;
                 _renderSystemPrompt = null;
             }
 
             return _systemPrompt;
         }
     }
+
+    /// <summary>How much of <see cref="SystemPrompt"/> every call of the use case shares (the cacheable prefix).</summary>
+    public int StaticPromptLength
+    {
+        get
+        {
+            _ = SystemPrompt;
+            return _staticPromptLength;
+        }
+    }
+
+    /// <summary>
+    /// What the model's requests carry for cost attribution: the use case and a hash of the CallSid (the CallSid
+    /// itself stays out of the provider's logs). Made at the first turn, like the prompt.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> RequestMetadata => _metadata ??= new(StringComparer.Ordinal)
+    {
+        ["useCase"] = UseCase.Id,
+        ["call"] = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(CallSid)).AsSpan(0, 16)),
+    };
 
     public ICallOutput Output { get; }
 

@@ -78,7 +78,11 @@ internal sealed partial class CallLoop
 
     private void LaunchRound(TurnHandle turn)
     {
-        var request = new ModelRequest(_call.SystemPrompt, [.. Conversation.Messages], _call.Tools, _call.UseCase.Model);
+        var request = new ModelRequest(_call.SystemPrompt, [.. Conversation.Messages], _call.Tools, _call.UseCase.Model)
+        {
+            StaticPromptLength = _call.StaticPromptLength,
+            Metadata = _call.RequestMetadata,
+        };
         Launch(turn, static async (loop, turn, request) =>
             new CallInput.RoundStreamed(turn, await loop._services.Rounds.StreamAsync(loop._call, turn, request!).ConfigureAwait(false)), request);
     }

@@ -18,56 +18,64 @@ internal sealed partial class ModelRound(ILanguageModel model, ILogger<ModelRoun
         try
         {
             var useCase = call.UseCase;
-            List<ContentBlock>? toolUses = null;
-            string? moderation = null;
-            var filter = new SpeechFilter();
-            turn.StartStretch();
-            using (var llm = ConversationTelemetry.Source.StartActivity("llm"))
+            var retried = false;
+            Pass pass;
+            while (true)
             {
-                llm?.SetTag("voiceagent.round", turn.Round);
-                await foreach (var streamEvent in model.StreamAsync(request, turn.Token).ConfigureAwait(false))
+                pass = await StreamOnceAsync(call, turn, request).ConfigureAwait(false);
+                turn.Token.ThrowIfCancellationRequested();
+                if (retried || pass.Spoke)
                 {
-                    switch (streamEvent)
-                    {
-                        case TextDelta { Text.Length: > 0 } delta:
-                            await turn.SayAsync(call.Output, filter.Feed(delta.Text), last: false).ConfigureAwait(false);
-                            break;
-                        case ToolUseRequested use:
-                            (toolUses ??= []).Add(new ToolUseBlock(use.ToolUseId, use.Name, use.InputJson));
-                            break;
-                        case ModelCompleted completed:
-                            llm?.SetTag("gen_ai.response.finish_reason", completed.StopReason.ToString());
-                            llm?.SetTag("gen_ai.usage.input_tokens", completed.Usage?.InputTokens);
-                            llm?.SetTag("gen_ai.usage.output_tokens", completed.Usage?.OutputTokens);
-                            if (completed.StopReason is ModelStopReason.GuardrailIntervened or ModelStopReason.ContentFiltered)
-                            {
-                                moderation = completed.StopReason == ModelStopReason.GuardrailIntervened ? "guardrail_intervened" : "content_filtered";
-                            }
-
-                            if (completed.StopReason is not (ModelStopReason.EndTurn or ModelStopReason.ToolUse))
-                            {
-                                Log.ModelStopped(logger, call.LogId, turn.Id, completed.StopReason);
-                            }
-
-                            break;
-                    }
+                    break;
                 }
+
+                // Nothing reached the caller yet: a malformed answer is asked for once more, and a history too long
+                // for the model's window is sent once more with only its latest exchanges.
+                if (pass.StopReason is ModelStopReason.MalformedModelOutput or ModelStopReason.MalformedToolUse)
+                {
+                    Log.RetryingMalformed(logger, call.LogId, turn.Id, pass.StopReason);
+                    retried = true;
+                    continue;
+                }
+
+                if (pass.StopReason is ModelStopReason.ModelContextWindowExceeded && ContextWindow.Latest(request) is { } shorter)
+                {
+                    Log.RetryingShorter(logger, call.LogId, turn.Id, request.Messages.Count, shorter.Messages.Count);
+                    request = shorter;
+                    retried = true;
+                    continue;
+                }
+
+                break;
             }
 
-            await turn.SayAsync(call.Output, filter.Flush(), last: false).ConfigureAwait(false);
-            turn.Token.ThrowIfCancellationRequested();
-            if (moderation is not null)
+            if (pass.StopReason is ModelStopReason.MalformedModelOutput or ModelStopReason.MalformedToolUse or ModelStopReason.ModelContextWindowExceeded)
+            {
+                // Asked again and still unusable: the caller hears the apology, no tool runs.
+                Log.ModelFailedTurn(logger, call.LogId, turn.Id, pass.StopReason);
+                await ApologiseAsync(call, turn).ConfigureAwait(false);
+                return RoundOutcome.Failure;
+            }
+
+            if (pass.Moderation is not null)
             {
                 // A content guardrail stopped the answer: the caller hears the use case's line, no tool runs, and the
                 // turn records why.
-                turn.Moderation = moderation;
+                turn.Moderation = pass.Moderation;
                 turn.StartStretch();
                 await turn.SayAsync(call.Output, useCase.GuardrailLine, last: false).ConfigureAwait(false);
                 await turn.SayAsync(call.Output, string.Empty, last: true).ConfigureAwait(false);
                 return RoundOutcome.Done;
             }
 
-            if (toolUses is null)
+            if (pass.StopReason == ModelStopReason.MaxTokens && pass.Spoke && pass.LastSpoken is not ('.' or '!' or '?' or '…'))
+            {
+                // Cut off by the token limit mid-sentence: the sentence is closed, so the voice ends it rather than
+                // hanging on a half-said clause.
+                await turn.SayAsync(call.Output, ".", last: false).ConfigureAwait(false);
+            }
+
+            if (pass.ToolUses is null)
             {
                 await turn.SayAsync(call.Output, string.Empty, last: true).ConfigureAwait(false);
                 return RoundOutcome.Done;
@@ -78,16 +86,83 @@ internal sealed partial class ModelRound(ILanguageModel model, ILogger<ModelRoun
                 // The uses are recorded, answered as not run, and the caller hears the apology.
                 Log.ToolRoundsExceeded(logger, call.LogId, turn.Id, useCase.Model.MaxToolRounds);
                 await ApologiseAsync(call, turn).ConfigureAwait(false);
-                return new RoundOutcome(toolUses, Failed: true);
+                return new RoundOutcome(pass.ToolUses, Failed: true);
             }
 
-            return new RoundOutcome(toolUses);
+            return new RoundOutcome(pass.ToolUses);
         }
         catch (Exception ex)
         {
             return await FailedAsync(call, turn, ex).ConfigureAwait(false);
         }
     }
+
+    /// <summary>One model call: its text spoken as it streams, its tool uses gathered, and how it stopped.</summary>
+    private async Task<Pass> StreamOnceAsync(ActiveCall call, TurnHandle turn, ModelRequest request)
+    {
+        List<ContentBlock>? toolUses = null;
+        string? moderation = null;
+        var stopReason = ModelStopReason.EndTurn;
+        var filter = new SpeechFilter();
+        var spoke = false;
+        var lastSpoken = '\0';
+        turn.StartStretch();
+        using (var llm = ConversationTelemetry.Source.StartActivity("llm"))
+        {
+            llm?.SetTag("voiceagent.round", turn.Round);
+            await foreach (var streamEvent in model.StreamAsync(request, turn.Token).ConfigureAwait(false))
+            {
+                switch (streamEvent)
+                {
+                    case TextDelta { Text.Length: > 0 } delta:
+                        var text = filter.Feed(delta.Text);
+                        if (text.Length > 0)
+                        {
+                            spoke = true;
+                            lastSpoken = text.TrimEnd() is { Length: > 0 } trimmed ? trimmed[^1] : lastSpoken;
+                        }
+
+                        await turn.SayAsync(call.Output, text, last: false).ConfigureAwait(false);
+                        break;
+                    case ToolUseRequested use:
+                        (toolUses ??= []).Add(new ToolUseBlock(use.ToolUseId, use.Name, use.InputJson));
+                        break;
+                    case ModelCompleted completed:
+                        stopReason = completed.StopReason;
+                        llm?.SetTag("gen_ai.response.finish_reason", completed.StopReason.ToString());
+                        llm?.SetTag("gen_ai.usage.input_tokens", completed.Usage?.InputTokens);
+                        llm?.SetTag("gen_ai.usage.output_tokens", completed.Usage?.OutputTokens);
+                        llm?.SetTag("gen_ai.usage.cache_read_input_tokens", completed.Usage?.CacheReadInputTokens);
+                        llm?.SetTag("gen_ai.usage.cache_write_input_tokens", completed.Usage?.CacheWriteInputTokens);
+                        if (completed.StopReason is ModelStopReason.GuardrailIntervened or ModelStopReason.ContentFiltered)
+                        {
+                            moderation = completed.StopReason == ModelStopReason.GuardrailIntervened ? "guardrail_intervened" : "content_filtered";
+                        }
+
+                        if (completed.StopReason is not (ModelStopReason.EndTurn or ModelStopReason.ToolUse))
+                        {
+                            Log.ModelStopped(logger, call.LogId, turn.Id, completed.StopReason);
+                        }
+
+                        break;
+                }
+            }
+        }
+
+        var rest = filter.Flush();
+        if (rest.Length > 0)
+        {
+            spoke = true;
+            lastSpoken = rest.TrimEnd() is { Length: > 0 } trimmed ? trimmed[^1] : lastSpoken;
+        }
+
+        await turn.SayAsync(call.Output, rest, last: false).ConfigureAwait(false);
+
+        // A malformed tool use is not run.
+        return new Pass(stopReason == ModelStopReason.MalformedToolUse ? null : toolUses, moderation, stopReason, spoke, lastSpoken);
+    }
+
+    private readonly record struct Pass(List<ContentBlock>? ToolUses, string? Moderation, ModelStopReason StopReason, bool Spoke, char LastSpoken);
 
     /// <summary>A cancellation ends quietly; anything else is the caller's to hear as the apology.</summary>
     private async Task<RoundOutcome> FailedAsync(ActiveCall call, TurnHandle turn, Exception exception)
@@ -131,6 +206,15 @@ internal sealed partial class ModelRound(ILanguageModel model, ILogger<ModelRoun
 
         [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Call {CallSid} turn {TurnId}: model stopped with {StopReason}")]
         public static partial void ModelStopped(ILogger logger, string callSid, long turnId, ModelStopReason stopReason);
+
+        [LoggerMessage(EventId = 2008, Level = LogLevel.Warning, Message = "Call {CallSid} turn {TurnId}: the model stopped with {StopReason} before speaking; asking once more")]
+        public static partial void RetryingMalformed(ILogger logger, string callSid, long turnId, ModelStopReason stopReason);
+
+        [LoggerMessage(EventId = 2009, Level = LogLevel.Warning, Message = "Call {CallSid} turn {TurnId}: the history exceeded the model's context window; asking once more with {Kept} of its {Messages} messages")]
+        public static partial void RetryingShorter(ILogger logger, string callSid, long turnId, int messages, int kept);
+
+        [LoggerMessage(EventId = 2010, Level = LogLevel.Error, Message = "Call {CallSid} turn {TurnId}: the model stopped with {StopReason} again; the caller hears the apology line")]
+        public static partial void ModelFailedTurn(ILogger logger, string callSid, long turnId, ModelStopReason stopReason);
 
         [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "Call {CallSid} turn {TurnId} exceeded {MaxRounds} tool rounds")]
         public static partial void ToolRoundsExceeded(ILogger logger, string callSid, long turnId, int maxRounds);

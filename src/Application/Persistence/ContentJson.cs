@@ -35,7 +35,11 @@ public static class ContentJson
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
-    public static void Write(Utf8JsonWriter json, IReadOnlyList<ContentBlock> content, ContentDialect dialect = ContentDialect.Stored)
+    /// <summary>
+    /// Writes <paramref name="content"/> as a JSON array in <paramref name="dialect"/>; with <paramref name="closeArray"/>
+    /// false the array is left open, for a writer that appends a block of its own.
+    /// </summary>
+    public static void Write(Utf8JsonWriter json, IReadOnlyList<ContentBlock> content, ContentDialect dialect = ContentDialect.Stored, bool closeArray = true)
     {
         ArgumentNullException.ThrowIfNull(json);
         ArgumentNullException.ThrowIfNull(content);
@@ -106,7 +110,10 @@ public static class ContentJson
             json.WriteEndObject();
         }
 
-        json.WriteEndArray();
+        if (closeArray)
+        {
+            json.WriteEndArray();
+        }
     }
 
     /// <summary>Reads content written by <see cref="Write(IReadOnlyList{ContentBlock})"/>.</summary>

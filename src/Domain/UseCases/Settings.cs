@@ -69,6 +69,18 @@ public sealed record ModelSettings
 
     /// <summary>"auto" (default), "any" (must call some tool), or the name of the one tool the model must call.</summary>
     public string? ToolChoice { get; init; }
+
+    /// <summary>
+    /// Prompt caching (default on): the request marks the cacheable prefix (base system prompt, tools, the history up
+    /// to this turn) so the model reads it from its cache instead of processing it again. A model that does not cache
+    /// ignores short prefixes; one that refuses the marks is asked without them.
+    /// </summary>
+    public bool PromptCaching { get; init; } = true;
+
+    /// <summary>Sequences that end the answer where they appear (at most <see cref="MaxStopSequences"/>).</summary>
+    public IReadOnlyList<string> StopSequences { get; init; } = [];
+
+    public const int MaxStopSequences = 4;
 }
 
 /// <summary>A tool the model may call, as declared to it.</summary>
@@ -132,3 +144,12 @@ public enum HandoffMode
 
 /// <summary>Where a live-agent handoff goes once the relay session ends.</summary>
 public sealed record HandoffSettings(HandoffMode Mode, string Target, string? Announcement = null);
+
+/// <summary>
+/// A rendered system prompt: <paramref name="Static"/> is the same for every call of the use case (cacheable),
+/// <paramref name="PerCall"/> carries this call's values; the model reads them one after the other.
+/// </summary>
+public sealed record SystemPromptParts(string Static, string PerCall)
+{
+    public string Whole => PerCall.Length == 0 ? Static : Static + PerCall;
+}

@@ -93,6 +93,11 @@ public sealed partial class UseCase
         Name = string.IsNullOrWhiteSpace(name) ? id : name;
         SystemPrompt = systemPrompt;
         Relay = relay;
+        if (model.StopSequences.Count > ModelSettings.MaxStopSequences || model.StopSequences.Any(string.IsNullOrEmpty))
+        {
+            throw new DomainException($"Use case '{id}': model.stopSequences takes at most {ModelSettings.MaxStopSequences} non-empty sequences.");
+        }
+
         Model = model;
         Greeting = greeting;
         Handoff = handoff;
@@ -167,6 +172,21 @@ public sealed partial class UseCase
         ArgumentNullException.ThrowIfNull(values);
         return Placeholder().Replace(SystemPrompt, match =>
             values.TryGetValue(match.Groups[1].Value, out var value) ? value : string.Empty);
+    }
+
+    /// <summary>
+    /// Renders the prompt in two parts whose concatenation is <see cref="RenderSystemPrompt(IReadOnlyDictionary{string, string})"/>:
+    /// the text before the first placeholder that <paramref name="perCall"/> names (the same for every call of the
+    /// use case, so a model can cache it), and the rest. Prompts put their per-call placeholders (caller, date) last.
+    /// </summary>
+    public SystemPromptParts RenderSystemPrompt(IReadOnlyDictionary<string, string> values, Func<string, bool> perCall)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        ArgumentNullException.ThrowIfNull(perCall);
+        var split = Placeholder().Matches(SystemPrompt).FirstOrDefault(m => perCall(m.Groups[1].Value))?.Index ?? SystemPrompt.Length;
+        string Render(string template) => Placeholder().Replace(template, match =>
+            values.TryGetValue(match.Groups[1].Value, out var value) ? value : string.Empty);
+        return new SystemPromptParts(Render(SystemPrompt[..split]), Render(SystemPrompt[split..]));
     }
 
     /// <summary>The placeholder names the system prompt uses, in order of first use.</summary>

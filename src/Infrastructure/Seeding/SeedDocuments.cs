@@ -96,6 +96,10 @@ internal sealed class ModelDocument
 
     public string? ToolChoice { get; set; }
 
+    public bool? PromptCaching { get; set; }
+
+    public List<string>? StopSequences { get; set; }
+
     public ModelSettings ToDomain()
     {
         var defaults = new ModelSettings();
@@ -107,6 +111,8 @@ internal sealed class ModelDocument
             TopP = TopP,
             MaxToolRounds = MaxToolRounds ?? defaults.MaxToolRounds,
             ToolChoice = ToolChoice,
+            PromptCaching = PromptCaching ?? defaults.PromptCaching,
+            StopSequences = StopSequences ?? defaults.StopSequences,
         };
     }
 }

@@ -16,7 +16,7 @@ internal sealed class BedrockHarness : IDisposable
     private readonly MeterListener _listener = new();
     private readonly HttpClient _http = new() { Timeout = Timeout.InfiniteTimeSpan };
 
-    public BedrockHarness(FakeBedrockServer server, Action<BedrockOptions>? configure = null, TimeProvider? time = null)
+    public BedrockHarness(FakeBedrockServer server, Action<BedrockOptions>? configure = null, TimeProvider? time = null, string? environment = null)
     {
         Options = new BedrockOptions
         {
@@ -29,7 +29,7 @@ internal sealed class BedrockHarness : IDisposable
         configure?.Invoke(Options);
         _metrics = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var meterFactory = _metrics.GetRequiredService<IMeterFactory>();
-        Client = new ConverseStreamClient(_http, Options, () => new BasicAWSCredentials("AKIDEXAMPLE12345678", "secret-key"), TimeProvider.System);
+        Client = new ConverseStreamClient(_http, Options, () => new BasicAWSCredentials("AKIDEXAMPLE12345678", "secret-key"), TimeProvider.System, environment);
         Model = new BedrockLanguageModel(Client, Options, new BedrockMetrics(meterFactory), time ?? TimeProvider.System, NullLogger<BedrockLanguageModel>.Instance);
 
         // Only this harness's meter: other tests (the hosted app) publish the same meter name in parallel.

@@ -94,14 +94,21 @@ internal sealed partial class SessionStartedHandler(
             values["param." + key] = value;
         }
 
-        // What the use case's business module shows in its prompt ({{menu}}), from the data its tools use.
+        // What the use case's business module shows in its prompt ({{menu}}), from the data its tools use: the same
+        // for every call, so the prompt up to the first of this call's own values can be cached by the model.
+        var shared = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var module in promptValues)
         {
-            module.AddTo(useCase, values);
+            module.AddTo(useCase, shared);
+        }
+
+        foreach (var (key, value) in shared)
+        {
+            values[key] = value;
         }
 
         var active = new ActiveCall(
-            call, useCase, profile, () => useCase.RenderSystemPrompt(values), command.Output, cancellationToken, tools.SpecsFor(useCase), history, options.Value.MaxUtteranceChars)
+            call, useCase, profile, () => useCase.RenderSystemPrompt(values, name => !shared.ContainsKey(name)), command.Output, cancellationToken, tools.SpecsFor(useCase), history, options.Value.MaxUtteranceChars)
         {
             // A call handed over in another language goes on in it (the TwiML already started the relay in it).
             Language = context.Parameters.TryGetValue(CallParameters.Language, out var language) ? useCase.FindLanguage(language)?.Code : null,

@@ -25,6 +25,9 @@ internal sealed partial class BedrockLanguageModel(
 {
     private readonly ConcurrentDictionary<string, ResiliencePipeline<OpenedStream>> _pipelines = new(StringComparer.Ordinal);
 
+    /// <summary>Profiles that refused cache points: asked without them from then on.</summary>
+    private readonly ConcurrentDictionary<string, bool> _noCachePoints = new(StringComparer.Ordinal);
+
     public async IAsyncEnumerable<ModelStreamEvent> StreamAsync(
         ModelRequest request,
         [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -56,6 +59,11 @@ internal sealed partial class BedrockLanguageModel(
                 if (!more)
                 {
                     break;
+                }
+
+                if (opened.Events.Current is ModelCompleted { Usage: { } usage })
+                {
+                    metrics.Tokens(opened.Profile, usage);
                 }
 
                 yield return opened.Events.Current;
@@ -200,14 +208,41 @@ internal sealed partial class BedrockLanguageModel(
         }
     }
 
-    /// <summary>Starts the stream and waits for its first event within the first-token timeout.</summary>
+    /// <summary>
+    /// Opens the stream with the request's cache points; a profile that refuses them (a model without prompt caching
+    /// answers a validation error naming them) is asked again at once without them, and remembered, so the turn is
+    /// answered and later turns do not pay the refusal again.
+    /// </summary>
     private async Task<OpenedStream> OpenOneAsync(string profile, int index, ModelRequest request, CancellationToken cancellationToken)
+    {
+        var cachePoints = request.Settings.PromptCaching && !_noCachePoints.ContainsKey(profile);
+        try
+        {
+            return await OpenOneAsync(profile, index, request, cachePoints, cancellationToken).ConfigureAwait(false);
+        }
+        catch (BedrockException ex) when (cachePoints && RefusesCachePoints(ex))
+        {
+            _noCachePoints[profile] = true;
+            metrics.CachePointsRefused(profile);
+            Log.CachePointsRefused(logger, profile, ex.Message);
+            return await OpenOneAsync(profile, index, request, cachePoints: false, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    internal static bool RefusesCachePoints(BedrockException exception) =>
+        exception.Kind == BedrockErrorKind.Validation
+        && (exception.Message.Contains("cachePoint", StringComparison.OrdinalIgnoreCase)
+            || exception.Message.Contains("cache point", StringComparison.OrdinalIgnoreCase)
+            || exception.Message.Contains("caching", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>Starts the stream and waits for its first event within the first-token timeout.</summary>
+    private async Task<OpenedStream> OpenOneAsync(string profile, int index, ModelRequest request, bool cachePoints, CancellationToken cancellationToken)
     {
         // Both deadlines run on the injected clock, so tests drive them with a fake one.
         var deadline = new CancellationTokenSource(options.FirstTokenTimeout, timeProvider);
         var lifetime = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         var started = timeProvider.GetTimestamp();
-        var events = client.StreamAsync(profile, request, lifetime.Token).GetAsyncEnumerator(lifetime.Token);
+        var events = client.StreamAsync(profile, request, cachePoints, lifetime.Token).GetAsyncEnumerator(lifetime.Token);
         try
         {
             if (!await events.MoveNextAsync().ConfigureAwait(false))
@@ -361,6 +396,9 @@ internal sealed partial class BedrockLanguageModel(
 
         [LoggerMessage(EventId = 5106, Level = LogLevel.Warning, Message = "Inference profile {Profile} failed after its first token ({Kind}): {Reason}; the answer ends with the recovery line")]
         public static partial void FailedMidStream(ILogger logger, string profile, string kind, string reason);
+
+        [LoggerMessage(EventId = 5107, Level = LogLevel.Warning, Message = "Inference profile {Profile} refused cache points ({Reason}); it is asked without them from now on")]
+        public static partial void CachePointsRefused(ILogger logger, string profile, string reason);
 
         [LoggerMessage(EventId = 5105, Level = LogLevel.Information, Message = "{Primary} is slow to a first token; hedging with {Secondary}")]
         public static partial void Hedging(ILogger logger, string primary, string secondary);

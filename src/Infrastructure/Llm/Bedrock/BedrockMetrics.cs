@@ -11,6 +11,8 @@ public sealed class BedrockMetrics
     private readonly Counter<long> _fallbacks;
     private readonly Counter<long> _failures;
     private readonly Counter<long> _hedges;
+    private readonly Counter<long> _tokens;
+    private readonly Counter<long> _cachePointsRefused;
 
     public BedrockMetrics(IMeterFactory meterFactory)
     {
@@ -20,6 +22,8 @@ public sealed class BedrockMetrics
         _fallbacks = meter.CreateCounter<long>("voiceagent.llm.fallbacks", description: "Answers served by a profile other than the preferred one.");
         _failures = meter.CreateCounter<long>("voiceagent.llm.profile_failures", description: "Failed attempts, by profile and error kind.");
         _hedges = meter.CreateCounter<long>("voiceagent.llm.hedged_requests", description: "Second profiles started because the first was slow.");
+        _tokens = meter.CreateCounter<long>("voiceagent.llm.tokens", "{token}", "Tokens by profile and type: input (processed anew), output, cache_read, cache_write.");
+        _cachePointsRefused = meter.CreateCounter<long>("voiceagent.llm.cache_points_refused", description: "Profiles that refused prompt-cache points (asked without them from then on).");
     }
 
     public void FirstToken(string profile, double milliseconds, int fallbackDepth) =>
@@ -28,6 +32,24 @@ public sealed class BedrockMetrics
     public void Fallback(string preferred, string used) => _fallbacks.Add(1, new("preferred", preferred), new("profile", used));
 
     public void Failure(string profile, string kind) => _failures.Add(1, new("profile", profile), new("kind", kind));
+
+    public void Tokens(string profile, Application.Abstractions.ModelUsage usage)
+    {
+        ArgumentNullException.ThrowIfNull(usage);
+        Add(usage.InputTokens, "input");
+        Add(usage.OutputTokens, "output");
+        Add(usage.CacheReadInputTokens, "cache_read");
+        Add(usage.CacheWriteInputTokens, "cache_write");
+        void Add(int tokens, string type)
+        {
+            if (tokens > 0)
+            {
+                _tokens.Add(tokens, new("profile", profile), new("type", type));
+            }
+        }
+    }
+
+    public void CachePointsRefused(string profile) => _cachePointsRefused.Add(1, new KeyValuePair<string, object?>("profile", profile));
 
     public void Hedged(string profile) => _hedges.Add(1, new KeyValuePair<string, object?>("profile", profile));
 }

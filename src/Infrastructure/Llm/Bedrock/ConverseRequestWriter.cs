@@ -8,33 +8,37 @@ using VoiceAgent.Application.Persistence;
 
 namespace VoiceAgent.Infrastructure.Llm.Bedrock;
 
-/// <summary>Writes the ConverseStream request body (Bedrock Converse API shape) with a Utf8JsonWriter.</summary>
+/// <summary>
+/// Writes the ConverseStream request body (Bedrock Converse API shape) with a Utf8JsonWriter. Static first, for prompt
+/// caching: the use case's base system prompt, then the tools, each closed by a cache point when the request caches;
+/// this call's part of the system prompt after them; a cache point after the last message, so the next turn reads
+/// this turn's prefix from the cache. At most three of Bedrock's four cache points.
+/// </summary>
 internal static class ConverseRequestWriter
 {
+    /// <summary>Bedrock's request metadata: at most 16 pairs, keys and values of these characters, 256 at most.</summary>
+    private const int MaxMetadataPairs = 16;
+    private const int MaxMetadataLength = 256;
+
     /// <summary>
     /// Each tool's <c>{"toolSpec":…}</c> in UTF-8, written (and its schema validated) once per spec: the specs live
     /// as long as their handlers, and every turn of every call offers the same ones.
     /// </summary>
     private static readonly ConditionalWeakTable<ToolSpec, byte[]> ToolSpecs = new();
 
-    public static byte[] Write(ModelRequest request, BedrockOptions options)
+    public static byte[] Write(ModelRequest request, BedrockOptions options, CachePoints cachePoints = CachePoints.None, string? environment = null)
     {
         // Sized for the whole body at once: a buffer grown by doubling copied each turn's history several times.
         var buffer = new ArrayBufferWriter<byte>(EstimateSize(request));
         using (var json = new Utf8JsonWriter(buffer))
         {
             json.WriteStartObject();
-            WriteMessages(json, request.Messages);
-
-            json.WriteStartArray("system");
-            json.WriteStartObject();
-            json.WriteString("text", request.SystemPrompt);
-            json.WriteEndObject();
-            json.WriteEndArray();
+            WriteMessages(json, request.Messages, (cachePoints & CachePoints.Messages) != 0);
+            WriteSystem(json, request, (cachePoints & CachePoints.System) != 0);
 
             if (request.Tools.Count > 0)
             {
-                WriteToolConfig(json, request);
+                WriteToolConfig(json, request, (cachePoints & CachePoints.Tools) != 0);
             }
 
             json.WriteStartObject("inferenceConfig");
@@ -49,7 +53,19 @@ internal static class ConverseRequestWriter
                 json.WriteNumber("topP", topP);
             }
 
+            if (request.Settings.StopSequences.Count > 0)
+            {
+                json.WriteStartArray("stopSequences");
+                foreach (var sequence in request.Settings.StopSequences)
+                {
+                    json.WriteStringValue(sequence);
+                }
+
+                json.WriteEndArray();
+            }
+
             json.WriteEndObject();
+            WriteMetadata(json, request.Metadata, environment);
 
             if (!string.IsNullOrWhiteSpace(options.AdditionalModelRequestFields))
             {
@@ -80,20 +96,116 @@ internal static class ConverseRequestWriter
         return buffer.WrittenSpan.ToArray();
     }
 
-    private static void WriteMessages(Utf8JsonWriter json, IReadOnlyList<ConversationMessage> messages)
+    private static void WriteMessages(Utf8JsonWriter json, IReadOnlyList<ConversationMessage> messages, bool cachePoint)
     {
         json.WriteStartArray("messages");
-        foreach (var message in messages)
+        for (var i = 0; i < messages.Count; i++)
         {
+            var message = messages[i];
             json.WriteStartObject();
             json.WriteString("role", message.Role == ConversationRole.User ? "user" : "assistant");
             json.WritePropertyName("content");
-            ContentJson.Write(json, message.Content, ContentDialect.Converse);
+            if (cachePoint && i == messages.Count - 1)
+            {
+                // The moving cache point: the whole history up to this turn's prompt.
+                ContentJson.Write(json, message.Content, ContentDialect.Converse, closeArray: false);
+                WriteCachePoint(json);
+                json.WriteEndArray();
+            }
+            else
+            {
+                ContentJson.Write(json, message.Content, ContentDialect.Converse);
+            }
+
             json.WriteEndObject();
         }
 
         json.WriteEndArray();
     }
+
+    /// <summary>The base prompt, a cache point, then this call's part (caller, date), when there is one.</summary>
+    private static void WriteSystem(Utf8JsonWriter json, ModelRequest request, bool cachePoint)
+    {
+        var prompt = request.SystemPrompt.AsSpan();
+        var split = Math.Clamp(request.StaticPromptLength ?? prompt.Length, 0, prompt.Length);
+        json.WriteStartArray("system");
+        if (split > 0)
+        {
+            json.WriteStartObject();
+            json.WriteString("text", prompt[..split]);
+            json.WriteEndObject();
+            if (cachePoint)
+            {
+                WriteCachePoint(json);
+            }
+        }
+
+        if (split < prompt.Length && !prompt[split..].IsWhiteSpace())
+        {
+            json.WriteStartObject();
+            json.WriteString("text", prompt[split..]);
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+    }
+
+    private static void WriteCachePoint(Utf8JsonWriter json)
+    {
+        json.WriteStartObject();
+        json.WriteStartObject("cachePoint");
+        json.WriteString("type", "default");
+        json.WriteEndObject();
+        json.WriteEndObject();
+    }
+
+    /// <summary>
+    /// requestMetadata for Bedrock's invocation logs: the request's pairs and the environment, with characters
+    /// Bedrock does not take replaced by '_' and values cut to its 256.
+    /// </summary>
+    private static void WriteMetadata(Utf8JsonWriter json, IReadOnlyDictionary<string, string>? metadata, string? environment)
+    {
+        if (metadata is not { Count: > 0 } && string.IsNullOrEmpty(environment))
+        {
+            return;
+        }
+
+        json.WriteStartObject("requestMetadata");
+        var written = 0;
+        foreach (var (key, value) in metadata ?? new Dictionary<string, string>())
+        {
+            if (written++ == MaxMetadataPairs - 1)
+            {
+                break;
+            }
+
+            json.WriteString(MetadataText(key), MetadataText(value));
+        }
+
+        if (!string.IsNullOrEmpty(environment))
+        {
+            json.WriteString("environment", MetadataText(environment));
+        }
+
+        json.WriteEndObject();
+    }
+
+    private static string MetadataText(string text)
+    {
+        var clean = text.Length > MaxMetadataLength ? text[..MaxMetadataLength] : text;
+        return clean.AsSpan().ContainsAnyExcept(MetadataCharacters)
+            ? string.Create(clean.Length, clean, static (span, source) =>
+            {
+                for (var i = 0; i < source.Length; i++)
+                {
+                    span[i] = MetadataCharacters.Contains(source[i]) ? source[i] : '_';
+                }
+            })
+            : clean;
+    }
+
+    private static readonly SearchValues<char> MetadataCharacters =
+        SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 \t._:/=+$@-");
 
     private static byte[] Encode(ToolSpec tool)
     {
@@ -130,13 +242,18 @@ internal static class ConverseRequestWriter
         return bytes;
     }
 
-    private static void WriteToolConfig(Utf8JsonWriter json, ModelRequest request)
+    private static void WriteToolConfig(Utf8JsonWriter json, ModelRequest request, bool cachePoint)
     {
         json.WriteStartObject("toolConfig");
         json.WriteStartArray("tools");
         foreach (var tool in request.Tools)
         {
             json.WriteRawValue(ToolSpecs.GetValue(tool, Encode), skipInputValidation: true);
+        }
+
+        if (cachePoint)
+        {
+            WriteCachePoint(json);
         }
 
         json.WriteEndArray();
@@ -161,4 +278,14 @@ internal static class ConverseRequestWriter
         json.WriteEndObject();
         json.WriteEndObject();
     }
+}
+
+/// <summary>Where a request marks its cacheable prefix.</summary>
+[Flags]
+internal enum CachePoints
+{
+    None = 0,
+    System = 1,
+    Tools = 2,
+    Messages = 4,
 }

@@ -16,7 +16,7 @@ namespace VoiceAgent.Infrastructure.Llm.Bedrock;
 /// frame is complete; tool-use input is gathered per content block and yielded at its contentBlockStop.
 /// No retries here: the resilience layer decides.
 /// </summary>
-internal sealed class ConverseStreamClient(HttpClient http, BedrockOptions options, Func<AWSCredentials> credentials, TimeProvider time)
+internal sealed class ConverseStreamClient(HttpClient http, BedrockOptions options, Func<AWSCredentials> credentials, TimeProvider time, string? environment = null)
 {
     private const int ReadBufferSize = 16 * 1024;
     private const string JsonType = "application/json";
@@ -24,12 +24,21 @@ internal sealed class ConverseStreamClient(HttpClient http, BedrockOptions optio
     private readonly Uri _endpoint = options.ResolveEndpoint();
     private readonly SigV4Signer _signer = new(options.Region!, "bedrock");
 
+    public IAsyncEnumerable<ModelStreamEvent> StreamAsync(string profile, ModelRequest request, CancellationToken cancellationToken) =>
+        StreamAsync(profile, request, cachePoints: true, cancellationToken);
+
+    /// <summary>
+    /// Streams one answer from <paramref name="profile"/>. With <paramref name="cachePoints"/> false no cache point is
+    /// sent whatever the use case says (a profile that refused them). Nova models cache the system prompt and messages
+    /// but not tools: a Nova request marks no tools.
+    /// </summary>
     public async IAsyncEnumerable<ModelStreamEvent> StreamAsync(
         string profile,
         ModelRequest request,
+        bool cachePoints,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var body = ConverseRequestWriter.Write(request, options);
+        var body = ConverseRequestWriter.Write(request, options, CachePointsFor(profile, request, cachePoints), environment);
         using var message = CreateRequest(profile, body);
         using var response = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
@@ -64,6 +73,17 @@ internal sealed class ConverseStreamClient(HttpClient http, BedrockOptions optio
         }
 
         yield return parser.Complete();
+    }
+
+    internal static CachePoints CachePointsFor(string profile, ModelRequest request, bool allowed)
+    {
+        if (!allowed || !request.Settings.PromptCaching)
+        {
+            return CachePoints.None;
+        }
+
+        var points = CachePoints.System | CachePoints.Messages;
+        return profile.Contains("amazon.nova", StringComparison.OrdinalIgnoreCase) ? points : points | CachePoints.Tools;
     }
 
     private HttpRequestMessage CreateRequest(string profile, byte[] body)
@@ -213,6 +233,9 @@ internal sealed class ConverseStreamParser(string profile)
         "stop_sequence" => ModelStopReason.StopSequence,
         "guardrail_intervened" => ModelStopReason.GuardrailIntervened,
         "content_filtered" => ModelStopReason.ContentFiltered,
+        "model_context_window_exceeded" => ModelStopReason.ModelContextWindowExceeded,
+        "malformed_model_output" => ModelStopReason.MalformedModelOutput,
+        "malformed_tool_use" => ModelStopReason.MalformedToolUse,
         _ => ModelStopReason.Other,
     };
 
@@ -224,10 +247,13 @@ internal sealed class ConverseStreamParser(string profile)
         }
 
         long? latency = root.TryGetProperty("metrics", out var metrics) && metrics.TryGetProperty("latencyMs", out var ms) ? ms.GetInt64() : null;
+        static int Tokens(JsonElement usage, string name) => usage.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number ? value.GetInt32() : 0;
         return new ModelUsage(
-            usage.TryGetProperty("inputTokens", out var input) ? input.GetInt32() : 0,
-            usage.TryGetProperty("outputTokens", out var output) ? output.GetInt32() : 0,
-            latency);
+            Tokens(usage, "inputTokens"),
+            Tokens(usage, "outputTokens"),
+            latency,
+            Tokens(usage, "cacheReadInputTokens"),
+            Tokens(usage, "cacheWriteInputTokens"));
     }
 
     private static string? Header(EventStreamMessage frame, string name) =>

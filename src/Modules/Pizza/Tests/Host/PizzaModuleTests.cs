@@ -27,4 +27,37 @@ public sealed class PizzaModuleTests
         Assert.DoesNotContain("16.50", seed, StringComparison.Ordinal);
         Assert.Contains("{{menu}}", seed, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Every_call_shares_the_prompt_up_to_its_own_values_so_the_model_can_cache_it()
+    {
+        await using var factory = new VoiceAgentFactory(realModel: false);
+        factory.Model.ThenSays("Hello Ana!").ThenSays("Hello!");
+        await using (var ana = await factory.ConnectRelayAsync(callSid: "CA00000000000000000000000000000c01"))
+        {
+            await ana.SetupAsync();
+            await ana.PromptAsync("Hi");
+            await ana.ReceiveAnswerAsync();
+        }
+
+        await using (var stranger = await factory.ConnectRelayAsync(callSid: "CA00000000000000000000000000000c02", from: "+15550007777"))
+        {
+            await stranger.SetupAsync();
+            await stranger.PromptAsync("Hi");
+            await stranger.ReceiveAnswerAsync();
+        }
+
+        var (first, second) = (factory.Model.Requests[0], factory.Model.Requests[1]);
+        var shared = first.SystemPrompt[..first.StaticPromptLength!.Value];
+        Assert.Equal(shared, second.SystemPrompt[..second.StaticPromptLength!.Value]);
+        Assert.Contains("Pepperoni", shared, StringComparison.Ordinal);
+        Assert.EndsWith("THIS CALL\nToday is ", shared, StringComparison.Ordinal);
+        Assert.Contains("Ana", first.SystemPrompt[shared.Length..], StringComparison.Ordinal);
+        Assert.DoesNotContain("Ana", second.SystemPrompt, StringComparison.Ordinal);
+
+        Assert.Equal("pizza", first.Metadata!["useCase"]);
+        Assert.Matches("^[0-9a-f]{32}$", first.Metadata["call"]);
+        Assert.NotEqual(first.Metadata["call"], second.Metadata!["call"]);
+        Assert.DoesNotContain("c01", first.Metadata["call"], StringComparison.Ordinal);
+    }
 }
