@@ -97,6 +97,9 @@ public sealed class RelayTests
         {
             ["Relay:MaxFrameBytes"] = "65536",
             ["Relay:MaxInboundBytesPerSecond"] = "65536",
+
+            // Partials a second apart would each start a preemptive answer; the scripted model has one answer.
+            ["Conversation:Preemption"] = "false",
         });
         factory.Model.ThenSays("Got it.");
         await using var twilio = await factory.ConnectRelayAsync();
@@ -118,6 +121,23 @@ public sealed class RelayTests
         await WaitUntilAsync(() => call!.Preview?.StartsWith("frame5", StringComparison.Ordinal) == true, TimeSpan.FromSeconds(30));
         await twilio.PromptAsync("That's all");
         Assert.Equal("Got it.", RelayClient.Text(await twilio.ReceiveAnswerAsync(TimeSpan.FromSeconds(30))));
+    }
+
+    [Fact]
+    public async Task A_partial_prompt_that_stays_the_same_is_answered_before_the_final_and_released_when_it_confirms()
+    {
+        await using var factory = new VoiceAgentFactory(realModel: false);
+        factory.Model.ThenSays("A large pepperoni, ", "coming up.");
+        await using var twilio = await factory.ConnectRelayAsync();
+        await twilio.SetupAsync();
+
+        await twilio.SendJsonAsync(new { type = "prompt", voicePrompt = "A large pepperoni please", last = false });
+        await WaitUntilAsync(() => factory.Model.Requests.Count == 1);
+        await twilio.SendJsonAsync(new { type = "prompt", voicePrompt = "A large pepperoni, please.", last = true });
+
+        Assert.Equal("A large pepperoni, coming up.", RelayClient.Text(await twilio.ReceiveAnswerAsync()));
+        var request = Assert.Single(factory.Model.Requests);
+        Assert.Equal("A large pepperoni please", request.Messages[^1].Text);
     }
 
     [Fact]

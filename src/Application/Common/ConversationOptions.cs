@@ -11,6 +11,17 @@ public sealed class ConversationOptions
     [Required(ErrorMessage = "Conversation:DefaultUseCaseId is required: the use case callers without a profile get.")]
     public string DefaultUseCaseId { get; set; } = "pizza";
 
+    /// <summary>
+    /// Preemptive answers (use cases with model.preemptive, the default, and partialPrompts on): the model starts on a
+    /// partial prompt that has not changed for <see cref="PreemptAfter"/>, and its answer is held until the final
+    /// prompt confirms the words. Off here turns it off for every use case.
+    /// </summary>
+    public bool Preemption { get; set; } = true;
+
+    /// <summary>How long a partial prompt must stay the same before the model starts on it (Twilio then still waits for the end of speech).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:02", ErrorMessage = "Conversation:PreemptAfter must be between 0 and 2 s.")]
+    public TimeSpan PreemptAfter { get; set; } = TimeSpan.FromMilliseconds(120);
+
     /// <summary>How long a new turn waits for the turn it superseded to wind down before going ahead.</summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:00:30", ErrorMessage = "Conversation:SupersedeWait must be between 10 ms and 30 s.")]
     public TimeSpan SupersedeWait { get; set; } = TimeSpan.FromSeconds(2);

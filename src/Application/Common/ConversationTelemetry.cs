@@ -20,6 +20,8 @@ public sealed class ConversationTelemetry
     private readonly Histogram<double> _toolDuration;
     private readonly Counter<long> _bargeIns;
     private readonly Counter<long> _turns;
+    private readonly Counter<long> _preemptive;
+    private readonly Histogram<double> _headStart;
     private readonly TimeProvider _timeProvider;
 
     public ConversationTelemetry(IMeterFactory meterFactory, IActiveCallRegistry registry, TimeProvider timeProvider)
@@ -38,6 +40,15 @@ public sealed class ConversationTelemetry
         _toolDuration = meter.CreateHistogram<double>("voiceagent.tool.duration", "ms", "Tool run time, by tool and status.");
         _bargeIns = meter.CreateCounter<long>("voiceagent.barge_ins", description: "Times a caller interrupted an answer.");
         _turns = meter.CreateCounter<long>("voiceagent.turns", description: "Turns by outcome: completed, cancelled, failed.");
+        _preemptive = meter.CreateCounter<long>(
+            "voiceagent.preemptive.answers",
+            description: "Preemptive answers by outcome: hit (the final prompt confirmed the words), miss (it differed), superseded (the caller went on), dropped (barge-in, hang-up); every one but a hit is a wasted model call.");
+        _headStart = meter.CreateHistogram(
+            "voiceagent.preemptive.head_start",
+            "ms",
+            "On a hit: how long the model had been answering when the final prompt arrived — the wait the caller was spared, up to the model's first-token time.",
+            tags: null,
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
     }
 
     /// <summary>
@@ -71,6 +82,15 @@ public sealed class ConversationTelemetry
 
     public void ToolRan(string tool, string status, TimeSpan elapsed) =>
         _toolDuration.Record(elapsed.TotalMilliseconds, new("tool", tool), new("status", status));
+
+    public void Preempted(string useCaseId, string outcome, double? headStartMs = null)
+    {
+        _preemptive.Add(1, new("use_case", useCaseId), new("outcome", outcome));
+        if (headStartMs is { } ms)
+        {
+            _headStart.Record(ms, new KeyValuePair<string, object?>("use_case", useCaseId));
+        }
+    }
 
     public void BargeIn(string useCaseId) => _bargeIns.Add(1, new KeyValuePair<string, object?>("use_case", useCaseId));
 

@@ -20,6 +20,9 @@ internal abstract record CallInput
     /// <summary>A key press.</summary>
     public sealed record Digit(string Value) : CallInput;
 
+    /// <summary>A partial prompt stayed the same for Conversation:PreemptAfter (stale unless <paramref name="Generation"/> is current).</summary>
+    public sealed record PartialStable(int Generation) : CallInput;
+
     /// <summary>No key followed within the inter-digit timeout (stale unless <paramref name="Generation"/> is the current one).</summary>
     public sealed record DigitsTimedOut(int Generation) : CallInput;
 

@@ -36,10 +36,17 @@ internal sealed partial class CallLoop
         if (!prompt.Last)
         {
             Preview = utterance;
+            OnPartial(utterance);
             return;
         }
 
         Preview = null;
+        if (TakeHeld(utterance, prompt.ReceivedAt) is { } held)
+        {
+            StartTurn(new PendingTurn(utterance, ReceivedAt: prompt.ReceivedAt, Held: held));
+            return;
+        }
+
         if (!string.IsNullOrEmpty(utterance))
         {
             Begin(new PendingTurn(utterance, ReceivedAt: prompt.ReceivedAt));
@@ -53,6 +60,7 @@ internal sealed partial class CallLoop
     private void OnInterrupt(CallInput.Interrupt interrupt)
     {
         CallerHeard();
+        DropHeld(PreemptionOutcome.Dropped);
         _services.Telemetry.BargeIn(_call.UseCase.Id);
         if (Running is { } turn)
         {
@@ -220,6 +228,9 @@ internal sealed partial class CallLoop
     private void DisposeTimers()
     {
         StopSilenceTimer();
+        _stableTimer?.Dispose();
+        _stableTimer = null;
+        _stableGeneration++;
         _digitTimer?.Dispose();
         _digitTimer = null;
         _digitGeneration++;

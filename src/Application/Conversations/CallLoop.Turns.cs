@@ -63,7 +63,7 @@ internal sealed partial class CallLoop
         }
         else
         {
-            LaunchRound(turn);
+            LaunchRound(turn, next.Held);
         }
     }
 
@@ -76,16 +76,28 @@ internal sealed partial class CallLoop
         return activity;
     }
 
-    private void LaunchRound(TurnHandle turn)
+    /// <summary>Starts a model round on the history; a confirmed preemptive answer is its first (already running) model call.</summary>
+    private void LaunchRound(TurnHandle turn, HeldAnswer? held = null)
     {
-        var request = new ModelRequest(_call.SystemPrompt, [.. Conversation.Messages], _call.Tools, _call.UseCase.Model)
+        var request = Request([.. Conversation.Messages]);
+        if (held is not null)
+        {
+            Launch(turn, static async (loop, turn, state) =>
+                new CallInput.RoundStreamed(turn, await loop._services.Rounds.StreamAsync(loop._call, turn, state.Request, state.Held.ReleaseAsync(turn.Token)).ConfigureAwait(false)),
+                (Request: request, Held: held));
+            return;
+        }
+
+        Launch(turn, static async (loop, turn, request) =>
+            new CallInput.RoundStreamed(turn, await loop._services.Rounds.StreamAsync(loop._call, turn, request!).ConfigureAwait(false)), request);
+    }
+
+    private ModelRequest Request(IReadOnlyList<ConversationMessage> messages) =>
+        new(_call.SystemPrompt, messages, _call.Tools, _call.UseCase.Model)
         {
             StaticPromptLength = _call.StaticPromptLength,
             Metadata = _call.RequestMetadata,
         };
-        Launch(turn, static async (loop, turn, request) =>
-            new CallInput.RoundStreamed(turn, await loop._services.Rounds.StreamAsync(loop._call, turn, request!).ConfigureAwait(false)), request);
-    }
 
     /// <summary>
     /// Starts the turn's next piece of work; it runs on until its first wait (the model's request going out) and
@@ -293,5 +305,5 @@ internal sealed partial class CallLoop
     }
 
     /// <summary>What a turn waiting for the running one to close will start with.</summary>
-    private sealed record PendingTurn(string Input, string? FixedReply = null, bool EndsCall = false, long ReceivedAt = 0);
+    private sealed record PendingTurn(string Input, string? FixedReply = null, bool EndsCall = false, long ReceivedAt = 0, HeldAnswer? Held = null);
 }

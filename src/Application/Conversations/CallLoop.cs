@@ -139,6 +139,9 @@ internal sealed partial class CallLoop
                 case CallInput.Digit digit:
                     OnDigit(digit.Value);
                     break;
+                case CallInput.PartialStable stable:
+                    OnPartialStable(stable.Generation);
+                    break;
                 case CallInput.DigitsTimedOut timedOut:
                     OnDigitsTimedOut(timedOut.Generation);
                     break;
@@ -205,6 +208,7 @@ internal sealed partial class CallLoop
     {
         _handedOver = true;
         _pending = null;
+        DropHeld(PreemptionOutcome.Dropped);
         if (Running is { } running)
         {
             Stop(running);
@@ -223,6 +227,7 @@ internal sealed partial class CallLoop
 
         _ended = true;
         _pending = null;
+        DropHeld(PreemptionOutcome.Dropped);
         DisposeTimers();
         if (Running is { } running)
         {

@@ -13,7 +13,13 @@ namespace VoiceAgent.Application.Conversations;
 /// </summary>
 internal sealed partial class ModelRound(ILanguageModel model, ILogger<ModelRound> logger)
 {
-    public async Task<RoundOutcome> StreamAsync(ActiveCall call, TurnHandle turn, ModelRequest request)
+    public ILanguageModel Model => model;
+
+    /// <param name="call">The call.</param>
+    /// <param name="turn">The turn the round belongs to.</param>
+    /// <param name="request">What the model is asked (again, when a first answer was malformed).</param>
+    /// <param name="first">The first model call's events when they are already on their way (a confirmed preemptive answer).</param>
+    public async Task<RoundOutcome> StreamAsync(ActiveCall call, TurnHandle turn, ModelRequest request, IAsyncEnumerable<ModelStreamEvent>? first = null)
     {
         try
         {
@@ -22,7 +28,8 @@ internal sealed partial class ModelRound(ILanguageModel model, ILogger<ModelRoun
             Pass pass;
             while (true)
             {
-                pass = await StreamOnceAsync(call, turn, request).ConfigureAwait(false);
+                pass = await StreamOnceAsync(call, turn, first ?? model.StreamAsync(request, turn.Token)).ConfigureAwait(false);
+                first = null;
                 turn.Token.ThrowIfCancellationRequested();
                 if (retried || pass.Spoke)
                 {
@@ -98,7 +105,7 @@ internal sealed partial class ModelRound(ILanguageModel model, ILogger<ModelRoun
     }
 
     /// <summary>One model call: its text spoken as it streams, its tool uses gathered, and how it stopped.</summary>
-    private async Task<Pass> StreamOnceAsync(ActiveCall call, TurnHandle turn, ModelRequest request)
+    private async Task<Pass> StreamOnceAsync(ActiveCall call, TurnHandle turn, IAsyncEnumerable<ModelStreamEvent> events)
     {
         List<ContentBlock>? toolUses = null;
         string? moderation = null;
@@ -110,7 +117,7 @@ internal sealed partial class ModelRound(ILanguageModel model, ILogger<ModelRoun
         using (var llm = ConversationTelemetry.Source.StartActivity("llm"))
         {
             llm?.SetTag("voiceagent.round", turn.Round);
-            await foreach (var streamEvent in model.StreamAsync(request, turn.Token).ConfigureAwait(false))
+            await foreach (var streamEvent in events.ConfigureAwait(false))
             {
                 switch (streamEvent)
                 {

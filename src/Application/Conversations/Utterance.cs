@@ -50,4 +50,44 @@ internal static class Utterance
 
         return joined[start..].Trim();
     }
+
+    /// <summary>Spoken filler that does not change what the caller asked.</summary>
+    private static readonly HashSet<string> Fillers = new(StringComparer.Ordinal) { "um", "umm", "uh", "uhm", "uhh", "er", "erm", "ah", "hmm", "mm", "mhm" };
+
+    /// <summary>
+    /// The words of <paramref name="text"/> for comparing a partial prompt with the final one: lower case, without
+    /// punctuation, single-spaced, without filler words ("Um, a large pepperoni." and "a large pepperoni" match).
+    /// </summary>
+    public static string Normalise(string text)
+    {
+        var words = new List<string>();
+        var word = new System.Text.StringBuilder();
+        foreach (var c in text.AsSpan())
+        {
+            if (char.IsLetterOrDigit(c) || c == '\'')
+            {
+                word.Append(char.ToLowerInvariant(c));
+                continue;
+            }
+
+            Flush();
+        }
+
+        Flush();
+        return string.Join(' ', words);
+
+        void Flush()
+        {
+            if (word.Length > 0)
+            {
+                var w = word.ToString().Trim('\'');
+                if (w.Length > 0 && !Fillers.Contains(w))
+                {
+                    words.Add(w);
+                }
+
+                word.Clear();
+            }
+        }
+    }
 }

@@ -77,6 +77,12 @@ public sealed record ModelSettings
     /// </summary>
     public bool PromptCaching { get; init; } = true;
 
+    /// <summary>
+    /// Preemptive answers (default on; needs the relay's partialPrompts): the model starts on the caller's words
+    /// before their end of speech, and the answer is held until the final prompt confirms them.
+    /// </summary>
+    public bool Preemptive { get; init; } = true;
+
     /// <summary>Sequences that end the answer where they appear (at most <see cref="MaxStopSequences"/>).</summary>
     public IReadOnlyList<string> StopSequences { get; init; } = [];
 

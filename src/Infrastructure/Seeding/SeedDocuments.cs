@@ -98,6 +98,8 @@ internal sealed class ModelDocument
 
     public bool? PromptCaching { get; set; }
 
+    public bool? Preemptive { get; set; }
+
     public List<string>? StopSequences { get; set; }
 
     public ModelSettings ToDomain()
@@ -112,6 +114,7 @@ internal sealed class ModelDocument
             MaxToolRounds = MaxToolRounds ?? defaults.MaxToolRounds,
             ToolChoice = ToolChoice,
             PromptCaching = PromptCaching ?? defaults.PromptCaching,
+            Preemptive = Preemptive ?? defaults.Preemptive,
             StopSequences = StopSequences ?? defaults.StopSequences,
         };
     }
