@@ -9,6 +9,8 @@ using VoiceAgent.Simulator;
 //   chat   --url ws://127.0.0.1:5080/ws [--to +15550006000]      type to speak, "!" barges in, "#123" sends digits, "/quit"
 //   script --url ... --file scenarios/order.json                  scripted steps with expectations; exit 1 on a failed one
 //   load   --url ... --calls 100 --seconds 20 [--think-ms 1000] [--warmup-seconds 4] [--turn-log FILE]
+//   preempt --url ... --calls 20 --seconds 30: speaks as Twilio's partialPrompts do (the utterance word by word, then
+//          the final 200-500 ms after the last partial) and reports perceived latency, final prompt to first token
 //                                                                 N concurrent calls; prompt→first-token percentiles
 //                                                                 (after the warm-up, while all calls are up), frames/s
 //   idle   --url ... --calls 10000 --seconds 30                   N set-up calls that say nothing (memory per idle call)
@@ -51,6 +53,7 @@ return options.Mode switch
     "load" => await Modes.LoadAsync(options, stop.Token),
     "idle" => await Modes.IdleAsync(options, stop.Token),
     "bargein" => await Modes.BargeInAsync(options, stop.Token),
+    "preempt" => await Preemption.RunAsync(options, stop.Token),
     "fault" => await Modes.FaultAsync(options, stop.Token),
     "attack" => await Attacks.RunAsync(options, stop.Token),
     "floor" => await FloorServer.RunAsync(options.Url, stop.Token),

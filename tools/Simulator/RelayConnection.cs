@@ -175,8 +175,8 @@ internal sealed class RelayConnection : IAsyncDisposable
     }
 
     /// <summary>A prompt frame serialized once, for load mode to send again and again.</summary>
-    public static byte[] PromptBytes(string text) =>
-        JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object> { ["type"] = "prompt", ["voicePrompt"] = text, ["lang"] = "en-US", ["last"] = true });
+    public static byte[] PromptBytes(string text, bool last = true) =>
+        JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object> { ["type"] = "prompt", ["voicePrompt"] = text, ["lang"] = "en-US", ["last"] = last });
 
     public Task SendBytesAsync(byte[] frame, CancellationToken cancellationToken) =>
         _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, cancellationToken);

@@ -13,6 +13,13 @@ internal sealed class InstantLanguageModel(LlmOptions options, TimeProvider time
 
     public async IAsyncEnumerable<ModelStreamEvent> StreamAsync(ModelRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        var firstToken = options.InstantFirstTokenDelay
+            + (options.InstantFirstTokenJitter > TimeSpan.Zero ? options.InstantFirstTokenJitter * Random.Shared.NextDouble() : TimeSpan.Zero);
+        if (firstToken > TimeSpan.Zero)
+        {
+            await Task.Delay(firstToken, timeProvider, cancellationToken).ConfigureAwait(false);
+        }
+
         for (var i = 0; i < options.InstantTokens; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();

@@ -38,6 +38,13 @@ public sealed class LlmOptions : IValidatableObject
     [Range(1, 10_000, ErrorMessage = "Llm:InstantTokens must be between 1 and 10000.")]
     public int InstantTokens { get; set; } = 12;
 
+    /// <summary>Instant provider: the wait before the first token, plus up to <see cref="InstantFirstTokenJitter"/> more (a realistic model: 300 ms + 300 ms).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:30", ErrorMessage = "Llm:InstantFirstTokenDelay must be between 0 and 30 s.")]
+    public TimeSpan InstantFirstTokenDelay { get; set; } = TimeSpan.Zero;
+
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:30", ErrorMessage = "Llm:InstantFirstTokenJitter must be between 0 and 30 s.")]
+    public TimeSpan InstantFirstTokenJitter { get; set; } = TimeSpan.Zero;
+
     [Range(typeof(TimeSpan), "00:00:00", "00:00:10", ErrorMessage = "Llm:InstantTokenDelay must be between 0 and 10 s.")]
     public TimeSpan InstantTokenDelay { get; set; } = TimeSpan.Zero;
 
