@@ -22,6 +22,7 @@ public sealed class ConversationTelemetry
     private readonly Counter<long> _turns;
     private readonly Counter<long> _preemptive;
     private readonly Histogram<double> _headStart;
+    private readonly Counter<long> _folds;
     private readonly TimeProvider _timeProvider;
 
     public ConversationTelemetry(IMeterFactory meterFactory, IActiveCallRegistry registry, TimeProvider timeProvider)
@@ -43,6 +44,7 @@ public sealed class ConversationTelemetry
         _preemptive = meter.CreateCounter<long>(
             "voiceagent.preemptive.answers",
             description: "Preemptive answers by outcome: hit (the final prompt confirmed the words), miss (it differed), superseded (the caller went on), dropped (barge-in, hang-up); every one but a hit is a wasted model call.");
+        _folds = meter.CreateCounter<long>("voiceagent.context.folds", description: "Times a long call's older history was folded into its running summary.");
         _headStart = meter.CreateHistogram(
             "voiceagent.preemptive.head_start",
             "ms",
@@ -91,6 +93,8 @@ public sealed class ConversationTelemetry
             _headStart.Record(ms, new KeyValuePair<string, object?>("use_case", useCaseId));
         }
     }
+
+    public void ContextFolded(string useCaseId) => _folds.Add(1, new KeyValuePair<string, object?>("use_case", useCaseId));
 
     public void BargeIn(string useCaseId) => _bargeIns.Add(1, new KeyValuePair<string, object?>("use_case", useCaseId));
 

@@ -23,6 +23,12 @@ internal abstract record CallInput
     /// <summary>A partial prompt stayed the same for Conversation:PreemptAfter (stale unless <paramref name="Generation"/> is current).</summary>
     public sealed record PartialStable(int Generation) : CallInput;
 
+    /// <summary>
+    /// The background summary of messages [<paramref name="From"/>, <paramref name="Cut"/>) is written (null: it
+    /// failed, the history stays verbatim until the next try).
+    /// </summary>
+    public sealed record Summarized(int From, int Cut, string? Summary) : CallInput;
+
     /// <summary>No key followed within the inter-digit timeout (stale unless <paramref name="Generation"/> is the current one).</summary>
     public sealed record DigitsTimedOut(int Generation) : CallInput;
 

@@ -50,7 +50,7 @@ internal sealed partial class CallLoop
             return;
         }
 
-        var request = Request([.. Conversation.Messages, new ConversationMessage(ConversationRole.User, [new TextBlock(words)])]);
+        var request = Request([.. Verbatim(), new ConversationMessage(ConversationRole.User, [new TextBlock(words)])]);
         _held = HeldAnswer.Start(_services.Rounds.Model, request, Utterance.Normalise(words), _services.Time.GetTimestamp(), _call.SessionToken);
     }
 

@@ -79,7 +79,7 @@ internal sealed partial class CallLoop
     /// <summary>Starts a model round on the history; a confirmed preemptive answer is its first (already running) model call.</summary>
     private void LaunchRound(TurnHandle turn, HeldAnswer? held = null)
     {
-        var request = Request([.. Conversation.Messages]);
+        var request = Request(Verbatim());
         if (held is not null)
         {
             Launch(turn, static async (loop, turn, state) =>
@@ -92,8 +92,9 @@ internal sealed partial class CallLoop
             new CallInput.RoundStreamed(turn, await loop._services.Rounds.StreamAsync(loop._call, turn, request!).ConfigureAwait(false)), request);
     }
 
+    /// <summary>The model's request: the prompt (with the summary of what was folded, after the cacheable part) and <paramref name="messages"/>.</summary>
     private ModelRequest Request(IReadOnlyList<ConversationMessage> messages) =>
-        new(_call.SystemPrompt, messages, _call.Tools, _call.UseCase.Model)
+        new(_summary is null ? _call.SystemPrompt : _call.SystemPrompt + SummaryHeading + _summary, messages, _call.Tools, _call.UseCase.Model)
         {
             StaticPromptLength = _call.StaticPromptLength,
             Metadata = _call.RequestMetadata,
@@ -248,6 +249,7 @@ internal sealed partial class CallLoop
             turn.Dispose();
         }
 
+        FoldIfOverBudget();
         if (_pending is { } next && !_ended && !_handedOver)
         {
             _pending = null;

@@ -139,6 +139,9 @@ internal sealed partial class CallLoop
                 case CallInput.Digit digit:
                     OnDigit(digit.Value);
                     break;
+                case CallInput.Summarized summarized:
+                    OnSummarized(summarized);
+                    break;
                 case CallInput.PartialStable stable:
                     OnPartialStable(stable.Generation);
                     break;

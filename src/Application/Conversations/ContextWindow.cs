@@ -25,6 +25,6 @@ internal static class ContextWindow
         return null;
     }
 
-    private static bool IsCallerMessage(ConversationMessage message) =>
+    public static bool IsCallerMessage(ConversationMessage message) =>
         message.Role == ConversationRole.User && message.Content.All(block => block is TextBlock);
 }

@@ -83,6 +83,17 @@ public sealed record ModelSettings
     /// </summary>
     public bool Preemptive { get; init; } = true;
 
+    /// <summary>
+    /// Characters of history sent verbatim; past it, the older exchanges are folded into a running summary by a
+    /// background model call, so a long call's requests stay bounded. Zero never folds.
+    /// </summary>
+    public int ContextBudgetChars { get; init; } = 24_000;
+
+    /// <summary>The inference profile that writes the summaries (a cheaper one); by default the use case's own.</summary>
+    public string? SummaryProfile { get; init; }
+
+    public const int MinContextBudgetChars = 100;
+
     /// <summary>Sequences that end the answer where they appear (at most <see cref="MaxStopSequences"/>).</summary>
     public IReadOnlyList<string> StopSequences { get; init; } = [];
 

@@ -98,6 +98,11 @@ public sealed partial class UseCase
             throw new DomainException($"Use case '{id}': model.stopSequences takes at most {ModelSettings.MaxStopSequences} non-empty sequences.");
         }
 
+        if (model.ContextBudgetChars != 0 && model.ContextBudgetChars < ModelSettings.MinContextBudgetChars)
+        {
+            throw new DomainException($"Use case '{id}': model.contextBudgetChars is 0 (never fold) or at least {ModelSettings.MinContextBudgetChars}.");
+        }
+
         Model = model;
         Greeting = greeting;
         Handoff = handoff;

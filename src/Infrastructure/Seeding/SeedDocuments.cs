@@ -100,6 +100,10 @@ internal sealed class ModelDocument
 
     public bool? Preemptive { get; set; }
 
+    public int? ContextBudgetChars { get; set; }
+
+    public string? SummaryProfile { get; set; }
+
     public List<string>? StopSequences { get; set; }
 
     public ModelSettings ToDomain()
@@ -115,6 +119,8 @@ internal sealed class ModelDocument
             ToolChoice = ToolChoice,
             PromptCaching = PromptCaching ?? defaults.PromptCaching,
             Preemptive = Preemptive ?? defaults.Preemptive,
+            ContextBudgetChars = ContextBudgetChars ?? defaults.ContextBudgetChars,
+            SummaryProfile = SummaryProfile,
             StopSequences = StopSequences ?? defaults.StopSequences,
         };
     }

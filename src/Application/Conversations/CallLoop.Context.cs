@@ -1,0 +1,198 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using VoiceAgent.Application.Abstractions;
+using VoiceAgent.Domain.Conversations;
+
+namespace VoiceAgent.Application.Conversations;
+
+/// <summary>
+/// A long call keeps a bounded context: once the history sent verbatim passes the use case's budget
+/// (model.contextBudgetChars), its older exchanges are folded into a running summary by a background model call
+/// (model.summaryProfile, or the use case's own), off every turn's path. Requests then carry the summary after the
+/// cacheable prompt and the latest exchanges verbatim, cut before a message the caller spoke — so a request starts
+/// with the caller and no tool use is parted from its result. The stored transcript keeps everything.
+/// </summary>
+internal sealed partial class CallLoop
+{
+    private const string SummaryHeading = "\n\nEARLIER IN THIS CALL (summary)\n";
+    private const string SummaryInstructions =
+        "You keep notes of a phone call for the assistant who goes on with it. Summarise the conversation you are given " +
+        "in at most 150 words of plain sentences: who the caller is, what they asked for, what was decided or done " +
+        "(orders, bookings, numbers, names, dates and times exactly as said), and what is still open. No lists, no markdown.";
+
+    private static readonly TimeSpan SummaryTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>Messages before this index are folded into <see cref="_summary"/>.</summary>
+    private int _foldedUpTo;
+    private string? _summary;
+    private bool _folding;
+
+    /// <summary>The history the model is sent: what has not been folded into the summary.</summary>
+    private IReadOnlyList<ConversationMessage> Verbatim()
+    {
+        var messages = Conversation.Messages;
+        return _foldedUpTo == 0 ? [.. messages] : [.. messages.Skip(_foldedUpTo)];
+    }
+
+    /// <summary>After a turn: when the verbatim history is past the budget, its older part is folded in the background.</summary>
+    private void FoldIfOverBudget()
+    {
+        var budget = _call.UseCase.Model.ContextBudgetChars;
+        if (budget <= 0 || _folding || _ended || _handedOver)
+        {
+            return;
+        }
+
+        var messages = Conversation.Messages;
+        var size = 0;
+        for (var i = _foldedUpTo; i < messages.Count; i++)
+        {
+            size += Size(messages[i]);
+        }
+
+        if (size <= budget)
+        {
+            return;
+        }
+
+        // Keep about half the budget verbatim, from a caller message on.
+        var kept = 0;
+        var cut = -1;
+        for (var i = messages.Count - 1; i > _foldedUpTo; i--)
+        {
+            kept += Size(messages[i]);
+            if (ContextWindow.IsCallerMessage(messages[i]))
+            {
+                cut = i;
+                if (kept >= budget / 2)
+                {
+                    break;
+                }
+            }
+        }
+
+        if (cut <= _foldedUpTo)
+        {
+            return;
+        }
+
+        _folding = true;
+        var from = _foldedUpTo;
+        var transcript = Transcript(_summary, messages, from, cut);
+        _ = SummariseAsync(from, cut, transcript);
+    }
+
+    private async Task SummariseAsync(int from, int cut, string transcript)
+    {
+        string? summary = null;
+        try
+        {
+            await Task.Yield();
+            var model = _call.UseCase.Model;
+            var settings = model with
+            {
+                InferenceProfiles = model.SummaryProfile is { } profile ? [profile] : model.InferenceProfiles,
+                MaxTokens = 400,
+                Temperature = 0.2f,
+                TopP = null,
+                ToolChoice = null,
+                StopSequences = [],
+                PromptCaching = false,
+            };
+            var request = new ModelRequest(SummaryInstructions, [new ConversationMessage(ConversationRole.User, [new TextBlock(transcript)])], [], settings)
+            {
+                Metadata = _call.RequestMetadata,
+            };
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_call.SessionToken);
+            timeout.CancelAfter(SummaryTimeout);
+            var text = new StringBuilder();
+            await foreach (var streamEvent in _services.Rounds.Model.StreamAsync(request, timeout.Token).ConfigureAwait(false))
+            {
+                if (streamEvent is TextDelta delta)
+                {
+                    text.Append(delta.Text);
+                }
+            }
+
+            summary = text.ToString().Trim();
+        }
+        catch (Exception ex) when (!_call.SessionToken.IsCancellationRequested)
+        {
+            Log.SummaryFailed(Logger, ex, _call.LogId);
+        }
+        catch (OperationCanceledException)
+        {
+            // The call ended meanwhile.
+        }
+
+        Post(new CallInput.Summarized(from, cut, summary));
+    }
+
+    private void OnSummarized(CallInput.Summarized summarized)
+    {
+        _folding = false;
+        if (summarized.Summary is not { Length: > 0 } summary || summarized.From != _foldedUpTo || summarized.Cut > Conversation.Messages.Count)
+        {
+            return;
+        }
+
+        _summary = summary;
+        _foldedUpTo = summarized.Cut;
+        _services.Telemetry.ContextFolded(_call.UseCase.Id);
+        Log.Folded(Logger, _call.LogId, summarized.Cut, Conversation.Messages.Count - summarized.Cut);
+    }
+
+    private static int Size(ConversationMessage message)
+    {
+        var size = 0;
+        foreach (var block in message.Content)
+        {
+            size += block switch
+            {
+                TextBlock text => text.Text.Length,
+                ToolUseBlock use => use.Name.Length + use.InputJson.Length,
+                ToolResultBlock result => result.Content.Length,
+                _ => 0,
+            };
+        }
+
+        return size;
+    }
+
+    /// <summary>The summary so far and the messages to fold, as plain text for the note-taker.</summary>
+    private static string Transcript(string? summary, IReadOnlyList<ConversationMessage> messages, int from, int cut)
+    {
+        var text = new StringBuilder();
+        if (summary is not null)
+        {
+            text.Append("Summary of the call before this: ").AppendLine(summary).AppendLine();
+        }
+
+        for (var i = from; i < cut; i++)
+        {
+            var speaker = messages[i].Role == ConversationRole.User ? "Caller" : "Assistant";
+            foreach (var block in messages[i].Content)
+            {
+                _ = block switch
+                {
+                    TextBlock t => text.Append(speaker).Append(": ").AppendLine(t.Text),
+                    ToolUseBlock u => text.Append(CultureInfo.InvariantCulture, $"Assistant used the tool {u.Name} with {u.InputJson}").AppendLine(),
+                    ToolResultBlock r => text.Append(CultureInfo.InvariantCulture, $"The tool answered ({r.Status}): {r.Content}").AppendLine(),
+                    _ => text,
+                };
+            }
+        }
+
+        return text.ToString();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 2011, Level = LogLevel.Information, Message = "Call {CallSid}: its first {Folded} messages are folded into a summary; {Verbatim} are sent verbatim")]
+        public static partial void Folded(ILogger logger, string callSid, int folded, int verbatim);
+
+        [LoggerMessage(EventId = 2012, Level = LogLevel.Warning, Message = "Call {CallSid}: summarising the older history failed; it is sent verbatim until the next try")]
+        public static partial void SummaryFailed(ILogger logger, Exception exception, string callSid);
+    }
+}
