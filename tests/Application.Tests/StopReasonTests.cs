@@ -114,3 +114,44 @@ public sealed class StopReasonTests
         Assert.Equal("Yes.", call.Conversation.Messages[^1].Text);
     }
 }
+
+/// <summary>The model's reasoning is never spoken, and stays with the tool uses it led to.</summary>
+public sealed class ReasoningTests
+{
+    [Fact]
+    public async Task Reasoning_is_not_spoken_and_is_kept_ahead_of_the_tool_uses_it_led_to_and_sent_back()
+    {
+        var pickup = new FakeTool("lookup_status", idempotent: true, (_, _) => Task.FromResult(new ToolOutcome("{\"minutes\":20}")));
+        await using var harness = new Harness(Harness.PizzaUseCase(["lookup_status"]), pickup);
+        var thought = new ReasoningBlock("The caller wants the pickup time.", "sig-1");
+        harness.Model
+            .Then((_, ct) => ScriptedModel.Events(ModelStopReason.ToolUse, ct, new ReasoningProduced(thought), new TextDelta("Let me check."), new ToolUseRequested("t1", "lookup_status", "{}")))
+            .ThenSays("Twenty minutes.");
+        var call = await harness.StartAsync();
+
+        await harness.Sender.Send(new PromptReceived(call.CallSid, "When is it ready?", Last: true, Lang: null));
+        await call.IdleAsync();
+
+        Assert.Equal("Let me check. Twenty minutes.", harness.Output.HeardText);
+        var assistant = call.Conversation.Messages[1];
+        Assert.Equal([typeof(ReasoningBlock), typeof(TextBlock), typeof(ToolUseBlock)], assistant.Content.Select(b => b.GetType()));
+        Assert.Equal(thought, harness.Model.Requests[1].Messages[1].Content[0]);
+        Assert.Equal(1, pickup.Invocations);
+
+        // Stored as written, read back whole.
+        Assert.Equal(assistant.Content, Persistence.ContentJson.Read(Persistence.ContentJson.Write(assistant.Content)));
+    }
+
+    [Fact]
+    public void A_barge_in_on_a_tool_answer_keeps_its_reasoning()
+    {
+        var conversation = new Conversation();
+        conversation.AddUserText("When is it ready?");
+        conversation.AddAssistant([new ReasoningBlock(null, null, "AAEC"), new TextBlock("Let me check the kitchen for you."), new ToolUseBlock("t1", "lookup_status", "{}")]);
+
+        conversation.TruncateLastAssistant("Let me check");
+
+        Assert.Equal([typeof(ReasoningBlock), typeof(TextBlock), typeof(ToolUseBlock)], conversation.Messages[1].Content.Select(b => b.GetType()));
+        Assert.Equal("Let me check", conversation.Messages[1].Text);
+    }
+}

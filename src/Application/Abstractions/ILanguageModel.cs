@@ -37,6 +37,9 @@ public sealed record TextDelta(string Text) : ModelStreamEvent;
 /// <summary>The model asks for a tool; <paramref name="InputJson"/> is complete, valid JSON.</summary>
 public sealed record ToolUseRequested(string ToolUseId, string Name, string InputJson) : ModelStreamEvent;
 
+/// <summary>A complete reasoning block (never spoken; kept with the tool uses it led to).</summary>
+public sealed record ReasoningProduced(ReasoningBlock Block) : ModelStreamEvent;
+
 /// <summary>The model finished this message.</summary>
 public sealed record ModelCompleted(ModelStopReason StopReason, ModelUsage? Usage = null) : ModelStreamEvent;
 

@@ -163,8 +163,15 @@ internal sealed partial class CallLoop
 
         if (outcome.ToolUses is { } toolUses && !turn.IsCancelled)
         {
-            // The text before the tool uses was spoken; it and the uses form one assistant message.
-            List<ContentBlock> content = turn.TakeSpoken() is { } spoken ? [new TextBlock(spoken), .. toolUses] : [.. toolUses];
+            // The model's reasoning, the text spoken before the tool uses, and the uses form one assistant message.
+            List<ContentBlock> content = [.. toolUses.OfType<ReasoningBlock>()];
+            if (turn.TakeSpoken() is { } spoken)
+            {
+                content.Add(new TextBlock(spoken));
+            }
+
+            content.AddRange(toolUses.OfType<ToolUseBlock>());
+            toolUses = [.. toolUses.OfType<ToolUseBlock>()];
             _services.Journal.SaveFrom(_call, Conversation.AddAssistant(content));
             if (!outcome.Failed)
             {

@@ -108,6 +108,7 @@ internal sealed partial class ModelRound(ILanguageModel model, ILogger<ModelRoun
     private async Task<Pass> StreamOnceAsync(ActiveCall call, TurnHandle turn, IAsyncEnumerable<ModelStreamEvent> events)
     {
         List<ContentBlock>? toolUses = null;
+        List<ContentBlock>? reasoning = null;
         string? moderation = null;
         var stopReason = ModelStopReason.EndTurn;
         var filter = new SpeechFilter();
@@ -133,6 +134,9 @@ internal sealed partial class ModelRound(ILanguageModel model, ILogger<ModelRoun
                         break;
                     case ToolUseRequested use:
                         (toolUses ??= []).Add(new ToolUseBlock(use.ToolUseId, use.Name, use.InputJson));
+                        break;
+                    case ReasoningProduced thought:
+                        (reasoning ??= []).Add(thought.Block);
                         break;
                     case ModelCompleted completed:
                         stopReason = completed.StopReason;
@@ -165,8 +169,17 @@ internal sealed partial class ModelRound(ILanguageModel model, ILogger<ModelRoun
 
         await turn.SayAsync(call.Output, rest, last: false).ConfigureAwait(false);
 
-        // A malformed tool use is not run.
-        return new Pass(stopReason == ModelStopReason.MalformedToolUse ? null : toolUses, moderation, stopReason, spoke, lastSpoken);
+        // A malformed tool use is not run. Reasoning goes with the tool uses it led to, ahead of them.
+        if (stopReason == ModelStopReason.MalformedToolUse)
+        {
+            toolUses = null;
+        }
+        else if (toolUses is not null && reasoning is not null)
+        {
+            toolUses.InsertRange(0, reasoning);
+        }
+
+        return new Pass(toolUses, moderation, stopReason, spoke, lastSpoken);
     }
 
     private readonly record struct Pass(List<ContentBlock>? ToolUses, string? Moderation, ModelStopReason StopReason, bool Spoke, char LastSpoken);

@@ -77,6 +77,28 @@ public static class ContentJson
 
                     json.WriteEndObject();
                     break;
+                case ReasoningBlock reasoning:
+                    json.WriteStartObject("reasoningContent");
+                    if (dialect == ContentDialect.Stored)
+                    {
+                        WriteIfPresent(json, "text", reasoning.Text);
+                        WriteIfPresent(json, "signature", reasoning.Signature);
+                        WriteIfPresent(json, "redactedContent", reasoning.RedactedContent);
+                    }
+                    else if (reasoning.RedactedContent is { } redacted)
+                    {
+                        json.WriteString("redactedContent", redacted);
+                    }
+                    else
+                    {
+                        json.WriteStartObject("reasoningText");
+                        json.WriteString("text", reasoning.Text);
+                        WriteIfPresent(json, "signature", reasoning.Signature);
+                        json.WriteEndObject();
+                    }
+
+                    json.WriteEndObject();
+                    break;
                 case ToolResultBlock r:
                     json.WriteStartObject("toolResult");
                     json.WriteString("toolUseId", r.ToolUseId);
@@ -155,6 +177,10 @@ public static class ContentJson
             {
                 blocks.Add(new ToolUseBlock(Required(use, "toolUseId"), Required(use, "name"), Required(use, "input")));
             }
+            else if (element.TryGetProperty("reasoningContent", out var reasoning) && reasoning.ValueKind == JsonValueKind.Object)
+            {
+                blocks.Add(new ReasoningBlock(Optional(reasoning, "text"), Optional(reasoning, "signature"), Optional(reasoning, "redactedContent")));
+            }
             else if (element.TryGetProperty("toolResult", out var result))
             {
                 var status = Required(result, "status") == "success" ? ToolResultStatus.Success : ToolResultStatus.Error;
@@ -162,12 +188,23 @@ public static class ContentJson
             }
             else
             {
-                throw new FormatException("a block is neither text, toolUse nor toolResult");
+                throw new FormatException("a block is neither text, toolUse, toolResult nor reasoningContent");
             }
         }
 
         return blocks;
     }
+
+    private static void WriteIfPresent(Utf8JsonWriter json, string name, string? value)
+    {
+        if (value is not null)
+        {
+            json.WriteString(name, value);
+        }
+    }
+
+    private static string? Optional(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
     private static string Required(JsonElement element, string name) =>
         element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String

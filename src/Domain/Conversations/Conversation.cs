@@ -98,6 +98,10 @@ public sealed class Conversation
                     throw new DomainException($"Tool use id '{use.ToolUseId}' appears twice in one message.");
                 case ToolUseBlock:
                     break;
+                case ReasoningBlock reasoning when string.IsNullOrEmpty(reasoning.Text) && string.IsNullOrEmpty(reasoning.RedactedContent):
+                    throw new DomainException("A reasoning block needs its text or its redacted content.");
+                case ReasoningBlock:
+                    break;
                 default:
                     throw new DomainException($"An assistant message cannot hold a {block.GetType().Name}.");
             }
@@ -164,7 +168,13 @@ public sealed class Conversation
             return new TruncationResult(index, Removed: true);
         }
 
-        List<ContentBlock> content = kept.Length == 0 ? [] : [new TextBlock(kept)];
+        // Reasoning stays with the tool uses it led to: the model wants it back unchanged.
+        List<ContentBlock> content = [.. last.Content.OfType<ReasoningBlock>()];
+        if (kept.Length > 0)
+        {
+            content.Add(new TextBlock(kept));
+        }
+
         content.AddRange(toolUses);
         _messages[index] = new ConversationMessage(ConversationRole.Assistant, content) { Moderation = last.Moderation };
         return new TruncationResult(index, Removed: false);

@@ -186,3 +186,69 @@ public sealed class PromptCachingTests : IAsyncLifetime
         _ => 0,
     };
 }
+
+/// <summary>reasoningContent: read from the stream, never spoken, kept with the tool uses and sent back unchanged.</summary>
+public sealed class ReasoningContentTests : IAsyncLifetime
+{
+    private const string Claude = "us.anthropic.claude-3-7-sonnet-20250219-v1:0";
+    private FakeBedrockServer _server = null!;
+
+    public async Task InitializeAsync() => _server = await FakeBedrockServer.StartAsync();
+
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    [Fact]
+    public async Task Reasoning_deltas_become_one_block_with_its_signature_ahead_of_the_tool_use_and_redacted_reasoning_stays_opaque()
+    {
+        byte[] answer =
+        [
+            .. FakeBedrockServer.Event("messageStart", "{\"role\":\"assistant\"}"),
+            .. FakeBedrockServer.Event("contentBlockDelta", "{\"contentBlockIndex\":0,\"delta\":{\"reasoningContent\":{\"text\":\"The caller wants \"}}}"),
+            .. FakeBedrockServer.Event("contentBlockDelta", "{\"contentBlockIndex\":0,\"delta\":{\"reasoningContent\":{\"text\":\"a pickup time.\"}}}"),
+            .. FakeBedrockServer.Event("contentBlockDelta", "{\"contentBlockIndex\":0,\"delta\":{\"reasoningContent\":{\"signature\":\"EqoBCkgIAxABGAIi\"}}}"),
+            .. FakeBedrockServer.Event("contentBlockStop", "{\"contentBlockIndex\":0}"),
+            .. FakeBedrockServer.Event("contentBlockDelta", "{\"contentBlockIndex\":1,\"delta\":{\"reasoningContent\":{\"redactedContent\":\"AAECAw==\"}}}"),
+            .. FakeBedrockServer.Event("contentBlockStop", "{\"contentBlockIndex\":1}"),
+            .. FakeBedrockServer.Event("contentBlockStart", "{\"contentBlockIndex\":2,\"start\":{\"toolUse\":{\"toolUseId\":\"t1\",\"name\":\"check_pickup_time\"}}}"),
+            .. FakeBedrockServer.Event("contentBlockDelta", "{\"contentBlockIndex\":2,\"delta\":{\"toolUse\":{\"input\":\"{}\"}}}"),
+            .. FakeBedrockServer.Event("contentBlockStop", "{\"contentBlockIndex\":2}"),
+            .. FakeBedrockServer.Event("messageStop", "{\"stopReason\":\"tool_use\"}"),
+        ];
+        _server.On(Claude, ctx => FakeBedrockServer.StreamAsync(ctx, answer, chunkSize: 5));
+        using var harness = new BedrockHarness(_server);
+
+        var events = await BedrockHarness.CollectAsync(harness.Client.StreamAsync(Claude, BedrockHarness.Request(), CancellationToken.None));
+
+        Assert.Equal(
+            [new ReasoningBlock("The caller wants a pickup time.", "EqoBCkgIAxABGAIi"), new ReasoningBlock(null, null, "AAECAw==")],
+            events.OfType<ReasoningProduced>().Select(r => r.Block));
+        Assert.Empty(events.OfType<TextDelta>());
+        Assert.IsType<ToolUseRequested>(events[2]);
+    }
+
+    [Fact]
+    public async Task Reasoning_in_the_history_is_sent_back_first_and_unchanged()
+    {
+        _server.On(Claude, ctx => FakeBedrockServer.StreamAsync(ctx, FakeBedrockServer.TextAnswer("ok")));
+        using var harness = new BedrockHarness(_server);
+        var request = BedrockHarness.Request() with
+        {
+            Messages =
+            [
+                new ConversationMessage(ConversationRole.User, [new TextBlock("When is it ready?")]),
+                new ConversationMessage(ConversationRole.Assistant, [new ReasoningBlock("Check the kitchen.", "sig-1"), new ReasoningBlock(null, null, "AAECAw=="), new TextBlock("Let me check."), new ToolUseBlock("t1", "check_pickup_time", "{}")]),
+                new ConversationMessage(ConversationRole.User, [new ToolResultBlock("t1", "{\"minutes\":20}", ToolResultStatus.Success)]),
+            ],
+        };
+
+        await BedrockHarness.CollectAsync(harness.Client.StreamAsync(Claude, request, CancellationToken.None));
+
+        using var body = JsonDocument.Parse(Assert.Single(_server.Requests).Body);
+        var content = body.RootElement.GetProperty("messages")[1].GetProperty("content");
+        var text = content[0].GetProperty("reasoningContent").GetProperty("reasoningText");
+        Assert.Equal(("Check the kitchen.", "sig-1"), (text.GetProperty("text").GetString(), text.GetProperty("signature").GetString()));
+        Assert.Equal("AAECAw==", content[1].GetProperty("reasoningContent").GetProperty("redactedContent").GetString());
+        Assert.Equal("Let me check.", content[2].GetProperty("text").GetString());
+        Assert.Equal("t1", content[3].GetProperty("toolUse").GetProperty("toolUseId").GetString());
+    }
+}

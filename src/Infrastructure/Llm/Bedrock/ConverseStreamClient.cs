@@ -6,6 +6,7 @@ using Amazon.Runtime;
 using Amazon.Runtime.EventStreams;
 using Amazon.Runtime.EventStreams.Internal;
 using VoiceAgent.Application.Abstractions;
+using VoiceAgent.Domain.Conversations;
 using VoiceAgent.Infrastructure.Aws;
 
 namespace VoiceAgent.Infrastructure.Llm.Bedrock;
@@ -145,6 +146,7 @@ internal sealed class ConverseStreamClient(HttpClient http, BedrockOptions optio
 internal sealed class ConverseStreamParser(string profile)
 {
     private readonly Dictionary<int, ToolBlock> _tools = [];
+    private readonly Dictionary<int, ReasoningParts> _reasoning = [];
     private ModelStopReason _stopReason = ModelStopReason.EndTurn;
     private bool _stopped;
     private ModelUsage? _usage;
@@ -185,9 +187,19 @@ internal sealed class ConverseStreamParser(string profile)
                     block.Input.Append(toolDelta.GetProperty("input").GetString());
                 }
 
+                if (delta.TryGetProperty("reasoningContent", out var reasoningDelta))
+                {
+                    AddReasoning(root.GetProperty("contentBlockIndex").GetInt32(), reasoningDelta);
+                }
+
                 return null;
             case "contentBlockStop":
                 var index = root.GetProperty("contentBlockIndex").GetInt32();
+                if (_reasoning.Remove(index, out var thought))
+                {
+                    return new ReasoningProduced(thought.Complete());
+                }
+
                 if (_tools.Remove(index, out var finished))
                 {
                     return new ToolUseRequested(finished.Id, finished.Name, CompleteInput(finished));
@@ -258,6 +270,43 @@ internal sealed class ConverseStreamParser(string profile)
 
     private static string? Header(EventStreamMessage frame, string name) =>
         frame.Headers.TryGetValue(name, out var header) ? header.AsString() : null;
+
+    /// <summary>A reasoning block's deltas: text, then its signature; or redacted content (base64), gathered as sent.</summary>
+    private void AddReasoning(int index, JsonElement delta)
+    {
+        if (!_reasoning.TryGetValue(index, out var parts))
+        {
+            _reasoning[index] = parts = new ReasoningParts();
+        }
+
+        if (delta.TryGetProperty("text", out var text))
+        {
+            parts.Text.Append(text.GetString());
+        }
+
+        if (delta.TryGetProperty("signature", out var signature))
+        {
+            parts.Signature = signature.GetString();
+        }
+
+        if (delta.TryGetProperty("redactedContent", out var redacted))
+        {
+            parts.Redacted.Append(redacted.GetString());
+        }
+    }
+
+    private sealed class ReasoningParts
+    {
+        public StringBuilder Text { get; } = new();
+
+        public StringBuilder Redacted { get; } = new();
+
+        public string? Signature { get; set; }
+
+        public ReasoningBlock Complete() => Redacted.Length > 0
+            ? new ReasoningBlock(null, null, Redacted.ToString())
+            : new ReasoningBlock(Text.ToString(), Signature);
+    }
 
     private sealed class ToolBlock(string id, string name)
     {

@@ -113,7 +113,7 @@ internal sealed class ChatClientLanguageModel(IChatClient client, string default
             if (message.Role == ConversationRole.Assistant)
             {
                 var contents = new List<AIContent>();
-                foreach (var block in message.Content)
+                foreach (var block in message.Content.Where(static b => b is not ReasoningBlock))
                 {
                     contents.Add(block switch
                     {
