@@ -41,7 +41,11 @@ public sealed record ToolUseRequested(string ToolUseId, string Name, string Inpu
 public sealed record ReasoningProduced(ReasoningBlock Block) : ModelStreamEvent;
 
 /// <summary>The model finished this message.</summary>
-public sealed record ModelCompleted(ModelStopReason StopReason, ModelUsage? Usage = null) : ModelStreamEvent;
+public sealed record ModelCompleted(ModelStopReason StopReason, ModelUsage? Usage = null) : ModelStreamEvent
+{
+    /// <summary>The model or inference profile that answered, when the provider says (for the price of the usage).</summary>
+    public string? Profile { get; init; }
+}
 
 public enum ModelStopReason
 {

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using VoiceAgent.Application.Abstractions;
+using VoiceAgent.Domain.Conversations;
 
 namespace VoiceAgent.Application.Calls;
 
@@ -68,6 +69,30 @@ public sealed class TurnHandle : IDisposable
 
     /// <summary>Why a content guardrail stopped this turn's answer (guardrail_intervened, content_filtered), if one did.</summary>
     internal string? Moderation { get; set; }
+
+    /// <summary>Tokens and cost of this turn's model calls not yet recorded on a message. Added by its rounds, taken by the loop.</summary>
+    private TokenUsage? _usage;
+    private decimal _cost;
+
+    internal void AddUsage(TokenUsage usage, decimal cost)
+    {
+        lock (_speech)
+        {
+            _usage = _usage is null ? usage : _usage.Plus(usage);
+            _cost += cost;
+        }
+    }
+
+    /// <summary>The usage not yet recorded, and its cost; (null, 0) when none. Loop only.</summary>
+    internal (TokenUsage? Usage, decimal Cost) TakeUsage()
+    {
+        lock (_speech)
+        {
+            var taken = (_usage, _cost);
+            (_usage, _cost) = (null, 0m);
+            return taken;
+        }
+    }
 
     /// <summary>Spoken after a failure, recorded with the rest.</summary>
     internal string? Apology { get; set; }

@@ -23,6 +23,7 @@ public sealed class ConversationTelemetry
     private readonly Counter<long> _preemptive;
     private readonly Histogram<double> _headStart;
     private readonly Counter<long> _folds;
+    private readonly Counter<double> _cost;
     private readonly TimeProvider _timeProvider;
 
     public ConversationTelemetry(IMeterFactory meterFactory, IActiveCallRegistry registry, TimeProvider timeProvider)
@@ -44,6 +45,7 @@ public sealed class ConversationTelemetry
         _preemptive = meter.CreateCounter<long>(
             "voiceagent.preemptive.answers",
             description: "Preemptive answers by outcome: hit (the final prompt confirmed the words), miss (it differed), superseded (the caller went on), dropped (barge-in, hang-up); every one but a hit is a wasted model call.");
+        _cost = meter.CreateCounter<double>("voiceagent.llm.cost", "USD", "What the model calls cost at the configured prices (Pricing:Models), by use case and profile.");
         _folds = meter.CreateCounter<long>("voiceagent.context.folds", description: "Times a long call's older history was folded into its running summary.");
         _headStart = meter.CreateHistogram(
             "voiceagent.preemptive.head_start",
@@ -91,6 +93,14 @@ public sealed class ConversationTelemetry
         if (headStartMs is { } ms)
         {
             _headStart.Record(ms, new KeyValuePair<string, object?>("use_case", useCaseId));
+        }
+    }
+
+    public void ModelCost(string useCaseId, string? profile, decimal usd)
+    {
+        if (usd > 0)
+        {
+            _cost.Add((double)usd, new("use_case", useCaseId), new("profile", profile));
         }
     }
 

@@ -27,7 +27,7 @@ internal abstract record CallInput
     /// The background summary of messages [<paramref name="From"/>, <paramref name="Cut"/>) is written (null: it
     /// failed, the history stays verbatim until the next try).
     /// </summary>
-    public sealed record Summarized(int From, int Cut, string? Summary) : CallInput;
+    public sealed record Summarized(int From, int Cut, string? Summary, TokenUsage? Usage = null, decimal Cost = 0) : CallInput;
 
     /// <summary>No key followed within the inter-digit timeout (stale unless <paramref name="Generation"/> is the current one).</summary>
     public sealed record DigitsTimedOut(int Generation) : CallInput;

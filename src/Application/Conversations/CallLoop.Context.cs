@@ -86,6 +86,8 @@ internal sealed partial class CallLoop
     private async Task SummariseAsync(int from, int cut, string transcript)
     {
         string? summary = null;
+        TokenUsage? usage = null;
+        var cost = 0m;
         try
         {
             await Task.Yield();
@@ -113,6 +115,10 @@ internal sealed partial class CallLoop
                 {
                     text.Append(delta.Text);
                 }
+                else if (streamEvent is ModelCompleted { Usage: not null } completed)
+                {
+                    (usage, cost) = _services.Rounds.Price(_call.UseCase.Id, completed);
+                }
             }
 
             summary = text.ToString().Trim();
@@ -126,12 +132,17 @@ internal sealed partial class CallLoop
             // The call ended meanwhile.
         }
 
-        Post(new CallInput.Summarized(from, cut, summary));
+        Post(new CallInput.Summarized(from, cut, summary, usage, cost));
     }
 
     private void OnSummarized(CallInput.Summarized summarized)
     {
         _folding = false;
+        if (summarized.Usage is { } usage)
+        {
+            _call.Call.AddUsage(usage, summarized.Cost);
+        }
+
         if (summarized.Summary is not { Length: > 0 } summary || summarized.From != _foldedUpTo || summarized.Cut > Conversation.Messages.Count)
         {
             return;

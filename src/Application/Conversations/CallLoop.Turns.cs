@@ -172,7 +172,7 @@ internal sealed partial class CallLoop
 
             content.AddRange(toolUses.OfType<ToolUseBlock>());
             toolUses = [.. toolUses.OfType<ToolUseBlock>()];
-            _services.Journal.SaveFrom(_call, Conversation.AddAssistant(content));
+            _services.Journal.SaveFrom(_call, Conversation.AddAssistant(content, usage: TakeUsage(turn)));
             if (!outcome.Failed)
             {
                 Launch(turn, static async (loop, turn, uses) =>
@@ -283,9 +283,10 @@ internal sealed partial class CallLoop
             spoken = spoken is null ? turn.Apology : spoken + " " + turn.Apology;
         }
 
+        var usage = TakeUsage(turn);
         if (spoken is not null && Conversation.Last is { Role: ConversationRole.User })
         {
-            Conversation.AddAssistant([new TextBlock(spoken)], turn.Moderation);
+            Conversation.AddAssistant([new TextBlock(spoken)], turn.Moderation, usage);
         }
 
         _services.Journal.SaveFrom(_call, firstChanged);
@@ -293,6 +294,21 @@ internal sealed partial class CallLoop
         {
             _services.Journal.SaveTruncation(_call, Conversation.TruncateLastAssistant(turn.Heard));
         }
+    }
+
+    /// <summary>
+    /// The turn's model usage not yet recorded, added to the call's totals (written with the call's record when it
+    /// next changes, at the latest when it ends: no extra write a turn); the message it goes on records it too.
+    /// </summary>
+    private TokenUsage? TakeUsage(TurnHandle turn)
+    {
+        var (usage, cost) = turn.TakeUsage();
+        if (usage is not null)
+        {
+            _call.Call.AddUsage(usage, cost);
+        }
+
+        return usage;
     }
 
     /// <summary>Answers every open tool use with an error.</summary>

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Application.Calls;
 using VoiceAgent.Application.Common;
@@ -11,9 +12,19 @@ namespace VoiceAgent.Application.Conversations;
 /// <see cref="SpeechFilter"/>, collects the tool uses, and reports how it ended. It never touches the conversation.
 /// A failure is the caller's to hear as the use case's apology line; a cancellation ends quietly.
 /// </summary>
-internal sealed partial class ModelRound(ILanguageModel model, ILogger<ModelRound> logger)
+internal sealed partial class ModelRound(ILanguageModel model, IOptions<PricingOptions> pricing, ConversationTelemetry telemetry, ILogger<ModelRound> logger)
 {
     public ILanguageModel Model => model;
+
+    /// <summary>The tokens of a finished model call and their cost (zero when the profile has no price); the cost is counted.</summary>
+    public (TokenUsage Usage, decimal Cost) Price(string useCaseId, ModelCompleted completed)
+    {
+        ArgumentNullException.ThrowIfNull(completed);
+        var usage = completed.Usage is { } u ? new TokenUsage(u.InputTokens, u.OutputTokens, u.CacheReadInputTokens, u.CacheWriteInputTokens) : TokenUsage.None;
+        var cost = pricing.Value.Cost(completed.Profile, usage) ?? 0m;
+        telemetry.ModelCost(useCaseId, completed.Profile, cost);
+        return (usage, cost);
+    }
 
     /// <param name="call">The call.</param>
     /// <param name="turn">The turn the round belongs to.</param>
@@ -140,6 +151,12 @@ internal sealed partial class ModelRound(ILanguageModel model, ILogger<ModelRoun
                         break;
                     case ModelCompleted completed:
                         stopReason = completed.StopReason;
+                        if (completed.Usage is not null)
+                        {
+                            var (usage, cost) = Price(call.UseCase.Id, completed);
+                            turn.AddUsage(usage, cost);
+                        }
+
                         llm?.SetTag("gen_ai.response.finish_reason", completed.StopReason.ToString());
                         llm?.SetTag("gen_ai.usage.input_tokens", completed.Usage?.InputTokens);
                         llm?.SetTag("gen_ai.usage.output_tokens", completed.Usage?.OutputTokens);

@@ -44,6 +44,7 @@ internal static class DeadLetters
                         json.WritePropertyName("content");
                         ContentJson.Write(json, message.Content);
                         WriteOptional(json, "moderation", message.Moderation);
+                        WriteUsage(json, message.Usage);
                         json.WriteEndObject();
                     }
 
@@ -129,9 +130,41 @@ internal static class DeadLetters
         json.WriteNumber("sessionSeconds", call.SessionSeconds);
         WriteOptional(json, "errorCode", call.ErrorCode);
         WriteOptional(json, "reportedSessionId", call.ReportedSessionId);
+        WriteUsage(json, call.Usage.IsNone ? null : call.Usage);
+        if (call.CostUsd > 0)
+        {
+            json.WriteNumber("costUsd", call.CostUsd);
+        }
     }
 
-    private static Call ReadCall(string callSid, JsonElement data) => Call.Restore(
+    private static void WriteUsage(Utf8JsonWriter json, TokenUsage? usage)
+    {
+        if (usage is null)
+        {
+            return;
+        }
+
+        json.WriteStartObject("usage");
+        json.WriteNumber("input", usage.Input);
+        json.WriteNumber("output", usage.Output);
+        json.WriteNumber("cacheRead", usage.CacheRead);
+        json.WriteNumber("cacheWrite", usage.CacheWrite);
+        json.WriteEndObject();
+    }
+
+    private static TokenUsage? ReadUsage(JsonElement element) =>
+        element.TryGetProperty("usage", out var usage)
+            ? new TokenUsage(usage.GetProperty("input").GetInt64(), usage.GetProperty("output").GetInt64(), usage.GetProperty("cacheRead").GetInt64(), usage.GetProperty("cacheWrite").GetInt64())
+            : null;
+
+    private static Call ReadCall(string callSid, JsonElement data)
+    {
+        var call = RestoreCall(callSid, data);
+        call.AddUsage(ReadUsage(data) ?? TokenUsage.None, data.TryGetProperty("costUsd", out var cost) ? cost.GetDecimal() : 0m);
+        return call;
+    }
+
+    private static Call RestoreCall(string callSid, JsonElement data) => Call.Restore(
         callSid,
         data.GetProperty("from").GetString()!,
         data.GetProperty("to").GetString()!,
@@ -154,7 +187,7 @@ internal static class DeadLetters
             var role = item.GetProperty("role").GetString() == "user" ? ConversationRole.User : ConversationRole.Assistant;
             messages.Add(new IndexedMessage(
                 item.GetProperty("index").GetInt32(),
-                new ConversationMessage(role, ContentJson.Read(item.GetProperty("content"))) { Moderation = Optional(item, "moderation") }));
+                new ConversationMessage(role, ContentJson.Read(item.GetProperty("content"))) { Moderation = Optional(item, "moderation"), Usage = ReadUsage(item) }));
         }
 
         return messages;

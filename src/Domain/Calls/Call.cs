@@ -1,4 +1,5 @@
 using VoiceAgent.Domain.Common;
+using VoiceAgent.Domain.Conversations;
 
 namespace VoiceAgent.Domain.Calls;
 
@@ -95,6 +96,36 @@ public sealed class Call
         return call;
     }
 
+    // One immutable pair, replaced whole: the loop adds to it while the journal may be copying the call.
+    private Totals _usage = new(TokenUsage.None, 0m);
+
+    /// <summary>The model tokens this call has used (answers, summaries), summed.</summary>
+    public TokenUsage Usage => Volatile.Read(ref _usage).Usage;
+
+    /// <summary>What those tokens cost, in US dollars, at the configured prices (unpriced profiles count nothing).</summary>
+    public decimal CostUsd => Volatile.Read(ref _usage).Cost;
+
+    /// <summary>Adds one model call's tokens and cost (also how storage restores the totals).</summary>
+    public void AddUsage(TokenUsage usage, decimal costUsd)
+    {
+        ArgumentNullException.ThrowIfNull(usage);
+        if (costUsd < 0)
+        {
+            throw new DomainException("A cost cannot be negative.");
+        }
+
+        var totals = Volatile.Read(ref _usage);
+        Volatile.Write(ref _usage, new Totals(totals.Usage.Plus(usage), totals.Cost + costUsd));
+    }
+
+    /// <summary>This call with <paramref name="other"/>'s token totals added (a copy made by <see cref="Restore"/>).</summary>
+    public Call WithUsageOf(Call other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        AddUsage(other.Usage, other.CostUsd);
+        return this;
+    }
+
     /// <summary>Seconds of relay sessions Twilio reported for this call (summed over reconnects).</summary>
     public int SessionSeconds { get; private set; }
 
@@ -188,4 +219,6 @@ public sealed class Call
         EndedAt = now;
         return true;
     }
+
+    private sealed record Totals(TokenUsage Usage, decimal Cost);
 }

@@ -70,7 +70,7 @@ public sealed class Conversation
 
     /// <summary>Adds the model's answer: text and/or tool uses, following a caller message.</summary>
     /// <returns>The index of the added message.</returns>
-    public int AddAssistant(IReadOnlyList<ContentBlock> content, string? moderation = null)
+    public int AddAssistant(IReadOnlyList<ContentBlock> content, string? moderation = null, TokenUsage? usage = null)
     {
         ArgumentNullException.ThrowIfNull(content);
         if (Last is not { Role: ConversationRole.User })
@@ -107,7 +107,7 @@ public sealed class Conversation
             }
         }
 
-        _messages.Add(new ConversationMessage(ConversationRole.Assistant, [.. content]) { Moderation = moderation });
+        _messages.Add(new ConversationMessage(ConversationRole.Assistant, [.. content]) { Moderation = moderation, Usage = usage });
         return _messages.Count - 1;
     }
 
@@ -176,7 +176,7 @@ public sealed class Conversation
         }
 
         content.AddRange(toolUses);
-        _messages[index] = new ConversationMessage(ConversationRole.Assistant, content) { Moderation = last.Moderation };
+        _messages[index] = new ConversationMessage(ConversationRole.Assistant, content) { Moderation = last.Moderation, Usage = last.Usage };
         return new TruncationResult(index, Removed: false);
     }
 

@@ -26,6 +26,9 @@ public sealed record ConversationMessage
     /// </summary>
     public string? Moderation { get; init; }
 
+    /// <summary>On an answer: the tokens of the model call that produced it. Kept with the turn; never sent to the model.</summary>
+    public TokenUsage? Usage { get; init; }
+
     /// <summary>The text blocks joined, without tool blocks.</summary>
     public string Text
     {

@@ -68,7 +68,7 @@ public sealed class ConverseStreamClientTests : IAsyncLifetime
         Assert.Equal(21.5, input.RootElement.GetProperty("order_total").GetDouble());
         Assert.Equal("100% mozzarella", input.RootElement.GetProperty("note").GetString());
         Assert.Empty(events.OfType<TextDelta>());
-        Assert.Equal(new ModelCompleted(ModelStopReason.ToolUse, new ModelUsage(900, 30, 380)), events[^1]);
+        Assert.Equal(new ModelCompleted(ModelStopReason.ToolUse, new ModelUsage(900, 30, 380)) { Profile = Profile }, events[^1]);
     }
 
     [Fact]

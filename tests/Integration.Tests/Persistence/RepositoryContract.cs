@@ -204,6 +204,26 @@ public abstract class RepositoryContract
     }
 
     [Fact]
+    public async Task Token_usage_and_cost_round_trip_on_the_call_and_its_answers()
+    {
+        var sid = NewSid();
+        var call = Call.Create(sid, "+15550001234", "+15550009999", "pizza", T0);
+        await CreateAsync(call);
+        call.AddUsage(new TokenUsage(1200, 80, CacheRead: 3000, CacheWrite: 400), 0.000731m);
+        call.AddUsage(new TokenUsage(10, 5), 0.00002m);
+        call.End(CallStatus.Completed, null, T0.AddMinutes(3));
+        await SaveAsync(call);
+        var answer = new ConversationMessage(ConversationRole.Assistant, [new TextBlock("Twenty minutes.")]) { Usage = new TokenUsage(1200, 80, 3000, 400) };
+        await MessagesAsync(sid, [new IndexedMessage(0, Text("When?")), new IndexedMessage(1, answer)]);
+
+        var stored = (await Calls.GetAsync(sid, default))!;
+        Assert.Equal((new TokenUsage(1210, 85, 3000, 400), 0.000751m), (stored.Usage, stored.CostUsd));
+        var messages = await Calls.GetMessagesAsync(sid, default);
+        Assert.Equal(new TokenUsage(1200, 80, 3000, 400), messages[1].Usage);
+        Assert.Null(messages[0].Usage);
+    }
+
+    [Fact]
     public async Task Tool_calls_round_trip_in_start_order()
     {
         var sid = NewSid();

@@ -220,7 +220,7 @@ internal sealed class ConverseStreamParser(string profile)
 
     /// <summary>The end of the message; a stream that ends before its messageStop was cut off, which is an error.</summary>
     public ModelCompleted Complete() => _stopped
-        ? new(_stopReason, _usage)
+        ? new(_stopReason, _usage) { Profile = profile }
         : throw new BedrockException(BedrockErrorKind.ModelStreamError, "streamTruncated", null, profile, "the stream ended before messageStop");
 
     private string CompleteInput(ToolBlock block)

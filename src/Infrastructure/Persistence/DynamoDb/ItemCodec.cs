@@ -44,6 +44,12 @@ internal static class ItemCodec
             item["sessionSeconds"] = N(call.SessionSeconds);
         }
 
+        AddUsage(item, call.Usage);
+        if (call.CostUsd > 0)
+        {
+            item["costUsd"] = new AttributeValue { N = call.CostUsd.ToString(CultureInfo.InvariantCulture) };
+        }
+
         return item;
     }
 
@@ -52,7 +58,7 @@ internal static class ItemCodec
         var reader = new ItemReader(item);
         try
         {
-            return Call.Restore(
+            var call = Call.Restore(
                 reader.String("callSid"),
                 reader.String("from", allowEmpty: true),
                 reader.String("to", allowEmpty: true),
@@ -66,6 +72,8 @@ internal static class ItemCodec
                 (int)(reader.OptionalLong("sessionSeconds") ?? 0),
                 reader.OptionalString("errorCode"),
                 reader.OptionalString("reportedSessionId"));
+            call.AddUsage(ReadUsage(reader) ?? TokenUsage.None, reader.OptionalDecimal("costUsd") ?? 0m);
+            return call;
         }
         catch (DomainException ex)
         {
@@ -77,6 +85,11 @@ internal static class ItemCodec
     {
         var item = MessageItem(callSid, message, expiresAt);
         AddIfSet(item, "moderation", message.Message.Moderation);
+        if (message.Message.Usage is { } usage)
+        {
+            AddUsage(item, usage);
+        }
+
         return item;
     }
 
@@ -100,8 +113,27 @@ internal static class ItemCodec
             "assistant" => ConversationRole.Assistant,
             var other => throw reader.Error($"field 'role' is '{other}', expected user or assistant"),
         };
-        return new ConversationMessage(role, ReadContent(reader.String("content"), reader)) { Moderation = reader.OptionalString("moderation") };
+        return new ConversationMessage(role, ReadContent(reader.String("content"), reader)) { Moderation = reader.OptionalString("moderation"), Usage = ReadUsage(reader) };
     }
+
+    /// <summary>Token counts on a message or call item: inputTokens, outputTokens, cacheReadTokens, cacheWriteTokens.</summary>
+    private static void AddUsage(Dictionary<string, AttributeValue> item, TokenUsage usage)
+    {
+        if (usage.IsNone)
+        {
+            return;
+        }
+
+        item["inputTokens"] = N(usage.Input);
+        item["outputTokens"] = N(usage.Output);
+        item["cacheReadTokens"] = N(usage.CacheRead);
+        item["cacheWriteTokens"] = N(usage.CacheWrite);
+    }
+
+    private static TokenUsage? ReadUsage(ItemReader reader) =>
+        reader.OptionalLong("inputTokens") is { } input
+            ? new TokenUsage(input, reader.OptionalLong("outputTokens") ?? 0, reader.OptionalLong("cacheReadTokens") ?? 0, reader.OptionalLong("cacheWriteTokens") ?? 0)
+            : null;
 
     public static Dictionary<string, AttributeValue> FromToolCall(ToolCall toolCall, long expiresAt)
     {
@@ -274,6 +306,18 @@ internal static class ItemCodec
             return value.N is { } n && long.TryParse(n, NumberStyles.Integer, CultureInfo.InvariantCulture, out var parsed)
                 ? parsed
                 : throw Error($"field '{field}' is not an integer");
+        }
+
+        public decimal? OptionalDecimal(string field)
+        {
+            if (!item.TryGetValue(field, out var value) || value.NULL == true)
+            {
+                return null;
+            }
+
+            return value.N is { } n && decimal.TryParse(n, NumberStyles.Number, CultureInfo.InvariantCulture, out var parsed)
+                ? parsed
+                : throw Error($"field '{field}' is not a number");
         }
 
         public DateTimeOffset Time(string field) =>
