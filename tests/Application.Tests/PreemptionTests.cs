@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using VoiceAgent.Application.Abstractions;
+using VoiceAgent.Application.Calls;
 using VoiceAgent.Application.Relay.Interrupted;
 using VoiceAgent.Application.Relay.PromptReceived;
 using VoiceAgent.Domain.UseCases;
@@ -21,10 +22,7 @@ public sealed class PreemptionTests
         harness.Model.ThenSays("A large ", "pepperoni, ", "coming up.");
         var call = await harness.StartAsync();
 
-        await harness.Sender.Send(new PromptReceived(call.CallSid, "Um, a large pepperoni please", Last: false, Lang: null));
-        await call.IdleAsync(); // the partial is in, its wait armed on the fake clock
-        harness.Time.Advance(Stable);
-        await WaitForRequestsAsync(harness, 1);
+        await HoldAsync(harness, call, "Um, a large pepperoni please", requests: 1);
         await Task.Delay(50); // the held answer has streamed meanwhile: still nothing is spoken or recorded
         await call.IdleAsync();
 
@@ -51,10 +49,7 @@ public sealed class PreemptionTests
             .ThenSays("A small margherita.");
         var call = await harness.StartAsync();
 
-        await harness.Sender.Send(new PromptReceived(call.CallSid, "A large pepperoni", Last: false, Lang: null));
-        await call.IdleAsync(); // the partial is in, its wait armed on the fake clock
-        harness.Time.Advance(Stable);
-        await WaitForRequestsAsync(harness, 1);
+        await HoldAsync(harness, call, "A large pepperoni", requests: 1);
         await harness.Sender.Send(new PromptReceived(call.CallSid, "A large pepperoni. No wait, a small margherita.", Last: true, Lang: null));
         await call.IdleAsync();
 
@@ -74,10 +69,7 @@ public sealed class PreemptionTests
             .ThenSays("Order O-7 is in.");
         var call = await harness.StartAsync();
 
-        await harness.Sender.Send(new PromptReceived(call.CallSid, "Place the order", Last: false, Lang: null));
-        await call.IdleAsync(); // the partial is in, its wait armed on the fake clock
-        harness.Time.Advance(Stable);
-        await WaitForRequestsAsync(harness, 1);
+        await HoldAsync(harness, call, "Place the order", requests: 1);
         await Task.Delay(50);
         await call.IdleAsync();
         Assert.Equal(0, order.Invocations);
@@ -101,10 +93,7 @@ public sealed class PreemptionTests
             .ThenSays("What would you like instead?");
         var call = await harness.StartAsync();
 
-        await harness.Sender.Send(new PromptReceived(call.CallSid, "Place the order", Last: false, Lang: null));
-        await call.IdleAsync(); // the partial is in, its wait armed on the fake clock
-        harness.Time.Advance(Stable);
-        await WaitForRequestsAsync(harness, 1);
+        await HoldAsync(harness, call, "Place the order", requests: 1);
         await harness.Sender.Send(new PromptReceived(call.CallSid, "Place the order? No, don't.", Last: true, Lang: null));
         await call.IdleAsync();
 
@@ -122,10 +111,7 @@ public sealed class PreemptionTests
             .ThenSays("A large one, sure.");
         var call = await harness.StartAsync();
 
-        await harness.Sender.Send(new PromptReceived(call.CallSid, "A pepperoni", Last: false, Lang: null));
-        await call.IdleAsync(); // the partial is in, its wait armed on the fake clock
-        harness.Time.Advance(Stable);
-        await WaitForRequestsAsync(harness, 1);
+        await HoldAsync(harness, call, "A pepperoni", requests: 1);
         await harness.Sender.Send(new PromptReceived(call.CallSid, "A pepperoni, large", Last: false, Lang: null));
         await cancelled.Task.WaitAsync(TimeSpan.FromSeconds(5));
         await call.IdleAsync(); // the partial is in, its wait armed on the fake clock
@@ -146,10 +132,7 @@ public sealed class PreemptionTests
         harness.Model.Then((_, ct) => Gated(new TaskCompletionSource(), cancelled, "Never heard.", ct));
         var call = await harness.StartAsync();
 
-        await harness.Sender.Send(new PromptReceived(call.CallSid, "Hold on", Last: false, Lang: null));
-        await call.IdleAsync(); // the partial is in, its wait armed on the fake clock
-        harness.Time.Advance(Stable);
-        await WaitForRequestsAsync(harness, 1);
+        await HoldAsync(harness, call, "Hold on", requests: 1);
         await harness.Sender.Send(new Interrupted(call.CallSid, "", 300));
 
         await cancelled.Task.WaitAsync(TimeSpan.FromSeconds(5));
@@ -175,6 +158,15 @@ public sealed class PreemptionTests
         await harness.Sender.Send(new PromptReceived(call.CallSid, "A large pepperoni.", Last: true, Lang: null));
         await call.IdleAsync();
         Assert.Equal("Sure.", harness.Output.HeardText);
+    }
+
+    /// <summary>Speaks <paramref name="words"/> as a partial that then stays the same, until the model has been asked <paramref name="requests"/> times.</summary>
+    private static async Task HoldAsync(Harness harness, ActiveCall call, string words, int requests)
+    {
+        await harness.Sender.Send(new PromptReceived(call.CallSid, words, Last: false, Lang: null));
+        await call.IdleAsync(); // the partial is in, its wait armed on the fake clock
+        harness.Time.Advance(Stable);
+        await WaitForRequestsAsync(harness, requests);
     }
 
     private static async Task WaitForRequestsAsync(Harness harness, int count)
