@@ -228,9 +228,7 @@ internal sealed partial class CallLoop
     private void DisposeTimers()
     {
         StopSilenceTimer();
-        _stableTimer?.Dispose();
-        _stableTimer = null;
-        _stableGeneration++;
+        StopStableTimer();
         _digitTimer?.Dispose();
         _digitTimer = null;
         _digitGeneration++;

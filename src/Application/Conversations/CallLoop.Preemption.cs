@@ -31,21 +31,24 @@ internal sealed partial class CallLoop
         }
 
         DropHeld(PreemptionOutcome.Superseded);
-        _stableTimer?.Dispose();
-        _stableTimer = null;
-        var generation = ++_stableGeneration;
+        StopStableTimer();
         if (key.Length > 0)
         {
-            _stableTimer = PostAfter(_services.Options.PreemptAfter, new CallInput.PartialStable(generation));
+            _stableTimer = PostAfter(_services.Options.PreemptAfter, new CallInput.PartialStable(_stableGeneration));
         }
     }
 
     /// <summary>The partial has not changed: the model starts on it with the history as it is, and its answer is held.</summary>
     private void OnPartialStable(int generation)
     {
-        _stableTimer?.Dispose();
-        _stableTimer = null;
-        if (generation != _stableGeneration || Preview is not { } words || _held is not null || Running is not null || !PreemptionOn)
+        // A stale input (its timer replaced by a newer partial's) must leave the newer timer alone.
+        if (generation != _stableGeneration)
+        {
+            return;
+        }
+
+        StopStableTimer();
+        if (Preview is not { } words || _held is not null || Running is not null || !PreemptionOn)
         {
             return;
         }
@@ -60,9 +63,7 @@ internal sealed partial class CallLoop
     /// </summary>
     private HeldAnswer? TakeHeld(string final, long receivedAt)
     {
-        _stableTimer?.Dispose();
-        _stableTimer = null;
-        _stableGeneration++;
+        StopStableTimer();
         if (_held is not { } held)
         {
             return null;
@@ -79,6 +80,13 @@ internal sealed partial class CallLoop
         _services.Telemetry.Preempted(_call.UseCase.Id, PreemptionOutcome.Miss);
         held.Dispose();
         return null;
+    }
+
+    private void StopStableTimer()
+    {
+        _stableTimer?.Dispose();
+        _stableTimer = null;
+        _stableGeneration++;
     }
 
     private void DropHeld(string outcome)
