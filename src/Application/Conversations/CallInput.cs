@@ -61,7 +61,8 @@ internal abstract record CallInput
 }
 
 /// <summary>How a model round ended: with tool uses to run (or refused), failed (the apology was said), or done.</summary>
-internal sealed record RoundOutcome(IReadOnlyList<ContentBlock>? ToolUses = null, bool Failed = false)
+/// <paramref name="Reasoning"/>: the model's reasoning that led to the tool uses, recorded ahead of them.
+internal sealed record RoundOutcome(IReadOnlyList<ContentBlock>? ToolUses = null, bool Failed = false, IReadOnlyList<ContentBlock>? Reasoning = null)
 {
     public static readonly RoundOutcome Done = new();
 

@@ -164,14 +164,13 @@ internal sealed partial class CallLoop
         if (outcome.ToolUses is { } toolUses && !turn.IsCancelled)
         {
             // The model's reasoning, the text spoken before the tool uses, and the uses form one assistant message.
-            List<ContentBlock> content = [.. toolUses.OfType<ReasoningBlock>()];
+            List<ContentBlock> content = [.. outcome.Reasoning ?? []];
             if (turn.TakeSpoken() is { } spoken)
             {
                 content.Add(new TextBlock(spoken));
             }
 
-            content.AddRange(toolUses.OfType<ToolUseBlock>());
-            toolUses = [.. toolUses.OfType<ToolUseBlock>()];
+            content.AddRange(toolUses);
             _services.Journal.SaveFrom(_call, Conversation.AddAssistant(content, usage: TakeUsage(turn)));
             if (!outcome.Failed)
             {

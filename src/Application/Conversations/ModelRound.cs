@@ -104,10 +104,10 @@ internal sealed partial class ModelRound(ILanguageModel model, IOptions<PricingO
                 // The uses are recorded, answered as not run, and the caller hears the apology.
                 Log.ToolRoundsExceeded(logger, call.LogId, turn.Id, useCase.Model.MaxToolRounds);
                 await ApologiseAsync(call, turn).ConfigureAwait(false);
-                return new RoundOutcome(pass.ToolUses, Failed: true);
+                return new RoundOutcome(pass.ToolUses, Failed: true, pass.Reasoning);
             }
 
-            return new RoundOutcome(pass.ToolUses);
+            return new RoundOutcome(pass.ToolUses, Reasoning: pass.Reasoning);
         }
         catch (Exception ex)
         {
@@ -134,14 +134,7 @@ internal sealed partial class ModelRound(ILanguageModel model, IOptions<PricingO
                 switch (streamEvent)
                 {
                     case TextDelta { Text.Length: > 0 } delta:
-                        var text = filter.Feed(delta.Text);
-                        if (text.Length > 0)
-                        {
-                            spoke = true;
-                            lastSpoken = text.TrimEnd() is { Length: > 0 } trimmed ? trimmed[^1] : lastSpoken;
-                        }
-
-                        await turn.SayAsync(call.Output, text, last: false).ConfigureAwait(false);
+                        await SayAsync(filter.Feed(delta.Text)).ConfigureAwait(false);
                         break;
                     case ToolUseRequested use:
                         (toolUses ??= []).Add(new ToolUseBlock(use.ToolUseId, use.Name, use.InputJson));
@@ -177,29 +170,28 @@ internal sealed partial class ModelRound(ILanguageModel model, IOptions<PricingO
             }
         }
 
-        var rest = filter.Flush();
-        if (rest.Length > 0)
-        {
-            spoke = true;
-            lastSpoken = rest.TrimEnd() is { Length: > 0 } trimmed ? trimmed[^1] : lastSpoken;
-        }
+        await SayAsync(filter.Flush()).ConfigureAwait(false);
 
-        await turn.SayAsync(call.Output, rest, last: false).ConfigureAwait(false);
+        // A malformed tool use is not run.
+        return stopReason == ModelStopReason.MalformedToolUse
+            ? new Pass(null, null, moderation, stopReason, spoke, lastSpoken)
+            : new Pass(toolUses, reasoning, moderation, stopReason, spoke, lastSpoken);
 
-        // A malformed tool use is not run. Reasoning goes with the tool uses it led to, ahead of them.
-        if (stopReason == ModelStopReason.MalformedToolUse)
+        // Speaks what the filter let through, noting that this pass spoke and the last character it ended on.
+        ValueTask SayAsync(string text)
         {
-            toolUses = null;
-        }
-        else if (toolUses is not null && reasoning is not null)
-        {
-            toolUses.InsertRange(0, reasoning);
-        }
+            if (text.Length > 0)
+            {
+                spoke = true;
+                lastSpoken = text.TrimEnd() is { Length: > 0 } trimmed ? trimmed[^1] : lastSpoken;
+            }
 
-        return new Pass(toolUses, moderation, stopReason, spoke, lastSpoken);
+            return turn.SayAsync(call.Output, text, last: false);
+        }
     }
 
-    private readonly record struct Pass(List<ContentBlock>? ToolUses, string? Moderation, ModelStopReason StopReason, bool Spoke, char LastSpoken);
+    private readonly record struct Pass(
+        List<ContentBlock>? ToolUses, List<ContentBlock>? Reasoning, string? Moderation, ModelStopReason StopReason, bool Spoke, char LastSpoken);
 
     /// <summary>A cancellation ends quietly; anything else is the caller's to hear as the apology.</summary>
     private async Task<RoundOutcome> FailedAsync(ActiveCall call, TurnHandle turn, Exception exception)
