@@ -106,8 +106,9 @@ internal sealed partial class CallLoop
             {
                 Metadata = _call.RequestMetadata,
             };
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_call.SessionToken);
-            timeout.CancelAfter(SummaryTimeout);
+            // The deadline runs on the call's clock, as the loop's other timers do.
+            using var deadline = new CancellationTokenSource(SummaryTimeout, _services.Time);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_call.SessionToken, deadline.Token);
             var text = new StringBuilder();
             await foreach (var streamEvent in _services.Rounds.Model.StreamAsync(request, timeout.Token).ConfigureAwait(false))
             {
