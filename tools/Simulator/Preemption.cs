@@ -74,10 +74,7 @@ internal static class Preemption
         perceived.Sort();
         var quick = perceived.Count(ms => ms < 50);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"calls={o.Calls} seconds={until.Elapsed.TotalSeconds:0.0} turns={perceived.Count} errors={errors} perceived ms (final prompt -> first token) p50={P(perceived, 50):0.0} p95={P(perceived, 95):0.0} p99={P(perceived, 99):0.0} max={P(perceived, 100):0.0} under-50ms={(perceived.Count == 0 ? 0 : 100.0 * quick / perceived.Count):0.0}%"));
+            $"calls={o.Calls} seconds={until.Elapsed.TotalSeconds:0.0} turns={perceived.Count} errors={errors} perceived ms (final prompt -> first token) p50={Modes.P(perceived, 50):0.0} p95={Modes.P(perceived, 95):0.0} p99={Modes.P(perceived, 99):0.0} max={Modes.P(perceived, 100):0.0} under-50ms={(perceived.Count == 0 ? 0 : 100.0 * quick / perceived.Count):0.0}%"));
         return errors == 0 ? 0 : 1;
     }
-
-    private static double P(List<double> sorted, double percentile) =>
-        sorted.Count == 0 ? 0 : sorted[Math.Clamp((int)Math.Ceiling(percentile / 100 * sorted.Count) - 1, 0, sorted.Count - 1)];
 }

@@ -506,7 +506,8 @@ internal static class Modes
         return healthy && goodErrors == 0 && good.State == System.Net.WebSockets.WebSocketState.Open ? 0 : 1;
     }
 
-    private static double P(List<double> sorted, double percentile) =>
+    /// <summary>The <paramref name="percentile"/>th of <paramref name="sorted"/> (nearest rank); NaN without samples.</summary>
+    internal static double P(List<double> sorted, double percentile) =>
         sorted.Count == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(percentile / 100.0 * sorted.Count) - 1, 0, sorted.Count - 1)];
 
     private static async Task<string> AnswerAsync(RelayConnection call, CancellationToken ct)
