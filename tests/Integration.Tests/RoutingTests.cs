@@ -93,6 +93,23 @@ public sealed class RoutingTests
     }
 
     [Fact]
+    public void A_use_case_reads_its_redaction_rules_and_record_retention_and_a_broken_pattern_is_refused_at_seed_time()
+    {
+        var useCase = SeedLoader.ParseUseCase(
+            """{ "id": "ins", "systemPrompt": "Help.", "redact": [{ "name": "policy number", "pattern": "PN-\\d{6}" }], "recordRetentionDays": 30 }""", "test");
+
+        Assert.Equal("Policy [policy number]", useCase.Redactor.Redact("Policy PN-123456"));
+        Assert.Equal(new DateTimeOffset(2026, 12, 31, 0, 0, 0, TimeSpan.Zero), useCase.RecordExpiry(new DateTimeOffset(2026, 12, 1, 0, 0, 0, TimeSpan.Zero)));
+
+        var error = Assert.Throws<SeedDataException>(() => SeedLoader.ParseUseCase(
+            """{ "id": "ins", "systemPrompt": "Help.", "redact": [{ "name": "policy", "pattern": "PN-(\\d" }] }""", "usecases/ins.json"));
+        Assert.Contains("usecases/ins.json", error.Message, StringComparison.Ordinal);
+        Assert.Contains("policy", error.Message, StringComparison.Ordinal);
+        Assert.Throws<SeedDataException>(() => SeedLoader.ParseUseCase(
+            """{ "id": "ins", "systemPrompt": "Help.", "recordRetentionDays": 0 }""", "test"));
+    }
+
+    [Fact]
     public void Two_seed_use_cases_cannot_answer_the_same_number()
     {
         var seed = Path.Combine(Path.GetTempPath(), "voiceagent-tests", Guid.NewGuid().ToString("N"));

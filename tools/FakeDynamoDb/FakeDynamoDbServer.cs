@@ -456,7 +456,10 @@ public sealed partial class FakeDynamoDbServer : IAsyncDisposable
         return parts;
     }
 
-    /// <summary>attribute_not_exists / attribute_exists of one attribute, or no condition.</summary>
+    /// <summary>
+    /// Conditions joined by OR, each attribute_not_exists / attribute_exists of one attribute or a numeric comparison of
+    /// one attribute with a value (false when the attribute is absent); or no condition.
+    /// </summary>
     private static Func<JsonObject?, bool> Condition(JsonObject request)
     {
         if (request["ConditionExpression"]?.GetValue<string>() is not { } expression)
@@ -464,16 +467,55 @@ public sealed partial class FakeDynamoDbServer : IAsyncDisposable
             return static _ => true;
         }
 
-        var match = ExistsCondition().Match(expression.Trim());
-        if (!match.Success)
+        var names = request["ExpressionAttributeNames"]?.AsObject();
+        var values = request["ExpressionAttributeValues"]?.AsObject();
+        var parts = OrSeparator().Split(expression.Trim()).Select(part => OneCondition(part.Trim(), expression, names, values)).ToList();
+        return item => parts.Any(part => part(item));
+    }
+
+    private static Func<JsonObject?, bool> OneCondition(string part, string expression, JsonObject? names, JsonObject? values)
+    {
+        var match = ExistsCondition().Match(part);
+        if (match.Success)
         {
-            throw new DynamoError("ValidationException", $"The fake does not understand the condition '{expression}'.");
+            var name = Resolve(match.Groups["name"].Value, names);
+            var mustExist = match.Groups["fn"].Value == "attribute_exists";
+            return item => (item is not null && item.ContainsKey(name)) == mustExist;
         }
 
-        var name = Resolve(match.Groups["name"].Value, request["ExpressionAttributeNames"]?.AsObject());
-        var mustExist = match.Groups["fn"].Value == "attribute_exists";
-        return item => (item is not null && item.ContainsKey(name)) == mustExist;
+        var comparison = Comparison().Match(part);
+        if (comparison.Success && values?[comparison.Groups["value"].Value]?["N"]?.GetValue<string>() is { } number)
+        {
+            var name = Resolve(comparison.Groups["name"].Value, names);
+            var right = decimal.Parse(number, System.Globalization.CultureInfo.InvariantCulture);
+            var op = comparison.Groups["op"].Value;
+            return item =>
+            {
+                if (item?[name]?["N"]?.GetValue<string>() is not { } stored)
+                {
+                    return false;
+                }
+
+                var left = decimal.Parse(stored, System.Globalization.CultureInfo.InvariantCulture);
+                return op switch
+                {
+                    "<" => left < right,
+                    "<=" => left <= right,
+                    ">" => left > right,
+                    ">=" => left >= right,
+                    _ => left == right,
+                };
+            };
+        }
+
+        throw new DynamoError("ValidationException", $"The fake does not understand the condition '{expression}'.");
     }
+
+    [GeneratedRegex(@"\s+OR\s+", RegexOptions.IgnoreCase)]
+    private static partial Regex OrSeparator();
+
+    [GeneratedRegex(@"^(?<name>#?\w+)\s*(?<op><=|>=|<|>|=)\s*(?<value>:\w+)$")]
+    private static partial Regex Comparison();
 
     private static bool Passes(Table table, Write write) => write.Condition(table.Get(write.Key));
 

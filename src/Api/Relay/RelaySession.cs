@@ -12,6 +12,7 @@ using VoiceAgent.Application.Relay.Interrupted;
 using VoiceAgent.Application.Relay.PromptReceived;
 using VoiceAgent.Application.Relay.SessionStarted;
 using VoiceAgent.Domain.Common;
+using VoiceAgent.Domain.Conversations;
 
 namespace VoiceAgent.Api.Relay;
 
@@ -281,7 +282,7 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
                     break;
                 case "error":
                     var error = Read(frame, RelayJsonContext.Default.ErrorMessage);
-                    Log.TwilioReportedError(_logger, _logId, Shorten(error.Description ?? "(no description)"));
+                    Log.TwilioReportedError(_logger, _logId, Shorten(PiiRedactor.BuiltIn.Redact(error.Description ?? "(no description)")));
                     GoodFrame();
                     break;
                 case null:

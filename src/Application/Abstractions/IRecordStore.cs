@@ -7,10 +7,13 @@ namespace VoiceAgent.Application.Abstractions;
 /// </summary>
 public interface IRecordStore
 {
-    /// <summary>Stores the record unless its key is taken; false when it was.</summary>
-    Task<bool> TryAddAsync(string collection, string key, string json, CancellationToken cancellationToken);
+    /// <summary>
+    /// Stores the record unless its key is taken; false when it was. With <paramref name="expiresAt"/> (the use case's
+    /// record retention) the record is let go then, and its key is free again.
+    /// </summary>
+    Task<bool> TryAddAsync(string collection, string key, string json, DateTimeOffset? expiresAt, CancellationToken cancellationToken);
 
-    /// <summary>The records of a collection whose key starts with <paramref name="keyPrefix"/>, in key order.</summary>
+    /// <summary>The records of a collection whose key starts with <paramref name="keyPrefix"/>, in key order (expired ones left out).</summary>
     Task<IReadOnlyList<StoredRecord>> ListAsync(string collection, string keyPrefix, CancellationToken cancellationToken);
 
     /// <summary>Removes the record; false when there was none.</summary>

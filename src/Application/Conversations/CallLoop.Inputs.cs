@@ -27,12 +27,13 @@ internal sealed partial class CallLoop
 
     /// <summary>
     /// A partial prompt (the utterance so far) only replaces the preview; the final one is the utterance, cut to
-    /// MaxUtteranceChars at a word, and starts a turn.
+    /// MaxUtteranceChars at a word, and starts a turn. Both are redacted first (the use case's <c>PiiRedactor</c>).
     /// </summary>
     private void OnPrompt(CallInput.Prompt prompt)
     {
         CallerHeard();
-        var utterance = Utterance.Cut(prompt.Text, _call.MaxUtteranceChars);
+        // Personal data never gets past this line: the model, the store, the preview and the logs see the markers.
+        var utterance = Utterance.Cut(_call.UseCase.Redactor.Redact(prompt.Text, partial: !prompt.Last), _call.MaxUtteranceChars);
         if (!prompt.Last)
         {
             Preview = utterance;
@@ -126,7 +127,8 @@ internal sealed partial class CallLoop
             map.TryGetValue(digits[..^1], out action);
         }
 
-        var pressed = $"(The caller pressed {digits} on the keypad.)";
+        var keyed = _call.UseCase.Redactor.Redact(digits);
+        var pressed = ReferenceEquals(keyed, digits) ? $"(The caller pressed {digits} on the keypad.)" : $"(The caller keyed in {keyed} on the keypad.)";
         switch (action)
         {
             case DtmfReply reply:

@@ -21,7 +21,8 @@ internal sealed partial class CallLoop
 
     /// <summary>
     /// The one place a turn is asked for: starts it now, or — while another runs — cancels that one and starts
-    /// this when it has been closed, joined with any other input that arrives meanwhile.
+    /// this when it has been closed, joined with any other input that arrives meanwhile (redacted again: a number
+    /// read out over two utterances may only be whole once they are joined).
     /// </summary>
     private void Begin(PendingTurn next)
     {
@@ -32,7 +33,7 @@ internal sealed partial class CallLoop
 
         if (Running is { } running)
         {
-            _pending = _pending is { } waiting ? next with { Input = Utterance.Join(waiting.Input, next.Input, _call.MaxUtteranceChars) } : next;
+            _pending = _pending is { } waiting ? next with { Input = _call.UseCase.Redactor.Redact(Utterance.Join(waiting.Input, next.Input, _call.MaxUtteranceChars)) } : next;
             Stop(running);
             return;
         }

@@ -45,10 +45,19 @@ public sealed record OrderLine
 
     public IReadOnlyList<string> Extras { get; }
 
+    /// <summary>When the store lets the order go (the use case's record retention); null keeps it.</summary>
+    public DateTimeOffset? ExpiresAt { get; }
+
+    /// <summary>Whether the order's retention has run out at <paramref name="now"/> (the store may not have removed it yet).</summary>
+    public bool IsExpired(DateTimeOffset now) => ExpiresAt <= now;
+
     public decimal Total => UnitPrice * Quantity;
 }
 
-/// <summary>An order placed during a call (the pizza restaurant's place-order tool). Kept as a business record.</summary>
+/// <summary>
+/// An order placed during a call (the pizza restaurant's place-order tool). A business record: kept, or kept until
+/// <see cref="ExpiresAt"/> when the use case sets a retention.
+/// </summary>
 public sealed record Order
 {
     public Order(
@@ -59,7 +68,8 @@ public sealed record Order
         DateTimeOffset createdAt,
         string? customerName = null,
         string? deliveryAddress = null,
-        decimal deliveryFee = 0)
+        decimal deliveryFee = 0,
+        DateTimeOffset? expiresAt = null)
     {
         if (string.IsNullOrWhiteSpace(orderId) || string.IsNullOrWhiteSpace(callSid))
         {
@@ -90,6 +100,12 @@ public sealed record Order
         CustomerName = customerName;
         DeliveryAddress = fulfilment == Fulfilment.Delivery ? deliveryAddress : null;
         DeliveryFee = fulfilment == Fulfilment.Delivery ? deliveryFee : 0;
+        if (expiresAt <= createdAt)
+        {
+            throw new DomainException($"Order {orderId} cannot expire before it was placed.");
+        }
+
+        ExpiresAt = expiresAt;
     }
 
     public string OrderId { get; }
@@ -107,6 +123,12 @@ public sealed record Order
     public string? DeliveryAddress { get; }
 
     public decimal DeliveryFee { get; }
+
+    /// <summary>When the store lets the order go (the use case's record retention); null keeps it.</summary>
+    public DateTimeOffset? ExpiresAt { get; }
+
+    /// <summary>Whether the order's retention has run out at <paramref name="now"/> (the store may not have removed it yet).</summary>
+    public bool IsExpired(DateTimeOffset now) => ExpiresAt <= now;
 
     public decimal Total => Lines.Sum(l => l.Total) + DeliveryFee;
 }

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using VoiceAgent.Domain.Common;
+using VoiceAgent.Domain.Conversations;
 
 namespace VoiceAgent.Domain.UseCases;
 
@@ -24,7 +25,9 @@ public sealed partial class UseCase
         IReadOnlyList<string>? fillerLines = null,
         SilenceSettings? silence = null,
         string? guardrailLine = null,
-        IReadOnlyList<string>? phoneNumbers = null)
+        IReadOnlyList<string>? phoneNumbers = null,
+        IReadOnlyList<RedactionRule>? redact = null,
+        int? recordRetentionDays = null)
     {
         if (string.IsNullOrWhiteSpace(id))
         {
@@ -88,6 +91,19 @@ public sealed partial class UseCase
             }
         }
 
+        Redact = redact ?? [];
+        if (Redact.Select(r => r.Name).Distinct(StringComparer.OrdinalIgnoreCase).Count() != Redact.Count)
+        {
+            throw new DomainException($"Use case '{id}' names a redaction rule twice.");
+        }
+
+        Redactor = new PiiRedactor(Redact);
+        if (recordRetentionDays is < 1 or > 3650)
+        {
+            throw new DomainException($"Use case '{id}': recordRetentionDays is between 1 and 3650 (or absent: kept).");
+        }
+
+        RecordRetentionDays = recordRetentionDays;
         Languages = languages ?? [];
         Id = id;
         Name = string.IsNullOrWhiteSpace(name) ? id : name;
@@ -161,6 +177,22 @@ public sealed partial class UseCase
 
     /// <summary>Spoken when the model cannot answer, so the caller is never left in silence.</summary>
     public string ApologyLine { get; }
+
+    /// <summary>The use case's own patterns to redact, besides card and social security numbers.</summary>
+    public IReadOnlyList<RedactionRule> Redact { get; }
+
+    /// <summary>Redacts what callers say on this use case's calls (the built-in patterns and <see cref="Redact"/>).</summary>
+    public PiiRedactor Redactor { get; }
+
+    /// <summary>
+    /// Days the business records a call creates (orders, bookings) are kept before the store expires them; null
+    /// keeps them.
+    /// </summary>
+    public int? RecordRetentionDays { get; }
+
+    /// <summary>When a business record created at <paramref name="createdAt"/> expires, or null when it is kept.</summary>
+    public DateTimeOffset? RecordExpiry(DateTimeOffset createdAt) =>
+        RecordRetentionDays is { } days ? createdAt.AddDays(days) : null;
 
     public bool AllowsTool(string name) => ToolNames.Contains(name, StringComparer.Ordinal);
 

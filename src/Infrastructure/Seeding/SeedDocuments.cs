@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using VoiceAgent.Domain.Callers;
 using VoiceAgent.Domain.Common;
+using VoiceAgent.Domain.Conversations;
 using VoiceAgent.Domain.UseCases;
 
 namespace VoiceAgent.Infrastructure.Seeding;
@@ -41,6 +42,12 @@ internal sealed class UseCaseDocument
 
     public HandoffSettings? Handoff { get; set; }
 
+    /// <summary>The use case's own patterns to redact from what callers say: name (the marker) and regular expression.</summary>
+    public List<RedactionDocument>? Redact { get; set; }
+
+    /// <summary>Days business records (orders, bookings) are kept; absent keeps them.</summary>
+    public int? RecordRetentionDays { get; set; }
+
     /// <summary>
     /// The relay section with its list defaults kept: the source-generated serializer leaves an omitted init-only
     /// list null rather than the record's empty default.
@@ -68,13 +75,23 @@ internal sealed class UseCaseDocument
                 FillerLines,
                 Silence,
                 GuardrailLine,
-                PhoneNumbers);
+                PhoneNumbers,
+                Redact?.Select(r => new RedactionRule(r.Name ?? string.Empty, r.Pattern ?? string.Empty)).ToList(),
+                RecordRetentionDays);
         }
         catch (DomainException ex)
         {
             throw new SeedDataException($"{source}: {ex.Message}", ex);
         }
     }
+}
+
+/// <summary>One entry of a use case's "redact" list.</summary>
+internal sealed class RedactionDocument
+{
+    public string? Name { get; set; }
+
+    public string? Pattern { get; set; }
 }
 
 /// <summary>

@@ -128,14 +128,15 @@ public sealed class BookViewingTool(IRecordStore records, TimeProvider time) : T
 
         var key = LeasingOffice.SlotKey(slot);
         var viewing = JsonSerializer.Serialize(new LeasingRecords.Viewing(apartment.Unit, args.Name, call.Call.From), ArgumentOptions);
-        if (!await records.TryAddAsync(LeasingRecords.Viewings, key, viewing, cancellationToken).ConfigureAwait(false))
+        var expiresAt = call.UseCase.RecordExpiry(time.GetUtcNow());
+        if (!await records.TryAddAsync(LeasingRecords.Viewings, key, viewing, expiresAt, cancellationToken).ConfigureAwait(false))
         {
             var free = await LeasingRecords.FreeSlotsAsync(records, slot, today, 3, cancellationToken).ConfigureAwait(false);
             return ToolOutcome.Error(
                 $"That time is taken. The next free times: {string.Join(", ", free.Select(s => s.ToString("dddd MMMM d 'at' HH:mm", CultureInfo.InvariantCulture)))}. Offer these to the caller.");
         }
 
-        await records.TryAddAsync(LeasingRecords.ByCaller, LeasingRecords.CallerKey(call.Call.From, key), viewing, cancellationToken).ConfigureAwait(false);
+        await records.TryAddAsync(LeasingRecords.ByCaller, LeasingRecords.CallerKey(call.Call.From, key), viewing, expiresAt, cancellationToken).ConfigureAwait(false);
         return Json(new { Booked = true, apartment.Unit, args.Date, args.Time, LeasingOffice.Building });
     }
 

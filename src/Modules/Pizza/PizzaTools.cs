@@ -79,15 +79,17 @@ public sealed class PlaceOrderTool(IOrderRepository orders, TimeProvider timePro
         Order order;
         try
         {
+            var now = timeProvider.GetUtcNow();
             order = new Order(
                 NewOrderId(),
                 call.CallSid,
                 delivery ? Fulfilment.Delivery : Fulfilment.Pickup,
                 lines,
-                timeProvider.GetUtcNow(),
+                now,
                 args.CustomerName,
                 args.DeliveryAddress,
-                delivery ? PizzaMenu.DeliveryFee : 0);
+                delivery ? PizzaMenu.DeliveryFee : 0,
+                call.UseCase.RecordExpiry(now));
         }
         catch (DomainException ex)
         {

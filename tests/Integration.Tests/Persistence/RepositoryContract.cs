@@ -34,12 +34,12 @@ public abstract class RepositoryContract
     public async Task A_module_record_key_is_taken_once_even_when_many_try_at_the_same_moment()
     {
         var collection = "test-" + Guid.NewGuid().ToString("N")[..8];
-        var claims = Enumerable.Range(0, 20).Select(i => (Func<Task<bool>>)(() => Records.TryAddAsync(collection, "2026-12-01T10:00", $$"""{"by":{{i}}}""", default)));
+        var claims = Enumerable.Range(0, 20).Select(i => (Func<Task<bool>>)(() => Records.TryAddAsync(collection, "2026-12-01T10:00", $$"""{"by":{{i}}}""", null, default)));
         var attempts = AtomicConditionalWrites ? await Task.WhenAll(claims.Select(claim => claim())) : await OneAfterAnotherAsync(claims);
         Assert.Equal(1, attempts.Count(a => a));
 
-        Assert.True(await Records.TryAddAsync(collection, "2026-12-01T11:00", "{}", default));
-        Assert.True(await Records.TryAddAsync(collection, "2026-12-02T10:00", "{}", default));
+        Assert.True(await Records.TryAddAsync(collection, "2026-12-01T11:00", "{}", null, default));
+        Assert.True(await Records.TryAddAsync(collection, "2026-12-02T10:00", "{}", null, default));
         Assert.Equal(["2026-12-01T10:00", "2026-12-01T11:00"], (await Records.ListAsync(collection, "2026-12-01", default)).Select(r => r.Key));
         Assert.True(await Records.TryDeleteAsync(collection, "2026-12-01T10:00", default));
         Assert.False(await Records.TryDeleteAsync(collection, "2026-12-01T10:00", default));
@@ -279,6 +279,40 @@ public abstract class RepositoryContract
         Assert.Equal(("large", 2, 16.50m), (first.Lines[0].Size, first.Lines[0].Quantity, first.Lines[0].UnitPrice));
         Assert.Equal(6.00m, stored[1].Total);
         Assert.Empty(await Orders.GetForCallAsync(NewSid(), default));
+    }
+
+    [Fact]
+    public async Task An_order_past_its_retention_is_not_read_back_and_one_within_it_keeps_its_expiry()
+    {
+        var sid = NewSid();
+        var now = DateTimeOffset.UtcNow;
+        var kept = new Order("O-" + Guid.NewGuid().ToString("N")[..8], sid, Fulfilment.Pickup, [new OrderLine("Soda", 1, 2.00m)], now, expiresAt: now.AddDays(30));
+        var expired = new Order("O-" + Guid.NewGuid().ToString("N")[..8], sid, Fulfilment.Pickup, [new OrderLine("Soda", 2, 2.00m)], now.AddDays(-31), expiresAt: now.AddDays(-1));
+        var forever = new Order("O-" + Guid.NewGuid().ToString("N")[..8], sid, Fulfilment.Pickup, [new OrderLine("Soda", 3, 2.00m)], now.AddMinutes(1));
+        await Orders.SaveAsync(kept, default);
+        await Orders.SaveAsync(expired, default);
+        await Orders.SaveAsync(forever, default);
+
+        var stored = await Orders.GetForCallAsync(sid, default);
+        Assert.Equal([kept.OrderId, forever.OrderId], stored.Select(o => o.OrderId));
+        Assert.Equal(now.AddDays(30).ToUnixTimeSeconds(), stored[0].ExpiresAt?.ToUnixTimeSeconds());
+        Assert.Null(stored[1].ExpiresAt);
+    }
+
+    [Fact]
+    public async Task A_module_record_past_its_retention_is_not_listed_and_its_key_can_be_taken_again()
+    {
+        var collection = "test-" + Guid.NewGuid().ToString("N")[..8];
+        var now = DateTimeOffset.UtcNow;
+        Assert.True(await Records.TryAddAsync(collection, "2026-12-01T10:00", """{"by":"lapsed"}""", now.AddSeconds(-5), default));
+        Assert.True(await Records.TryAddAsync(collection, "2026-12-01T11:00", """{"by":"kept"}""", now.AddDays(30), default));
+
+        Assert.Equal(["2026-12-01T11:00"], (await Records.ListAsync(collection, string.Empty, default)).Select(r => r.Key));
+        Assert.False(await Records.TryAddAsync(collection, "2026-12-01T11:00", """{"by":"other"}""", null, default));
+        Assert.True(await Records.TryAddAsync(collection, "2026-12-01T10:00", """{"by":"new"}""", null, default));
+        Assert.Equal(
+            ["""{"by":"new"}""", """{"by":"kept"}"""],
+            (await Records.ListAsync(collection, string.Empty, default)).Select(r => r.Json));
     }
 
     protected static string NewSid() => "CA" + Guid.NewGuid().ToString("N");

@@ -12,8 +12,8 @@ public sealed class EmbeddedStoreContractTests : RepositoryContract
     private readonly EmbeddedCallRepository _calls = new();
     private readonly EmbeddedUseCaseRepository _useCases = new();
     private readonly EmbeddedCallerProfileRepository _profiles = new();
-    private readonly EmbeddedOrderRepository _orders = new();
-    private readonly EmbeddedRecordStore _records = new();
+    private readonly EmbeddedOrderRepository _orders = new(TimeProvider.System);
+    private readonly EmbeddedRecordStore _records = new(TimeProvider.System);
 
     public EmbeddedStoreContractTests()
     {
@@ -117,8 +117,8 @@ internal sealed class DynamoDbTestStore : IDisposable
         Calls = new DynamoDbCallRepository(Client, Options, TimeProvider.System);
         UseCases = new DynamoDbUseCaseRepository(Client, Options);
         Profiles = new DynamoDbCallerProfileRepository(Client, Options);
-        Orders = new DynamoDbOrderRepository(Client, Options, Calls);
-        Records = new DynamoDbRecordStore(Client, Options, Calls);
+        Orders = new DynamoDbOrderRepository(Client, Options, Calls, TimeProvider.System);
+        Records = new DynamoDbRecordStore(Client, Options, Calls, TimeProvider.System);
         Seeder = new DynamoDbSeeder(Client, Options, UseCases, Profiles, NullLogger<DynamoDbSeeder>.Instance);
     }
 

@@ -10,6 +10,7 @@ using VoiceAgent.Application.Common;
 using VoiceAgent.Application.Persistence;
 using VoiceAgent.Domain.Calls;
 using VoiceAgent.Domain.Common;
+using VoiceAgent.Domain.Conversations;
 using VoiceAgent.Domain.UseCases;
 
 namespace VoiceAgent.Application.Calls.EndSession;
@@ -165,7 +166,7 @@ internal sealed partial class EndSessionHandler(
         {
             decision = new HangUp(useCase?.ApologyLine ?? "Sorry, something went wrong. Please call again.");
             outcome = CallStatus.Failed;
-            Log.SessionFailed(logger, LogIds.Call(command.CallSid), command.ErrorCode ?? "(none)", command.ErrorMessage ?? "(no error message)");
+            Log.SessionFailed(logger, LogIds.Call(command.CallSid), command.ErrorCode ?? "(none)", PiiRedactor.BuiltIn.Redact(command.ErrorMessage ?? "(no error message)"));
         }
         else
         {

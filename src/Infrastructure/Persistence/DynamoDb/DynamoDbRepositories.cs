@@ -403,28 +403,32 @@ internal sealed class DynamoDbCallerProfileRepository(IAmazonDynamoDB client, Dy
         JsonDocumentItems.PutAsync(client, options, CallerPk(phoneNumber), ProfileSk, "caller", json, cancellationToken);
 }
 
-/// <summary>Orders in their call's partition (and by day in the GSI); no TTL: business records are kept.</summary>
-internal sealed class DynamoDbOrderRepository(IAmazonDynamoDB client, DynamoDbOptions options, DynamoDbCallRepository calls) : IOrderRepository
+/// <summary>
+/// Orders in their call's partition (and by day in the GSI). Business records are kept, unless the use case sets a
+/// retention: then the item carries the table's TTL attribute, and an expired order DynamoDB has not removed yet
+/// (it takes up to a few days) is not read back.
+/// </summary>
+internal sealed class DynamoDbOrderRepository(IAmazonDynamoDB client, DynamoDbOptions options, DynamoDbCallRepository calls, TimeProvider timeProvider) : IOrderRepository
 {
     public Task SaveAsync(Order order, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(order);
         var createdAt = order.CreatedAt.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture);
-        return client.PutItemAsync(
-            new PutItemRequest
-            {
-                TableName = options.TableName,
-                Item = new Dictionary<string, AttributeValue>
-                {
-                    [Pk] = S(CallPk(order.CallSid)),
-                    [Sk] = S(OrderSk(order.OrderId)),
-                    [ItemType] = S("order"),
-                    [Gsi1Pk] = S("ORDERS#" + order.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture)),
-                    [Gsi1Sk] = S(createdAt + "#" + order.OrderId),
-                    ["document"] = S(VoiceAgent.Infrastructure.Persistence.OrderDocument.ToJson(order)),
-                },
-            },
-            cancellationToken);
+        var item = new Dictionary<string, AttributeValue>
+        {
+            [Pk] = S(CallPk(order.CallSid)),
+            [Sk] = S(OrderSk(order.OrderId)),
+            [ItemType] = S("order"),
+            [Gsi1Pk] = S("ORDERS#" + order.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture)),
+            [Gsi1Sk] = S(createdAt + "#" + order.OrderId),
+            ["document"] = S(VoiceAgent.Infrastructure.Persistence.OrderDocument.ToJson(order)),
+        };
+        if (order.ExpiresAt is { } expiresAt)
+        {
+            item[ExpiresAt] = ItemCodec.N(expiresAt.ToUnixTimeSeconds());
+        }
+
+        return client.PutItemAsync(new PutItemRequest { TableName = options.TableName, Item = item }, cancellationToken);
     }
 
     public async Task<IReadOnlyList<Order>> GetForCallAsync(string callSid, CancellationToken cancellationToken)
@@ -436,6 +440,7 @@ internal sealed class DynamoDbOrderRepository(IAmazonDynamoDB client, DynamoDbOp
                 var reader = new ItemReader(item);
                 return VoiceAgent.Infrastructure.Persistence.OrderDocument.FromJson(reader.String("document"), $"DynamoDB item {reader.Name}");
             })
+            .Where(o => !o.IsExpired(timeProvider.GetUtcNow()))
             .OrderBy(o => o.CreatedAt)
             .ToList();
     }

@@ -129,7 +129,8 @@ internal sealed class EmbeddedCallRepository : ICallRepository
     }
 }
 
-internal sealed class EmbeddedOrderRepository : IOrderRepository
+/// <summary>Orders in memory; one past its retention is not read back.</summary>
+internal sealed class EmbeddedOrderRepository(TimeProvider timeProvider) : IOrderRepository
 {
     private readonly ConcurrentDictionary<string, Order> _orders = new(StringComparer.Ordinal);
 
@@ -141,5 +142,5 @@ internal sealed class EmbeddedOrderRepository : IOrderRepository
     }
 
     public Task<IReadOnlyList<Order>> GetForCallAsync(string callSid, CancellationToken cancellationToken) =>
-        Task.FromResult<IReadOnlyList<Order>>(_orders.Values.Where(o => o.CallSid == callSid).OrderBy(o => o.CreatedAt).ToList());
+        Task.FromResult<IReadOnlyList<Order>>(_orders.Values.Where(o => o.CallSid == callSid && !o.IsExpired(timeProvider.GetUtcNow())).OrderBy(o => o.CreatedAt).ToList());
 }
