@@ -203,6 +203,10 @@ internal sealed class FakeCallRepository : ICallRepository
     public Task<IReadOnlyList<ToolCall>> GetToolCallsAsync(string callSid, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<ToolCall>>(_toolCalls.Where(t => t.CallSid == callSid).ToList());
 
+    /// <summary>The whole day in one page (the paging itself is the real stores' and their contract's business).</summary>
+    public Task<DayPage<Call>> ListDayAsync(DateOnly day, string? after, int limit, CancellationToken cancellationToken) =>
+        Task.FromResult(new DayPage<Call>([.. _calls.Values.Where(c => DateOnly.FromDateTime(c.CreatedAt.UtcDateTime) == day).OrderBy(c => c.CreatedAt).Take(limit)], null));
+
     private Task<bool> Do(string what, Action action)
     {
         Interlocked.Increment(ref Attempts);
@@ -249,6 +253,9 @@ internal sealed class FakeOrderRepository : IOrderRepository
 
     public Task<IReadOnlyList<VoiceAgent.Domain.Orders.Order>> GetForCallAsync(string callSid, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<VoiceAgent.Domain.Orders.Order>>(Saved.Where(o => o.CallSid == callSid).ToList());
+
+    public Task<DayPage<VoiceAgent.Domain.Orders.Order>> ListDayAsync(DateOnly day, string? after, int limit, CancellationToken cancellationToken) =>
+        Task.FromResult(new DayPage<VoiceAgent.Domain.Orders.Order>([.. Saved.Where(o => DateOnly.FromDateTime(o.CreatedAt.UtcDateTime) == day).OrderBy(o => o.CreatedAt).Take(limit)], null));
 }
 
 /// <summary>Dead letters kept in memory.</summary>

@@ -316,7 +316,7 @@ public sealed partial class FakeDynamoDbServer : IAsyncDisposable
         if (!condition.Success || Resolve(condition.Groups["pk"].Value, names) != partitionKey
             || (condition.Groups["sk"].Success && Resolve(condition.Groups["sk"].Value, names) != sortKey))
         {
-            throw new DynamoError("ValidationException", "The fake understands \"pk = :v\" and \"pk = :v AND begins_with(sk, :p)\" only.");
+            throw new DynamoError("ValidationException", "The fake understands \"pk = :v\", \"pk = :v AND begins_with(sk, :p)\" and \"pk = :v AND sk > :s\" only.");
         }
 
         var pk = Scalar(values![condition.Groups["pkv"].Value]!);
@@ -326,13 +326,14 @@ public sealed partial class FakeDynamoDbServer : IAsyncDisposable
             throw new DynamoError("ValidationException", "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value.");
         }
 
+        var greaterThan = condition.Groups["gtv"].Success ? Scalar(values[condition.Groups["gtv"].Value]!) : null;
         var limit = request["Limit"]?.GetValue<int>() ?? int.MaxValue;
 
         // Matching items in key order: (sort key, table pk, table sk), so an index's ties are ordered too.
         var matching = table.Items.Values.SelectMany(p => p.Values)
             .Where(item => item[partitionKey] is { } p && Scalar(p) == pk)
             .Select(item => (Item: item, Order: (sortKey is null || item[sortKey] is null ? string.Empty : Scalar(item[sortKey]!), Scalar(item[table.PartitionKey]!), table.SortKey is null ? string.Empty : Scalar(item[table.SortKey]!))))
-            .Where(m => m.Order.Item1.StartsWith(prefix, StringComparison.Ordinal))
+            .Where(m => m.Order.Item1.StartsWith(prefix, StringComparison.Ordinal) && (greaterThan is null || string.CompareOrdinal(m.Order.Item1, greaterThan) > 0))
             .OrderBy(m => m.Order.Item1, StringComparer.Ordinal).ThenBy(m => m.Order.Item2, StringComparer.Ordinal).ThenBy(m => m.Order.Item3, StringComparer.Ordinal);
         (string, string, string)? start = request["ExclusiveStartKey"] is JsonObject startKey
             ? (sortKey is null ? string.Empty : Scalar(startKey[sortKey]!), Scalar(startKey[table.PartitionKey]!), table.SortKey is null ? string.Empty : Scalar(startKey[table.SortKey]!))
@@ -615,7 +616,7 @@ public sealed partial class FakeDynamoDbServer : IAsyncDisposable
     private static string Text(JsonObject node, string name) =>
         node[name]?.GetValue<string>() ?? throw new DynamoError("ValidationException", $"{name} is required.");
 
-    [GeneratedRegex(@"^(?<pk>#?\w+)\s*=\s*(?<pkv>:\w+)(\s+(?i:AND)\s+begins_with\(\s*(?<sk>#?\w+)\s*,\s*(?<skv>:\w+)\s*\))?$")]
+    [GeneratedRegex(@"^(?<pk>#?\w+)\s*=\s*(?<pkv>:\w+)(\s+(?i:AND)\s+(begins_with\(\s*(?<sk>#?\w+)\s*,\s*(?<skv>:\w+)\s*\)|(?<sk>#?\w+)\s*>\s*(?<gtv>:\w+)))?$")]
     private static partial Regex KeyCondition();
 
     [GeneratedRegex(@"^(?<name>#?\w+)\s*=\s*(if_not_exists\(\s*(?<ine>#?\w+)\s*,\s*(?<value>:\w+)\s*\)|(?<value>:\w+))$")]

@@ -49,7 +49,16 @@ public interface ICallRepository
     Task<IReadOnlyList<ConversationMessage>> GetMessagesAsync(string callSid, CancellationToken cancellationToken);
 
     Task<IReadOnlyList<ToolCall>> GetToolCallsAsync(string callSid, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The calls created on <paramref name="day"/> (UTC), oldest first, at most <paramref name="limit"/>, starting
+    /// after the cursor <paramref name="after"/> a previous page returned.
+    /// </summary>
+    Task<DayPage<Call>> ListDayAsync(DateOnly day, string? after, int limit, CancellationToken cancellationToken);
 }
+
+/// <summary>One page of a day's listing; <paramref name="Next"/> is the cursor of the next page, null on the last.</summary>
+public sealed record DayPage<T>(IReadOnlyList<T> Items, string? Next);
 
 /// <summary>
 /// What one call has ready to store: its record (created or changed), messages put or deleted by position, and
@@ -85,6 +94,9 @@ public interface IOrderRepository
     Task SaveAsync(Order order, CancellationToken cancellationToken);
 
     Task<IReadOnlyList<Order>> GetForCallAsync(string callSid, CancellationToken cancellationToken);
+
+    /// <summary>The orders placed on <paramref name="day"/> (UTC), oldest first, a page at a time (as calls are listed).</summary>
+    Task<DayPage<Order>> ListDayAsync(DateOnly day, string? after, int limit, CancellationToken cancellationToken);
 }
 
 /// <summary>A conversation message at its position in the call.</summary>

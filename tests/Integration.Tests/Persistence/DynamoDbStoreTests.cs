@@ -33,6 +33,40 @@ public sealed class DynamoDbStoreTests : IClassFixture<MotoServer>, IAsyncLifeti
     }
 
     [Fact]
+    public async Task A_days_calls_spread_over_the_index_shards_and_items_written_before_sharding_are_still_listed()
+    {
+        var day = new DateTimeOffset(2032, 3, 4, 8, 0, 0, TimeSpan.Zero);
+        var sids = Enumerable.Range(0, 40).Select(_ => "CA" + Guid.NewGuid().ToString("N")).ToList();
+        foreach (var (sid, i) in sids.Select((sid, i) => (sid, i)))
+        {
+            await _store.Calls.WriteAsync(new CallWrites(sid) { Call = Call.Create(sid, "+15550001234", "+15550009999", "pizza", day.AddSeconds(i)), CallIsNew = true }, default);
+        }
+
+        // A call item as the unsharded design wrote it (CALLS#{day}), before the others.
+        var legacy = "CA" + Guid.NewGuid().ToString("N");
+        await _store.Calls.WriteAsync(new CallWrites(legacy) { Call = Call.Create(legacy, "+15550001234", "+15550009999", "pizza", day.AddSeconds(-1)), CallIsNew = true }, default);
+        await _store.Client.UpdateItemAsync(new UpdateItemRequest
+        {
+            TableName = _store.Options.TableName,
+            Key = new Dictionary<string, AttributeValue> { ["pk"] = new() { S = "CALL#" + legacy }, ["sk"] = new() { S = "CALL" } },
+            UpdateExpression = "SET gsi1pk = :pk",
+            ExpressionAttributeValues = new Dictionary<string, AttributeValue> { [":pk"] = new() { S = "CALLS#2032-03-04" } },
+        });
+
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var sid in sids)
+        {
+            var item = (await _store.Client.GetItemAsync(_store.Options.TableName, new Dictionary<string, AttributeValue> { ["pk"] = new() { S = "CALL#" + sid }, ["sk"] = new() { S = "CALL" } })).Item;
+            Assert.Matches(@"^CALLS#2032-03-04#\d{1,2}$", item["gsi1pk"].S);
+            keys.Add(item["gsi1pk"].S);
+        }
+
+        Assert.True(keys.Count >= 8, $"40 calls used {keys.Count} of {_store.Options.IndexShards} shards");
+        var listed = await _store.Calls.ListDayAsync(new DateOnly(2032, 3, 4), null, 100, default);
+        Assert.Equal([legacy, .. sids], listed.Items.Select(c => c.CallSid));
+    }
+
+    [Fact]
     public async Task Call_data_carries_the_retention_ttl_and_turn_keys_sort_by_position()
     {
         var sid = "CA" + Guid.NewGuid().ToString("N");

@@ -315,6 +315,55 @@ public abstract class RepositoryContract
             (await Records.ListAsync(collection, string.Empty, default)).Select(r => r.Json));
     }
 
+    [Fact]
+    public async Task A_day_of_calls_and_orders_is_listed_oldest_first_a_page_at_a_time()
+    {
+        // A day of its own (tests share the store), with calls created a minute apart, and one the day after.
+        var day = new DateTimeOffset(2031, 1, 1, 0, 0, 0, TimeSpan.Zero).AddDays(Random.Shared.Next(0, 3000));
+        var sids = Enumerable.Range(0, 7).Select(_ => NewSid()).ToList();
+        for (var i = 0; i < sids.Count; i++)
+        {
+            await CreateAsync(Call.Create(sids[i], "+15550001234", "+15550009999", "pizza", day.AddHours(1).AddMinutes(i)));
+            await Orders.SaveAsync(new Order($"O-{i}-{Guid.NewGuid():N}"[..12], sids[i], Fulfilment.Pickup, [new OrderLine("Soda", i + 1, 2.00m)], day.AddHours(2).AddMinutes(i)), default);
+        }
+
+        await CreateAsync(Call.Create(NewSid(), "+15550001234", "+15550009999", "pizza", day.AddDays(1)));
+        var listDay = DateOnly.FromDateTime(day.UtcDateTime);
+
+        var listed = new List<string>();
+        string? after = null;
+        var pages = 0;
+        do
+        {
+            var page = await EventuallyAsync(() => Calls.ListDayAsync(listDay, after, 3, default), p => p.Items.Count > 0 || after is not null);
+            listed.AddRange(page.Items.Select(c => c.CallSid));
+            after = page.Next;
+            pages++;
+        }
+        while (after is not null && pages < 10);
+
+        Assert.Equal(sids, listed);
+        Assert.Equal(3, pages);
+
+        var orders = await EventuallyAsync(() => Orders.ListDayAsync(listDay, null, 100, default), p => p.Items.Count == 7);
+        Assert.Equal(sids, orders.Items.Select(o => o.CallSid));
+        Assert.Null(orders.Next);
+        Assert.Empty((await Calls.ListDayAsync(listDay.AddDays(2), null, 10, default)).Items);
+    }
+
+    /// <summary>An index read (eventually consistent on DynamoDB) retried briefly until it shows what was written.</summary>
+    private static async Task<T> EventuallyAsync<T>(Func<Task<T>> read, Func<T, bool> done)
+    {
+        var result = await read();
+        for (var i = 0; i < 20 && !done(result); i++)
+        {
+            await Task.Delay(50);
+            result = await read();
+        }
+
+        return result;
+    }
+
     protected static string NewSid() => "CA" + Guid.NewGuid().ToString("N");
 
     private static ConversationMessage Text(string text) => new(ConversationRole.User, [new TextBlock(text)]);

@@ -17,7 +17,7 @@ public sealed class DynamoDbOptions : IValidatableObject
     /// <summary>Endpoint override: a DynamoDB-compatible server (moto, DynamoDB Local) or a VPC endpoint.</summary>
     public Uri? ServiceUrl { get; set; }
 
-    /// <summary>Call data (calls, turns, tool calls, orders) expires this many days after it is written (TTL).</summary>
+    /// <summary>Call data (calls, turns, tool calls) expires this many days after it is written (TTL).</summary>
     [Range(1, 3650, ErrorMessage = "Store:DynamoDb:RetentionDays must be between 1 and 3650.")]
     public int RetentionDays { get; set; } = 90;
 
@@ -28,6 +28,14 @@ public sealed class DynamoDbOptions : IValidatableObject
     /// <summary>Per-request timeout; the write-behind journal retries failures itself.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00", ErrorMessage = "Store:DynamoDb:RequestTimeout must be between 100 ms and 1 min.")]
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Index partitions per day for the call and order listings (<c>CALLS#{day}#{shard}</c>): each takes about 1,000
+    /// writes a second, so the fleet's ceiling is this many times that. Raise it freely; lowering it hides the items in
+    /// the shards dropped from the day's listing.
+    /// </summary>
+    [Range(1, 256, ErrorMessage = "Store:DynamoDb:IndexShards must be between 1 and 256.")]
+    public int IndexShards { get; set; } = 16;
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {

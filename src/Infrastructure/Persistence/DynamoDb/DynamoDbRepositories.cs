@@ -178,7 +178,7 @@ internal sealed class DynamoDbCallRepository(IAmazonDynamoDB client, DynamoDbOpt
     /// </summary>
     private Update CallUpdate(Call call, bool isNew, long expiresAt)
     {
-        var item = FromCall(call, expiresAt);
+        var item = FromCall(call, expiresAt, options.IndexShards);
         var names = new Dictionary<string, string>(StringComparer.Ordinal);
         var values = new Dictionary<string, AttributeValue>(StringComparer.Ordinal);
         var sets = new List<string>(item.Count);
@@ -229,6 +229,50 @@ internal sealed class DynamoDbCallRepository(IAmazonDynamoDB client, DynamoDbOpt
     {
         var items = await QueryAsync(CallPk(callSid), ToolPrefix, cancellationToken).ConfigureAwait(false);
         return items.Select(ToToolCall).OrderBy(t => t.StartedAt).ToList();
+    }
+
+    public async Task<DayPage<Call>> ListDayAsync(DateOnly day, string? after, int limit, CancellationToken cancellationToken)
+    {
+        var (items, next) = await ListIndexDayAsync(client, options, CallsIndex, day, after, limit, cancellationToken).ConfigureAwait(false);
+        return new DayPage<Call>([.. items.Select(ToCall)], next);
+    }
+
+    /// <summary>
+    /// One page of a day's index listing: every shard (and the pre-sharding key) is queried for its first
+    /// <paramref name="limit"/> items after <paramref name="after"/>, at once, and the answers merged by sort key.
+    /// </summary>
+    internal static async Task<(List<Dictionary<string, AttributeValue>> Items, string? Next)> ListIndexDayAsync(
+        IAmazonDynamoDB client, DynamoDbOptions options, string index, DateOnly day, string? after, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        var queries = DayIndexPks(index, day, options.IndexShards).Select(async pk =>
+        {
+            var request = new QueryRequest
+            {
+                TableName = options.TableName,
+                IndexName = Gsi1,
+                KeyConditionExpression = "#pk = :pk",
+                ExpressionAttributeNames = new Dictionary<string, string> { ["#pk"] = Gsi1Pk },
+                ExpressionAttributeValues = new Dictionary<string, AttributeValue> { [":pk"] = S(pk) },
+                Limit = limit + 1,
+            };
+            if (after is not null)
+            {
+                request.KeyConditionExpression += " AND #sk > :after";
+                request.ExpressionAttributeNames["#sk"] = Gsi1Sk;
+                request.ExpressionAttributeValues[":after"] = S(after);
+            }
+
+            var response = await client.QueryAsync(request, cancellationToken).ConfigureAwait(false);
+            return response.Items ?? [];
+        });
+        var merged = (await Task.WhenAll(queries).ConfigureAwait(false))
+            .SelectMany(items => items)
+            .OrderBy(item => item[Gsi1Sk].S, StringComparer.Ordinal)
+            .ToList();
+        return merged.Count > limit
+            ? (merged[..limit], merged[limit - 1][Gsi1Sk].S)
+            : (merged, null);
     }
 
     /// <summary>Every item of a partition whose sort key starts with <paramref name="prefix"/>: paginated, consistent.</summary>
@@ -419,7 +463,7 @@ internal sealed class DynamoDbOrderRepository(IAmazonDynamoDB client, DynamoDbOp
             [Pk] = S(CallPk(order.CallSid)),
             [Sk] = S(OrderSk(order.OrderId)),
             [ItemType] = S("order"),
-            [Gsi1Pk] = S("ORDERS#" + order.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture)),
+            [Gsi1Pk] = S(DayIndexPk(OrdersIndex, order.CreatedAt, order.OrderId, options.IndexShards)),
             [Gsi1Sk] = S(createdAt + "#" + order.OrderId),
             ["document"] = S(VoiceAgent.Infrastructure.Persistence.OrderDocument.ToJson(order)),
         };
@@ -443,5 +487,16 @@ internal sealed class DynamoDbOrderRepository(IAmazonDynamoDB client, DynamoDbOp
             .Where(o => !o.IsExpired(timeProvider.GetUtcNow()))
             .OrderBy(o => o.CreatedAt)
             .ToList();
+    }
+
+    public async Task<DayPage<Order>> ListDayAsync(DateOnly day, string? after, int limit, CancellationToken cancellationToken)
+    {
+        var (items, next) = await DynamoDbCallRepository.ListIndexDayAsync(client, options, OrdersIndex, day, after, limit, cancellationToken).ConfigureAwait(false);
+        var now = timeProvider.GetUtcNow();
+        return new DayPage<Order>(
+            [.. items
+                .Select(item => VoiceAgent.Infrastructure.Persistence.OrderDocument.FromJson(new ItemReader(item).String("document"), $"DynamoDB item {new ItemReader(item).Name}"))
+                .Where(o => !o.IsExpired(now))],
+            next);
     }
 }

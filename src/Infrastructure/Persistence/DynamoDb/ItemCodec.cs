@@ -16,7 +16,7 @@ namespace VoiceAgent.Infrastructure.Persistence.DynamoDb;
 /// </summary>
 internal static class ItemCodec
 {
-    public static Dictionary<string, AttributeValue> FromCall(Call call, long expiresAt)
+    public static Dictionary<string, AttributeValue> FromCall(Call call, long expiresAt, int indexShards)
     {
         var item = new Dictionary<string, AttributeValue>
         {
@@ -29,7 +29,7 @@ internal static class ItemCodec
             ["useCaseId"] = S(call.UseCaseId),
             ["status"] = S(call.Status.ToString()),
             ["createdAt"] = S(Time(call.CreatedAt)),
-            [Gsi1Pk] = S("CALLS#" + call.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)),
+            [Gsi1Pk] = S(DayIndexPk(CallsIndex, call.CreatedAt, call.CallSid, indexShards)),
             [Gsi1Sk] = S(Time(call.CreatedAt) + "#" + call.CallSid),
             [ExpiresAt] = N(expiresAt),
         };

@@ -6,15 +6,20 @@ namespace VoiceAgent.Infrastructure.Persistence.DynamoDb;
 /// item           pk                   sk                   gsi1pk               gsi1sk
 /// use case       USECASE#{id}         USECASE              USECASES             {id}
 /// caller profile CALLER#{e164}        PROFILE
-/// call           CALL#{CallSid}       CALL                 CALLS#{yyyy-MM-dd}   {createdAt}#{CallSid}
+/// call           CALL#{CallSid}       CALL                 CALLS#{yyyy-MM-dd}#{shard}   {createdAt}#{CallSid}
 /// turn           CALL#{CallSid}       MSG#{position:D6}
 /// tool call      CALL#{CallSid}       TOOL#{toolUseId}
-/// order          CALL#{CallSid}       ORDER#{orderId}      ORDERS#{yyyy-MM-dd}  {createdAt}#{orderId}
+/// order          CALL#{CallSid}       ORDER#{orderId}      ORDERS#{yyyy-MM-dd}#{shard}  {createdAt}#{orderId}
 /// used ticket    CALL#{CallSid}       RELAY#{ticketId}
 /// module record  RECORD#{collection}  {key}
 /// </code>
 /// Turn sort keys are the message's position in the conversation, assigned under the call's lock: ordered and
 /// collision-free by construction (no timestamps). Call data carries <c>expiresAt</c> (epoch seconds), the TTL.
+/// <para>
+/// The day index is sharded: a call or order goes to shard <c>FNV-1a(id) mod Store:DynamoDb:IndexShards</c>, so a
+/// day's writes spread over that many index partitions instead of one; a day is read by querying every shard (and the
+/// unsharded key items written before sharding used) and merging by the sort key.
+/// </para>
 /// </summary>
 internal static class TableDesign
 {
@@ -50,4 +55,38 @@ internal static class TableDesign
     public static string CallerPk(string phoneNumber) => "CALLER#" + phoneNumber;
 
     public static string RecordPk(string collection) => "RECORD#" + collection;
+
+    public const string CallsIndex = "CALLS#";
+    public const string OrdersIndex = "ORDERS#";
+
+    /// <summary>The day index key of an item with <paramref name="id"/> created at <paramref name="createdAt"/>.</summary>
+    public static string DayIndexPk(string index, DateTimeOffset createdAt, string id, int shards) =>
+        DayKey(index, DateOnly.FromDateTime(createdAt.UtcDateTime)) + "#" + Shard(id, shards).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Every index key a day's items may be under: each shard, then the unsharded key of older items.</summary>
+    public static IEnumerable<string> DayIndexPks(string index, DateOnly day, int shards)
+    {
+        var key = DayKey(index, day);
+        for (var shard = 0; shard < shards; shard++)
+        {
+            yield return key + "#" + shard.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        yield return key;
+    }
+
+    /// <summary>A stable shard of <paramref name="id"/> (FNV-1a, 32 bits): the same on every instance and version.</summary>
+    public static int Shard(string id, int shards)
+    {
+        var hash = 2166136261u;
+        foreach (var c in id)
+        {
+            hash = (hash ^ c) * 16777619u;
+        }
+
+        return (int)(hash % (uint)shards);
+    }
+
+    private static string DayKey(string index, DateOnly day) =>
+        index + day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
 }

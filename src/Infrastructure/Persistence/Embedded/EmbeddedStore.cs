@@ -119,6 +119,23 @@ internal sealed class EmbeddedCallRepository : ICallRepository
     // outage on the call write must not lose turns): keep them under a placeholder until the call arrives.
     private CallRecord Record(string callSid) => _calls.GetOrAdd(callSid, static _ => new CallRecord(null));
 
+    public Task<DayPage<Call>> ListDayAsync(DateOnly day, string? after, int limit, CancellationToken cancellationToken)
+    {
+        var calls = new List<Call>();
+        foreach (var record in _calls.Values)
+        {
+            lock (record)
+            {
+                if (record.Call is { } call)
+                {
+                    calls.Add(call);
+                }
+            }
+        }
+
+        return Task.FromResult(DayListing.Page(calls, c => c.CreatedAt, c => c.CallSid, day, after, limit));
+    }
+
     private sealed class CallRecord(Call? call)
     {
         public Call? Call { get; set; } = call;
@@ -141,6 +158,32 @@ internal sealed class EmbeddedOrderRepository(TimeProvider timeProvider) : IOrde
         return Task.CompletedTask;
     }
 
+    public Task<DayPage<Order>> ListDayAsync(DateOnly day, string? after, int limit, CancellationToken cancellationToken)
+    {
+        var now = timeProvider.GetUtcNow();
+        return Task.FromResult(DayListing.Page(
+            _orders.Values.Where(o => !o.IsExpired(now)), o => o.CreatedAt, o => o.OrderId, day, after, limit));
+    }
+
     public Task<IReadOnlyList<Order>> GetForCallAsync(string callSid, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<Order>>(_orders.Values.Where(o => o.CallSid == callSid && !o.IsExpired(timeProvider.GetUtcNow())).OrderBy(o => o.CreatedAt).ToList());
+}
+
+/// <summary>A day's listing in memory, with the cursor DynamoDB's index gives: the item's creation time and id.</summary>
+internal static class DayListing
+{
+    public static DayPage<T> Page<T>(IEnumerable<T> items, Func<T, DateTimeOffset> createdAt, Func<T, string> id, DateOnly day, string? after, int limit)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        var page = items
+            .Where(item => DateOnly.FromDateTime(createdAt(item).UtcDateTime) == day)
+            .Select(item => (Key: createdAt(item).UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture) + "#" + id(item), Item: item))
+            .Where(entry => after is null || string.CompareOrdinal(entry.Key, after) > 0)
+            .OrderBy(entry => entry.Key, StringComparer.Ordinal)
+            .Take(limit + 1)
+            .ToList();
+        return page.Count > limit
+            ? new DayPage<T>([.. page.Take(limit).Select(e => e.Item)], page[limit - 1].Key)
+            : new DayPage<T>([.. page.Select(e => e.Item)], null);
+    }
 }
