@@ -30,6 +30,43 @@ public sealed class UseCaseTests
         Assert.Equal("Menu: ", useCase.RenderSystemPrompt(values, _ => true).Static);
     }
 
+    public static TheoryData<RelaySettings> RelaySettingsTwilioRefuses =>
+    [
+        new RelaySettings { InterruptSensitivity = "loud" },
+        new RelaySettings { Interruptible = "sometimes" },
+        new RelaySettings { TtsProvider = "Acme" },
+        new RelaySettings { TranscriptionProvider = "ElevenLabs" },
+        new RelaySettings { ElevenlabsTextNormalization = "maybe" },
+        new RelaySettings { Language = "english" },
+        new RelaySettings { Voice = "two words" },
+        new RelaySettings { Hints = ["pepperoni, extra"] },
+        new RelaySettings { Fallback = new SpeechFallback() },
+        new RelaySettings { Fallback = new SpeechFallback { TtsProvider = "Acme" } },
+    ];
+
+    [Theory]
+    [MemberData(nameof(RelaySettingsTwilioRefuses))]
+    public void Relay_attributes_twilio_would_refuse_stop_the_use_case_from_loading(RelaySettings relay)
+    {
+        var error = Assert.Throws<DomainException>(() => new UseCase("u", "U", "p", relay, new ModelSettings()));
+        Assert.Contains("relay.", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Documented_relay_values_load_in_any_case_and_languages_are_checked_too()
+    {
+        _ = new UseCase(
+            "u",
+            "U",
+            "p",
+            new RelaySettings { InterruptSensitivity = "High", Interruptible = "speech", TtsProvider = "amazon", TranscriptionProvider = "deepgram", Language = "multi", Fallback = new SpeechFallback { Voice = "en-US-Journey-O" } },
+            new ModelSettings(),
+            languages: [new LanguageOption("pt-BR", "Google")]);
+
+        Assert.Throws<DomainException>(() => new UseCase("u", "U", "p", new RelaySettings(), new ModelSettings(), languages: [new LanguageOption("pt-BR", "Acme")]));
+        Assert.Throws<DomainException>(() => new UseCase("u", "U", "p", new RelaySettings(), new ModelSettings(), languages: [new LanguageOption("en-US"), new LanguageOption("en-us")]));
+    }
+
     [Fact]
     public void Stop_sequences_are_at_most_four_and_none_empty()
     {

@@ -140,7 +140,7 @@ public sealed class WebhookTests : IClassFixture<VoiceAgentFactory>
             ["SessionStatus"] = "failed",
             ["SessionDuration"] = "37",
             ["ErrorCode"] = "64107",
-            ["ErrorMessage"] = "TTS provider failed",
+            ["ErrorMessage"] = "WebSocket connection closed unexpectedly",
         };
 
         var first = await (await _factory.PostSignedAsync("/action", form)).Content.ReadAsStringAsync();
@@ -154,6 +154,50 @@ public sealed class WebhookTests : IClassFixture<VoiceAgentFactory>
         Assert.Equal(37, call.SessionSeconds); // not 74: the replay recorded nothing
         Assert.Equal("VX57", call.ReportedSessionId);
         Assert.Equal("64107", call.ErrorCode);
+    }
+
+    [Fact]
+    public async Task A_session_failed_by_its_speech_provider_reconnects_once_with_the_fallback_providers_then_hangs_up()
+    {
+        const string sid = "CA58585858585858585858585858585858";
+        await _factory.PostSignedAsync("/twiml", Form(sid, "+15550001234"));
+        await WaitForCallAsync(sid);
+
+        var first = await _factory.PostSignedAsync("/action", new Dictionary<string, string>
+        {
+            ["CallSid"] = sid,
+            ["SessionId"] = "VX58a",
+            ["SessionStatus"] = "failed",
+            ["ErrorCode"] = "64105",
+            ["ErrorMessage"] = "ElevenLabs TTS request failed: 503",
+        });
+
+        var relay = XDocument.Parse(await first.Content.ReadAsStringAsync()).Root!.Element("Connect")!.Element("ConversationRelay")!;
+        Assert.Equal(
+            ("Google", "en-US-Journey-O", "Google", "telephony"),
+            (relay.Attribute("ttsProvider")?.Value, relay.Attribute("voice")?.Value, relay.Attribute("transcriptionProvider")?.Value, relay.Attribute("speechModel")?.Value));
+        Assert.Empty(relay.Elements("Language")); // they name the providers that failed
+        Assert.StartsWith("Sorry about that", relay.Attribute("welcomeGreeting")!.Value, StringComparison.Ordinal);
+        Assert.Equal("true", relay.Attribute("partialPrompts")!.Value); // the rest of the use case's settings stay
+        Assert.StartsWith("wss://voice.example.com/ws?ticket=", relay.Attribute("url")!.Value, StringComparison.Ordinal);
+        await WaitForJournalAsync();
+        var call = await _factory.Get<ICallRepository>().GetAsync(sid, CancellationToken.None);
+        Assert.True(call!.SpeechFallbackUsed);
+        Assert.False(call.IsEnded);
+
+        // The fallback failed too: no second fallback, the caller hears the apology.
+        var second = await _factory.PostSignedAsync("/action", new Dictionary<string, string>
+        {
+            ["CallSid"] = sid,
+            ["SessionId"] = "VX58b",
+            ["SessionStatus"] = "failed",
+            ["ErrorMessage"] = "Google STT stream error",
+        });
+        var root = XDocument.Parse(await second.Content.ReadAsStringAsync()).Root!;
+        Assert.NotNull(root.Element("Hangup"));
+        Assert.Null(root.Element("Connect"));
+        await WaitForJournalAsync();
+        Assert.Equal(CallStatus.Failed, (await _factory.Get<ICallRepository>().GetAsync(sid, CancellationToken.None))!.Status);
     }
 
     [Fact]

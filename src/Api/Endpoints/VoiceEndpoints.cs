@@ -83,7 +83,7 @@ internal static partial class VoiceEndpoints
                 {
                     var decision = await sender.Send(command, CancellationToken.None);
                     return decision is Reconnect reconnect
-                        ? RelayTwimlText(twilio.Value, tickets, reconnect.UseCase, reconnect.Call, reconnect.Greeting, reconnect.Language)
+                        ? RelayTwimlText(twilio.Value, tickets, reconnect.UseCase, reconnect.Call, reconnect.Greeting, reconnect.Language, reconnect.SpeechFallback)
                         : Twiml.SessionEnd(decision);
                 }
                 catch (ValidationException ex)
@@ -100,16 +100,17 @@ internal static partial class VoiceEndpoints
     /// for <paramref name="call"/>: the relay URL is this call's alone, and Twilio's signature of the upgrade covers it.
     /// </summary>
     private static IResult RelayTwiml(TwilioOptions options, RelayTicketGuard tickets, UseCase useCase, CallContext call, string? greeting) =>
-        Results.Content(RelayTwimlText(options, tickets, useCase, call, greeting, language: null), Twiml.ContentType);
+        Results.Content(RelayTwimlText(options, tickets, useCase, call, greeting, language: null, speechFallback: false), Twiml.ContentType);
 
-    private static string RelayTwimlText(TwilioOptions options, RelayTicketGuard tickets, UseCase useCase, CallContext call, string? greeting, string? language) =>
+    private static string RelayTwimlText(TwilioOptions options, RelayTicketGuard tickets, UseCase useCase, CallContext call, string? greeting, string? language, bool speechFallback) =>
         Twiml.ConversationRelay(
             useCase,
             relayUrl: options.PublicUrl("/ws", $"?{RelayTicketCodec.QueryName}={tickets.Issue(call)}", webSocket: true),
             actionUrl: options.PublicUrl("/action", null),
             call.Parameters,
             greeting,
-            language);
+            language,
+            speechFallback);
 
     private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
 

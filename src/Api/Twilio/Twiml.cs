@@ -13,7 +13,9 @@ public static class Twiml
     /// <c>&lt;Response&gt;&lt;Connect action&gt;&lt;ConversationRelay …&gt;</c> with the use case's voice settings,
     /// its languages and the custom parameters the relay returns in its setup message. With
     /// <paramref name="language"/> (a reconnected call that had switched language) speech and transcription start in
-    /// that language, with its &lt;Language&gt; voice, instead of the use case's.
+    /// that language, with its &lt;Language&gt; voice, instead of the use case's. With <paramref name="speechFallback"/>
+    /// (a session failed because of a speech provider) the use case's <c>relay.fallback</c> providers and voice replace
+    /// its own, and the &lt;Language&gt; entries, which name the failed ones, are left out.
     /// </summary>
     public static string ConversationRelay(
         UseCase useCase,
@@ -21,32 +23,42 @@ public static class Twiml
         string actionUrl,
         IReadOnlyDictionary<string, string> parameters,
         string? greeting = null,
-        string? language = null)
+        string? language = null,
+        bool speechFallback = false)
     {
         ArgumentNullException.ThrowIfNull(useCase);
         ArgumentNullException.ThrowIfNull(parameters);
         var relay = useCase.Relay;
+        var fallback = speechFallback ? relay.Fallback : null;
         var element = new XElement("ConversationRelay", new XAttribute("url", relayUrl));
         Add(element, "welcomeGreeting", greeting ?? useCase.Greeting);
         Add(element, "welcomeGreetingInterruptible", relay.WelcomeGreetingInterruptible);
-        Add(element, "ttsProvider", relay.TtsProvider);
-        Add(element, "voice", relay.Voice);
-        Add(element, "transcriptionProvider", relay.TranscriptionProvider);
-        Add(element, "speechModel", relay.SpeechModel);
+        Add(element, "ttsProvider", fallback?.TtsProvider ?? relay.TtsProvider);
+        Add(element, "voice", fallback is null ? relay.Voice : fallback.Voice ?? (fallback.TtsProvider is null ? relay.Voice : null));
+        Add(element, "transcriptionProvider", fallback?.TranscriptionProvider ?? relay.TranscriptionProvider);
+        Add(element, "speechModel", fallback is null ? relay.SpeechModel : fallback.SpeechModel ?? (fallback.TranscriptionProvider is null ? relay.SpeechModel : null));
         Add(element, "language", language ?? relay.Language);
         Add(element, "ttsLanguage", language is null ? relay.TtsLanguage : null);
         Add(element, "transcriptionLanguage", language is null ? relay.TranscriptionLanguage : null);
         Add(element, "interruptible", relay.Interruptible);
+        Add(element, "interruptSensitivity", relay.InterruptSensitivity);
         Add(element, "reportInputDuringAgentSpeech", relay.ReportInputDuringAgentSpeech);
         Add(element, "dtmfDetection", relay.DtmfDetection);
         Add(element, "preemptible", relay.Preemptible);
         Add(element, "partialPrompts", relay.PartialPrompts);
+        Add(element, "profanityFilter", relay.ProfanityFilter);
         Add(element, "hints", relay.Hints.Count == 0 ? null : string.Join(',', relay.Hints));
         Add(element, "debug", relay.Debug);
         Add(element, "elevenlabsTextNormalization", relay.ElevenlabsTextNormalization);
         Add(element, "intelligenceService", relay.IntelligenceService);
+        Add(element, "speechTimeout", relay.SpeechTimeout);
+        Add(element, "backgroundNoiseReduction", relay.BackgroundNoiseReduction);
+        Add(element, "deepgramSmartFormat", relay.DeepgramSmartFormat);
+        Add(element, "ignoreBackchannel", relay.IgnoreBackchannel);
+        Add(element, "events", relay.Events);
+        Add(element, "turnDetection", relay.TurnDetection);
 
-        foreach (var option in useCase.Languages)
+        foreach (var option in fallback is null ? useCase.Languages : [])
         {
             var child = new XElement("Language", new XAttribute("code", option.Code));
             Add(child, "ttsProvider", option.TtsProvider);

@@ -53,6 +53,13 @@ public sealed class ConversationOptions
     [Range(typeof(TimeSpan), "00:00:00.010", "00:00:10", ErrorMessage = "Conversation:CallerLookupTimeout must be between 10 ms and 10 s.")]
     public TimeSpan CallerLookupTimeout { get; set; } = TimeSpan.FromMilliseconds(300);
 
+    /// <summary>
+    /// Twilio error codes that mean a relay session failed in its speech providers (besides error messages that name
+    /// speech synthesis, transcription or a provider): such a failure reconnects the call with the use case's
+    /// relay.fallback providers, once.
+    /// </summary>
+    public List<string> SpeechProviderErrorCodes { get; set; } = [];
+
     /// <summary>The longest one tool may run before its result becomes an error.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00", ErrorMessage = "Conversation:ToolTimeout must be between 100 ms and 5 min.")]
     public TimeSpan ToolTimeout { get; set; } = TimeSpan.FromSeconds(10);

@@ -135,6 +135,11 @@ internal static class DeadLetters
         {
             json.WriteNumber("costUsd", call.CostUsd);
         }
+
+        if (call.SpeechFallbackUsed)
+        {
+            json.WriteBoolean("speechFallback", true);
+        }
     }
 
     private static void WriteUsage(Utf8JsonWriter json, TokenUsage? usage)
@@ -161,6 +166,11 @@ internal static class DeadLetters
     {
         var call = RestoreCall(callSid, data);
         call.AddUsage(ReadUsage(data) ?? TokenUsage.None, data.TryGetProperty("costUsd", out var cost) ? cost.GetDecimal() : 0m);
+        if (data.TryGetProperty("speechFallback", out var fallback) && fallback.ValueKind == JsonValueKind.True)
+        {
+            call.UseSpeechFallback();
+        }
+
         return call;
     }
 

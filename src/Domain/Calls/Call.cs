@@ -126,6 +126,18 @@ public sealed class Call
         return this;
     }
 
+    /// <summary>This call with <paramref name="other"/>'s one-way flags (the speech fallback) set too.</summary>
+    public Call WithFlagsOf(Call other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        if (other.SpeechFallbackUsed)
+        {
+            UseSpeechFallback();
+        }
+
+        return this;
+    }
+
     /// <summary>Seconds of relay sessions Twilio reported for this call (summed over reconnects).</summary>
     public int SessionSeconds { get; private set; }
 
@@ -170,6 +182,24 @@ public sealed class Call
         }
 
         return changed;
+    }
+
+    /// <summary>Whether the call was reconnected with the use case's fallback speech providers (at most once).</summary>
+    public bool SpeechFallbackUsed { get; private set; }
+
+    /// <summary>
+    /// The call moves to the fallback speech providers after its session failed because of one; false when it already
+    /// has (a call falls back once: a second failure ends it). Also how storage restores the flag.
+    /// </summary>
+    public bool UseSpeechFallback()
+    {
+        if (SpeechFallbackUsed)
+        {
+            return false;
+        }
+
+        SpeechFallbackUsed = true;
+        return true;
     }
 
     /// <summary>How many times the call moved to a new relay session (an instance shutting down hands it over).</summary>

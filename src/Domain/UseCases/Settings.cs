@@ -4,10 +4,13 @@ using VoiceAgent.Domain.Common;
 namespace VoiceAgent.Domain.UseCases;
 
 /// <summary>
-/// ConversationRelay attributes, named as Twilio names them. Null means "leave Twilio's default".
-/// Interruptible values are Twilio's: "none", "dtmf", "speech", "any" (true/false are accepted aliases).
+/// ConversationRelay attributes, named as Twilio names them (every attribute of the TwiML noun but the url, the
+/// greeting and the language list, which come from elsewhere). Null means "leave Twilio's default". Values Twilio
+/// documents as a fixed set are checked when the use case loads (<see cref="Validate"/>), so a typo stops the seed
+/// instead of failing a live call. Interruptible values are Twilio's: "none", "dtmf", "speech", "any" (true/false
+/// are accepted aliases).
 /// </summary>
-public sealed record RelaySettings
+public sealed partial record RelaySettings
 {
     public string? Language { get; init; }
 
@@ -29,11 +32,17 @@ public sealed record RelaySettings
 
     public string? ReportInputDuringAgentSpeech { get; init; }
 
+    /// <summary>"low", "medium" or "high": how readily caller speech interrupts the agent.</summary>
+    public string? InterruptSensitivity { get; init; }
+
     public bool? DtmfDetection { get; init; }
 
     public bool? Preemptible { get; init; }
 
     public bool? PartialPrompts { get; init; }
+
+    /// <summary>Whether profanities are masked in the transcription (Twilio's default: true).</summary>
+    public bool? ProfanityFilter { get; init; }
 
     public IReadOnlyList<string> Hints { get; init; } = [];
 
@@ -42,6 +51,142 @@ public sealed record RelaySettings
     public string? ElevenlabsTextNormalization { get; init; }
 
     public string? IntelligenceService { get; init; }
+
+    /// <summary>The silence that ends the caller's speech (Twilio's value format, e.g. "auto").</summary>
+    public string? SpeechTimeout { get; init; }
+
+    /// <summary>Background noise filtering before transcription.</summary>
+    public string? BackgroundNoiseReduction { get; init; }
+
+    /// <summary>Deepgram's smart formatting of transcripts (numbers, dates, currency).</summary>
+    public bool? DeepgramSmartFormat { get; init; }
+
+    /// <summary>Brief acknowledgements ("uh-huh") do not interrupt the agent.</summary>
+    public bool? IgnoreBackchannel { get; init; }
+
+    /// <summary>Event subscriptions of the session.</summary>
+    public string? Events { get; init; }
+
+    /// <summary>Twilio's turn detection for the session.</summary>
+    public string? TurnDetection { get; init; }
+
+    /// <summary>
+    /// The speech providers to reconnect with when a session fails because of its transcription or TTS provider
+    /// (at most once per call); null hangs up with the apology instead.
+    /// </summary>
+    public SpeechFallback? Fallback { get; init; }
+
+    private static readonly string[] InterruptValues = ["none", "dtmf", "speech", "any", "true", "false"];
+    private static readonly string[] Sensitivities = ["low", "medium", "high"];
+    private static readonly string[] Normalisations = ["on", "off", "auto"];
+    internal static readonly string[] TtsProviders = ["Google", "Amazon", "ElevenLabs"];
+    internal static readonly string[] TranscriptionProviders = ["Google", "Deepgram"];
+
+    /// <summary>Throws a <see cref="DomainException"/> naming the first attribute Twilio would not accept.</summary>
+    public void Validate(string useCaseId)
+    {
+        void Fail(string message) => throw new DomainException($"Use case '{useCaseId}': relay.{message}");
+
+        OneOf(Interruptible, InterruptValues, "interruptible", Fail);
+        OneOf(WelcomeGreetingInterruptible, InterruptValues, "welcomeGreetingInterruptible", Fail);
+        OneOf(ReportInputDuringAgentSpeech, InterruptValues, "reportInputDuringAgentSpeech", Fail);
+        OneOf(InterruptSensitivity, Sensitivities, "interruptSensitivity", Fail);
+        OneOf(ElevenlabsTextNormalization, Normalisations, "elevenlabsTextNormalization", Fail);
+        OneOf(TtsProvider, TtsProviders, "ttsProvider", Fail);
+        OneOf(TranscriptionProvider, TranscriptionProviders, "transcriptionProvider", Fail);
+        LanguageCode(Language, "language", Fail);
+        LanguageCode(TtsLanguage, "ttsLanguage", Fail);
+        LanguageCode(TranscriptionLanguage, "transcriptionLanguage", Fail);
+        Token(Voice, "voice", Fail);
+        Token(SpeechModel, "speechModel", Fail);
+        Token(IntelligenceService, "intelligenceService", Fail);
+        Token(SpeechTimeout, "speechTimeout", Fail);
+        Token(BackgroundNoiseReduction, "backgroundNoiseReduction", Fail);
+        Token(TurnDetection, "turnDetection", Fail);
+        Words(Debug, "debug", Fail);
+        Words(Events, "events", Fail);
+        if (Hints.Any(h => string.IsNullOrWhiteSpace(h) || h.Contains(',', StringComparison.Ordinal) || h.Length > 100))
+        {
+            Fail("hints are phrases of 1 to 100 characters without commas (Twilio joins them with commas).");
+        }
+
+        if (Hints.Count > 500)
+        {
+            Fail("hints: at most 500 phrases.");
+        }
+
+        Fallback?.Validate(Fail);
+    }
+
+    internal static void OneOf(string? value, string[] allowed, string name, Action<string> fail)
+    {
+        if (value is not null && !allowed.Contains(value, StringComparer.OrdinalIgnoreCase))
+        {
+            fail($"{name} is '{value}'; Twilio takes {string.Join(", ", allowed)}.");
+        }
+    }
+
+    internal static void LanguageCode(string? value, string name, Action<string> fail)
+    {
+        if (value is not null && value != "multi" && !LanguageTag().IsMatch(value))
+        {
+            fail($"{name} '{value}' is not a language code such as en-US (or 'multi').");
+        }
+    }
+
+    internal static void Token(string? value, string name, Action<string> fail)
+    {
+        if (value is not null && !TokenValue().IsMatch(value))
+        {
+            fail($"{name} '{value}' must be 1 to 128 characters without spaces or control characters.");
+        }
+    }
+
+    private static void Words(string? value, string name, Action<string> fail)
+    {
+        if (value is not null && !WordsValue().IsMatch(value))
+        {
+            fail($"{name} '{value}' must be 1 to 256 characters of words separated by spaces.");
+        }
+    }
+
+    [GeneratedRegex("^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$", RegexOptions.CultureInvariant)]
+    private static partial Regex LanguageTag();
+
+    [GeneratedRegex(@"^[^\s\p{C}]{1,128}$", RegexOptions.CultureInvariant)]
+    private static partial Regex TokenValue();
+
+    [GeneratedRegex(@"^[^\s\p{C}]+( [^\s\p{C}]+)*$", RegexOptions.CultureInvariant)]
+    private static partial Regex WordsValue();
+}
+
+/// <summary>
+/// The speech providers a failed session is reconnected with (<c>relay.fallback</c>): each set value replaces the use
+/// case's on the new &lt;ConversationRelay&gt; (its &lt;Language&gt; entries are left out, so the fallback is used whatever
+/// the language).
+/// </summary>
+public sealed record SpeechFallback
+{
+    public string? TranscriptionProvider { get; init; }
+
+    public string? SpeechModel { get; init; }
+
+    public string? TtsProvider { get; init; }
+
+    public string? Voice { get; init; }
+
+    internal void Validate(Action<string> fail)
+    {
+        if (TranscriptionProvider is null && TtsProvider is null && Voice is null && SpeechModel is null)
+        {
+            fail("fallback names no provider, voice or speech model.");
+        }
+
+        RelaySettings.OneOf(TtsProvider, RelaySettings.TtsProviders, "fallback.ttsProvider", fail);
+        RelaySettings.OneOf(TranscriptionProvider, RelaySettings.TranscriptionProviders, "fallback.transcriptionProvider", fail);
+        RelaySettings.Token(Voice, "fallback.voice", fail);
+        RelaySettings.Token(SpeechModel, "fallback.speechModel", fail);
+    }
 }
 
 /// <summary>Per-language voice and transcription settings (the TwiML <c>&lt;Language&gt;</c> element).</summary>
@@ -50,7 +195,25 @@ public sealed record LanguageOption(
     string? TtsProvider = null,
     string? Voice = null,
     string? TranscriptionProvider = null,
-    string? SpeechModel = null);
+    string? SpeechModel = null)
+{
+    /// <summary>Throws a <see cref="DomainException"/> naming what Twilio would not accept.</summary>
+    public void Validate(string useCaseId)
+    {
+        void Fail(string message) => throw new DomainException($"Use case '{useCaseId}': languages[{Code}].{message}");
+
+        if (string.IsNullOrWhiteSpace(Code))
+        {
+            Fail("code is required.");
+        }
+
+        RelaySettings.LanguageCode(Code, "code", Fail);
+        RelaySettings.OneOf(TtsProvider, RelaySettings.TtsProviders, "ttsProvider", Fail);
+        RelaySettings.OneOf(TranscriptionProvider, RelaySettings.TranscriptionProviders, "transcriptionProvider", Fail);
+        RelaySettings.Token(Voice, "voice", Fail);
+        RelaySettings.Token(SpeechModel, "speechModel", Fail);
+    }
+}
 
 /// <summary>How the model is called for this use case.</summary>
 public sealed record ModelSettings

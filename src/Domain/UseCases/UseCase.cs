@@ -104,7 +104,18 @@ public sealed partial class UseCase
         }
 
         RecordRetentionDays = recordRetentionDays;
+        relay.Validate(id);
         Languages = languages ?? [];
+        foreach (var language in Languages)
+        {
+            language.Validate(id);
+        }
+
+        if (Languages.Select(l => l.Code).Distinct(StringComparer.OrdinalIgnoreCase).Count() != Languages.Count)
+        {
+            throw new DomainException($"Use case '{id}' lists a language twice.");
+        }
+
         Id = id;
         Name = string.IsNullOrWhiteSpace(name) ? id : name;
         SystemPrompt = systemPrompt;

@@ -68,6 +68,54 @@ public sealed class TwimlTests
         Assert.Equal(("en-US", "en-US", "en-US"), (usual.Attribute("language")!.Value, usual.Attribute("ttsLanguage")!.Value, usual.Attribute("transcriptionLanguage")!.Value));
     }
 
+    private static readonly string[] NewAttributes =
+        ["interruptSensitivity", "profanityFilter", "speechTimeout", "backgroundNoiseReduction", "deepgramSmartFormat", "ignoreBackchannel", "events", "turnDetection"];
+
+    [Fact]
+    public void Every_relay_attribute_a_use_case_sets_is_written_with_twilios_name_and_the_speech_fallback_replaces_the_providers()
+    {
+        var useCase = new UseCase(
+            "all",
+            "All",
+            "prompt",
+            new RelaySettings
+            {
+                TtsProvider = "ElevenLabs",
+                Voice = "UgBBYS2sOqTuMpoF3BR0",
+                TranscriptionProvider = "Deepgram",
+                SpeechModel = "nova-3-general",
+                InterruptSensitivity = "low",
+                ProfanityFilter = false,
+                SpeechTimeout = "auto",
+                BackgroundNoiseReduction = "on",
+                DeepgramSmartFormat = true,
+                IgnoreBackchannel = true,
+                Events = "speaker-events",
+                TurnDetection = "auto",
+                Fallback = new SpeechFallback { TtsProvider = "Google", TranscriptionProvider = "Google" },
+            },
+            new ModelSettings(),
+            languages: [new LanguageOption("es-US", "ElevenLabs", "v2")]);
+
+        var relay = XDocument.Parse(Twiml.ConversationRelay(useCase, "wss://v/ws", "https://v/action", new Dictionary<string, string>()))
+            .Root!.Element("Connect")!.Element("ConversationRelay")!;
+        var fallback = XDocument.Parse(Twiml.ConversationRelay(useCase, "wss://v/ws", "https://v/action", new Dictionary<string, string>(), speechFallback: true))
+            .Root!.Element("Connect")!.Element("ConversationRelay")!;
+
+        Assert.Equal(
+            [("interruptSensitivity", "low"), ("profanityFilter", "false"), ("speechTimeout", "auto"), ("backgroundNoiseReduction", "on"),
+             ("deepgramSmartFormat", "true"), ("ignoreBackchannel", "true"), ("events", "speaker-events"), ("turnDetection", "auto")],
+            NewAttributes.Select(name => (name, relay.Attribute(name)?.Value)));
+        Assert.Single(relay.Elements("Language"));
+
+        // The fallback's providers; the failed provider's voice and model are not carried over to a provider they do not belong to.
+        Assert.Equal(("Google", "Google"), (fallback.Attribute("ttsProvider")!.Value, fallback.Attribute("transcriptionProvider")!.Value));
+        Assert.Null(fallback.Attribute("voice"));
+        Assert.Null(fallback.Attribute("speechModel"));
+        Assert.Empty(fallback.Elements("Language"));
+        Assert.Equal("low", fallback.Attribute("interruptSensitivity")!.Value);
+    }
+
     [Fact]
     public void Session_end_hangs_up_or_hands_off()
     {

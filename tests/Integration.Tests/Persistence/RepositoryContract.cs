@@ -61,6 +61,19 @@ public abstract class RepositoryContract
     }
 
     [Fact]
+    public async Task A_call_that_fell_back_to_its_fallback_speech_providers_is_stored_so()
+    {
+        var sid = NewSid();
+        var call = Call.Create(sid, "+15550001234", "+15550009999", "pizza", T0);
+        await CreateAsync(call);
+        Assert.False((await Calls.GetAsync(sid, default))!.SpeechFallbackUsed);
+
+        call.UseSpeechFallback();
+        await SaveAsync(call);
+        Assert.True((await Calls.GetAsync(sid, default))!.SpeechFallbackUsed);
+    }
+
+    [Fact]
     public async Task A_changed_call_never_overwrites_what_identifies_the_stored_call()
     {
         var sid = NewSid();

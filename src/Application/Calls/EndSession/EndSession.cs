@@ -103,8 +103,30 @@ public sealed record HandOff(HandoffSettings Settings) : SessionEndDecision;
 /// The session ended because its instance was shutting down: connect the caller again (to a healthy instance),
 /// in <paramref name="Language"/> when the call had switched to one of the use case's languages.
 /// <paramref name="Call"/> is what the new session is bound to (its relay ticket): the same caller, number and use case.
+/// With <paramref name="SpeechFallback"/> the new session uses the use case's fallback speech providers (the call has
+/// fallen back after a speech provider failed, now or earlier in the call).
 /// </summary>
-public sealed record Reconnect(UseCase UseCase, CallContext Call, string Greeting, string? Language = null) : SessionEndDecision;
+public sealed record Reconnect(UseCase UseCase, CallContext Call, string Greeting, string? Language = null, bool SpeechFallback = false) : SessionEndDecision;
+
+/// <summary>Whether a failed relay session failed because of its transcription or text-to-speech provider.</summary>
+public static partial class SpeechProviderFailure
+{
+    /// <summary>
+    /// True when <paramref name="errorCode"/> is one of <paramref name="codes"/> (Conversation:SpeechProviderErrorCodes),
+    /// or Twilio's error message names speech synthesis or transcription or one of their providers.
+    /// </summary>
+    public static bool Matches(string? errorCode, string? errorMessage, IReadOnlyCollection<string> codes)
+    {
+        ArgumentNullException.ThrowIfNull(codes);
+        return (errorCode is not null && codes.Contains(errorCode))
+            || (errorMessage is not null && SpeechWords().IsMatch(errorMessage));
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(
+        @"\b(tts|stt|text[- ]to[- ]speech|speech[- ]to[- ]text|transcription|transcriber|speech recognition|speech synthesis|synthesi[sz]er|elevenlabs|deepgram|polly|google (tts|stt|speech))\b",
+        System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex SpeechWords();
+}
 
 internal sealed class EndSessionValidator : AbstractValidator<EndSession>
 {
@@ -152,7 +174,22 @@ internal sealed partial class EndSessionHandler(
             }
 
             var context = new CallContext(command.CallSid, call?.From ?? string.Empty, call?.To ?? string.Empty, resumed.Id, parameters, Resume: true);
-            return new Reconnect(resumed, context, ReconnectGreeting, language);
+            return new Reconnect(resumed, context, ReconnectGreeting, language, call?.SpeechFallbackUsed ?? false);
+        }
+
+        if (status == "failed"
+            && call is not null && !call.IsEnded
+            && useCase?.Relay.Fallback is not null
+            && SpeechProviderFailure.Matches(command.ErrorCode, command.ErrorMessage, options.Value.SpeechProviderErrorCodes)
+            && call.UseSpeechFallback())
+        {
+            // The caller is still on the line: reconnect with the fallback providers, where the conversation was.
+            Log.SpeechFallback(logger, LogIds.Call(command.CallSid), command.ErrorCode ?? "(none)", PiiRedactor.BuiltIn.Redact(command.ErrorMessage ?? "(no error message)"));
+            call.RecordSession(command.SessionId, command.SessionDuration, command.ErrorCode);
+            journal.CallChanged(call);
+            var parameters = new Dictionary<string, string>(StringComparer.Ordinal) { [CallParameters.UseCaseId] = useCase.Id };
+            var context = new CallContext(command.CallSid, call.From, call.To, useCase.Id, parameters, Resume: true);
+            return new Reconnect(useCase, context, FallbackGreeting, Language: null, SpeechFallback: true);
         }
 
         SessionEndDecision decision;
@@ -201,6 +238,8 @@ internal sealed partial class EndSessionHandler(
 
     private const string ReconnectGreeting = "Thanks for holding, I'm back with you.";
 
+    private const string FallbackGreeting = "Sorry about that, we had a problem with the line. I'm back with you.";
+
     private Task<UseCase?> DefaultUseCaseAsync(CancellationToken cancellationToken) =>
         directory.GetUseCaseAsync(options.Value.DefaultUseCaseId, cancellationToken);
 
@@ -237,6 +276,9 @@ internal sealed partial class EndSessionHandler(
 
         [LoggerMessage(EventId = 1303, Level = LogLevel.Warning, Message = "Call {CallSid} asked for a handoff but use case {UseCaseId} has no handoff settings; hanging up")]
         public static partial void HandoffUnconfigured(ILogger logger, string callSid, string useCaseId);
+
+        [LoggerMessage(EventId = 1307, Level = LogLevel.Warning, Message = "Call {CallSid}: the relay session failed in its speech providers (error {ErrorCode}: {ErrorMessage}); reconnecting with the fallback providers")]
+        public static partial void SpeechFallback(ILogger logger, string callSid, string errorCode, string errorMessage);
 
         [LoggerMessage(EventId = 1305, Level = LogLevel.Information, Message = "Call {CallSid} was moved off a stopping instance; reconnecting it")]
         public static partial void Reconnecting(ILogger logger, string callSid);

@@ -44,6 +44,11 @@ internal static class ItemCodec
             item["sessionSeconds"] = N(call.SessionSeconds);
         }
 
+        if (call.SpeechFallbackUsed)
+        {
+            item["speechFallback"] = new AttributeValue { BOOL = true };
+        }
+
         AddUsage(item, call.Usage);
         if (call.CostUsd > 0)
         {
@@ -73,6 +78,11 @@ internal static class ItemCodec
                 reader.OptionalString("errorCode"),
                 reader.OptionalString("reportedSessionId"));
             call.AddUsage(ReadUsage(reader) ?? TokenUsage.None, reader.OptionalDecimal("costUsd") ?? 0m);
+            if (item.TryGetValue("speechFallback", out var fallback) && fallback.BOOL == true)
+            {
+                call.UseSpeechFallback();
+            }
+
             return call;
         }
         catch (DomainException ex)

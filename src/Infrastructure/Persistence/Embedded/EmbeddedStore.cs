@@ -54,7 +54,7 @@ internal sealed class EmbeddedCallRepository : ICallRepository
                         ? stored
                         : Call.Restore(
                             stored.CallSid, stored.From, stored.To, stored.UseCaseId, call.Status, stored.CreatedAt, call.ConnectedAt, call.EndedAt,
-                            call.SessionId, call.HandoffData, call.SessionSeconds, call.ErrorCode, call.ReportedSessionId).WithUsageOf(call);
+                            call.SessionId, call.HandoffData, call.SessionSeconds, call.ErrorCode, call.ReportedSessionId).WithUsageOf(call).WithFlagsOf(call);
             }
 
             foreach (var (index, message) in writes.Messages)
