@@ -57,6 +57,47 @@ public sealed class RelayTests
     }
 
     [Fact]
+    public async Task Each_turn_stores_where_its_time_went_and_the_call_keeps_its_percentiles()
+    {
+        await using var factory = new VoiceAgentFactory(realModel: false, new Dictionary<string, string?> { ["Conversation:Preemption"] = "false" });
+        factory.Model.ThenSays("We're open ", "until ten.").ThenSays("Yes, ", "we deliver.").ThenSays("Bye.");
+        await using (var twilio = await factory.ConnectRelayAsync())
+        {
+            await twilio.SetupAsync();
+            await twilio.SendJsonAsync(new { type = "info", name = "roundTripDelayMs", value = 85 });
+            await twilio.PromptAsync("How late are you open?");
+            await twilio.ReceiveAnswerAsync();
+            await twilio.PromptAsync("Do you deliver?");
+            await twilio.ReceiveAnswerAsync();
+            await twilio.SendJsonAsync(new { type = "error", description = "Invalid message received: card 4111 1111 1111 1111" });
+            await twilio.PromptAsync("Thanks.");
+            await twilio.ReceiveAnswerAsync();
+        }
+
+        var messages = await WaitForMessagesAsync(factory, 6);
+        var answers = messages.Where(m => m.Role == ConversationRole.Assistant).ToList();
+        Assert.All(answers, answer =>
+        {
+            var t = answer.Timings!;
+            Assert.True(
+                t.ModelRequestMs >= 0 && t.FirstModelTokenMs >= t.ModelRequestMs && t.FirstTextMs >= t.FirstModelTokenMs && t.LastTextMs >= t.FirstTextMs,
+                $"stages in order: {t}");
+            Assert.Equal(1, t.ModelRounds);
+        });
+        Assert.Equal(["info: name=roundTripDelayMs value=85"], answers[0].Timings!.RelayEvents);
+        Assert.Empty(answers[1].Timings!.RelayEvents);
+        Assert.Equal(["error: Invalid message received: card [card number]"], answers[2].Timings!.RelayEvents);
+
+        // The call record takes the latencies with its next change, at the latest when it ends.
+        await factory.PostSignedAsync("/action", new Dictionary<string, string> { ["CallSid"] = RelayClient.CallSid, ["SessionStatus"] = "completed" });
+        await WaitForMessagesAsync(factory, 6);
+        var call = (await factory.Get<ICallRepository>().GetAsync(RelayClient.CallSid, CancellationToken.None))!;
+        Assert.Equal(answers.Select(a => a.Timings!.FirstTextMs!.Value), call.FirstTextMs);
+        Assert.Equal(call.FirstTextMs.Order().ElementAt(1), call.FirstTextP50Ms);
+        Assert.Equal(call.FirstTextMs.Max(), call.FirstTextP95Ms);
+    }
+
+    [Fact]
     public async Task An_unsigned_upgrade_is_refused()
     {
         await using var factory = new VoiceAgentFactory();

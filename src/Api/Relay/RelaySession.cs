@@ -10,6 +10,7 @@ using VoiceAgent.Application.Common;
 using VoiceAgent.Application.Relay.DtmfReceived;
 using VoiceAgent.Application.Relay.Interrupted;
 using VoiceAgent.Application.Relay.PromptReceived;
+using VoiceAgent.Application.Relay.RelayEventReceived;
 using VoiceAgent.Application.Relay.SessionStarted;
 using VoiceAgent.Domain.Common;
 using VoiceAgent.Domain.Conversations;
@@ -279,10 +280,20 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
                 case "info":
                     // Twilio's informational frames neither count against the peer nor reset the count.
                     Log.Info(_logger, _logId);
+                    if (_call is { } informed)
+                    {
+                        await _sender.Send(new RelayEventReceived(informed.CallSid, "info", Fields(frame)), token).ConfigureAwait(false);
+                    }
+
                     break;
                 case "error":
                     var error = Read(frame, RelayJsonContext.Default.ErrorMessage);
                     Log.TwilioReportedError(_logger, _logId, Shorten(PiiRedactor.BuiltIn.Redact(error.Description ?? "(no description)")));
+                    if (_call is { } failed)
+                    {
+                        await _sender.Send(new RelayEventReceived(failed.CallSid, "error", error.Description ?? "(no description)"), token).ConfigureAwait(false);
+                    }
+
                     GoodFrame();
                     break;
                 case null:
@@ -339,6 +350,25 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
         }
 
         GoodFrame();
+    }
+
+    /// <summary>An info frame's fields but its type, as "name=value" pairs (for the turn's record).</summary>
+    private static string Fields(ReadOnlyMemory<byte> frame)
+    {
+        using var json = JsonDocument.Parse(frame);
+        var fields = new System.Text.StringBuilder();
+        foreach (var property in json.RootElement.EnumerateObject())
+        {
+            if (property.NameEquals("type") || fields.Length > RelayEventReceived.MaxChars)
+            {
+                continue;
+            }
+
+            fields.Append(fields.Length == 0 ? string.Empty : " ").Append(property.Name).Append('=')
+                .Append(property.Value.ValueKind == JsonValueKind.String ? property.Value.GetString() : property.Value.GetRawText());
+        }
+
+        return fields.ToString();
     }
 
     private static T Read<T>(ReadOnlyMemory<byte> frame, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> info) =>

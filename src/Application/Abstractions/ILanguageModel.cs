@@ -45,6 +45,9 @@ public sealed record ModelCompleted(ModelStopReason StopReason, ModelUsage? Usag
 {
     /// <summary>The model or inference profile that answered, when the provider says (for the price of the usage).</summary>
     public string? Profile { get; init; }
+
+    /// <summary>How many of the request's profiles were passed over (throttled, failing) before <see cref="Profile"/> answered.</summary>
+    public int Fallbacks { get; init; }
 }
 
 public enum ModelStopReason

@@ -64,6 +64,15 @@ public sealed class TurnHandle : IDisposable
     /// </summary>
     internal long StartedAt { get; init; }
 
+    /// <summary>Where the turn's time goes: noted by the loop, its rounds and the transport.</summary>
+    public TurnClock Clock { get; } = new();
+
+    /// <summary>The position of the answer the turn closed with, if it closed with one. Loop only.</summary>
+    internal int? AnswerIndex { get; set; }
+
+    /// <summary>Whether the turn's final timings went to metrics and the call. Loop only.</summary>
+    internal bool TimingsRecorded { get; set; }
+
     /// <summary>Whether this turn already said a filler line while tools ran.</summary>
     internal bool FillerSpoken { get; set; }
 

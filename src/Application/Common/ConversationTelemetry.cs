@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Application.Calls;
+using VoiceAgent.Domain.Conversations;
 
 namespace VoiceAgent.Application.Common;
 
@@ -24,6 +25,8 @@ public sealed class ConversationTelemetry
     private readonly Histogram<double> _headStart;
     private readonly Counter<long> _folds;
     private readonly Counter<double> _cost;
+    private readonly Histogram<double> _turnStages;
+    private readonly Counter<long> _fallbacks;
     private readonly TimeProvider _timeProvider;
 
     public ConversationTelemetry(IMeterFactory meterFactory, IActiveCallRegistry registry, TimeProvider timeProvider)
@@ -46,6 +49,12 @@ public sealed class ConversationTelemetry
             "voiceagent.preemptive.answers",
             description: "Preemptive answers by outcome: hit (the final prompt confirmed the words), miss (it differed), superseded (the caller went on), dropped (barge-in, hang-up); every one but a hit is a wasted model call.");
         _cost = meter.CreateCounter<double>("voiceagent.llm.cost", "USD", "What the model calls cost at the configured prices (Pricing:Models), by use case and profile.");
+        _turnStages = meter.CreateHistogram(
+            "voiceagent.turn.stage",
+            "ms",
+            "Milliseconds from the caller's prompt to each stage of a turn: model_request, first_model_token, first_text, last_text, interrupted.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
+        _fallbacks = meter.CreateCounter<long>("voiceagent.turn.fallbacks", description: "Inference profiles passed over (throttled, failing) before one answered, by use case.");
         _folds = meter.CreateCounter<long>("voiceagent.context.folds", description: "Times a long call's older history was folded into its running summary.");
         _headStart = meter.CreateHistogram(
             "voiceagent.preemptive.head_start",
@@ -76,11 +85,46 @@ public sealed class ConversationTelemetry
     {
         ArgumentNullException.ThrowIfNull(call);
         ArgumentNullException.ThrowIfNull(turn);
-        if (message is SpeakText { Token.Length: > 0 } && turn.TryMarkFirstTokenWritten())
+        if (message is not SpeakText text)
+        {
+            return;
+        }
+
+        turn.Clock.TextWritten(_timeProvider.GetTimestamp());
+        if (text.Token.Length > 0 && turn.TryMarkFirstTokenWritten())
         {
             _timeToFirstToken.Record(
                 _timeProvider.GetElapsedTime(turn.StartedAt).TotalMilliseconds,
                 new KeyValuePair<string, object?>("use_case", call.UseCase.Id));
+        }
+
+        if (text.Last)
+        {
+            // The turn's answer is all out: its loop records where the time went.
+            call.Post(new Conversations.CallInput.TurnSpoken(turn));
+        }
+    }
+
+    /// <summary>A closed turn's stages, by stage (model_request, first_model_token, first_text, last_text, interrupted).</summary>
+    public void TurnTimed(string useCaseId, TurnTimings timings)
+    {
+        ArgumentNullException.ThrowIfNull(timings);
+        void Stage(string stage, int? ms)
+        {
+            if (ms is { } value)
+            {
+                _turnStages.Record(value, new("use_case", useCaseId), new("stage", stage));
+            }
+        }
+
+        Stage("model_request", timings.ModelRequestMs);
+        Stage("first_model_token", timings.FirstModelTokenMs);
+        Stage("first_text", timings.FirstTextMs);
+        Stage("last_text", timings.LastTextMs);
+        Stage("interrupted", timings.InterruptedMs);
+        if (timings.Fallbacks > 0)
+        {
+            _fallbacks.Add(timings.Fallbacks, new KeyValuePair<string, object?>("use_case", useCaseId));
         }
     }
 

@@ -17,6 +17,12 @@ internal abstract record CallInput
     /// <summary>The caller barged in, having heard <paramref name="Heard"/> of the answer.</summary>
     public sealed record Interrupt(string Heard, long DurationMs) : CallInput;
 
+    /// <summary>One of Twilio's info or error frames, as "info: …" / "error: …" (redacted, cut).</summary>
+    public sealed record RelayEvent(string Text) : CallInput;
+
+    /// <summary>The transport wrote the last text frame of <paramref name="Turn"/>'s answer.</summary>
+    public sealed record TurnSpoken(TurnHandle Turn) : CallInput;
+
     /// <summary>A key press.</summary>
     public sealed record Digit(string Value) : CallInput;
 

@@ -66,14 +66,32 @@ internal sealed partial class CallLoop
         if (Running is { } turn)
         {
             // The turn records what was heard when it is closed.
+            turn.Clock.Interrupted(_services.Time.GetTimestamp());
             turn.Heard = interrupt.Heard;
             Stop(turn);
             Log.InterruptedRunning(Logger, _call.LogId, turn.Id, interrupt.DurationMs);
             return;
         }
 
-        _services.Journal.SaveTruncation(_call, Conversation.TruncateLastAssistant(interrupt.Heard));
+        var interruptedMs = _lastTurnStartedAt == 0 ? (int?)null : (int)Math.Round(_services.Time.GetElapsedTime(_lastTurnStartedAt).TotalMilliseconds);
+        _services.Journal.SaveTruncation(_call, Conversation.TruncateLastAssistant(interrupt.Heard, interruptedMs));
         Log.InterruptedSpeaking(Logger, _call.LogId, interrupt.DurationMs);
+    }
+
+    /// <summary>One of Twilio's info or error frames: recorded with the running turn, or with the next one.</summary>
+    private void OnRelayEvent(CallInput.RelayEvent relayEvent)
+    {
+        if (Running is { } turn)
+        {
+            turn.Clock.RelayEvent(relayEvent.Text);
+            return;
+        }
+
+        _relayEventsBetweenTurns ??= [];
+        if (_relayEventsBetweenTurns.Count < TurnTimings.MaxRelayEvents)
+        {
+            _relayEventsBetweenTurns.Add(relayEvent.Text);
+        }
     }
 
     /// <summary>

@@ -19,6 +19,12 @@ internal sealed partial class CallLoop
     private ITimer? _closeWait;
     private long _nextTurnId;
 
+    /// <summary>When the latest turn's prompt arrived: a barge-in on its answer after it closed is timed from it.</summary>
+    private long _lastTurnStartedAt;
+
+    /// <summary>Twilio's info and error frames that came while no turn ran; the next turn records them.</summary>
+    private List<string>? _relayEventsBetweenTurns;
+
     /// <summary>
     /// The one place a turn is asked for: starts it now, or — while another runs — cancels that one and starts
     /// this when it has been closed, joined with any other input that arrives meanwhile (redacted again: a number
@@ -56,6 +62,19 @@ internal sealed partial class CallLoop
         turn.Activity?.SetTag("voiceagent.turn_id", turn.Id);
         turn.Activity?.SetTag("voiceagent.use_case", _call.UseCase.Id);
         Running = turn;
+        _lastTurnStartedAt = turn.StartedAt;
+        foreach (var relayEvent in _relayEventsBetweenTurns ?? [])
+        {
+            turn.Clock.RelayEvent(relayEvent);
+        }
+
+        _relayEventsBetweenTurns = null;
+        if (next.Held is { } held)
+        {
+            // The preemptive answer's model call is this turn's first: it went out before the prompt arrived.
+            turn.Clock.ModelRequested(held.StartedAt);
+        }
+
         _services.Journal.SaveFrom(_call, Conversation.AddUserText(next.Input));
 
         if (next.FixedReply is { } reply)
@@ -284,15 +303,76 @@ internal sealed partial class CallLoop
         }
 
         var usage = TakeUsage(turn);
+        var timings = turn.Clock.ToTimings(turn.StartedAt, _services.Time);
         if (spoken is not null && Conversation.Last is { Role: ConversationRole.User })
         {
-            Conversation.AddAssistant([new TextBlock(spoken)], turn.Moderation, usage);
+            turn.AnswerIndex = Conversation.AddAssistant([new TextBlock(spoken)], turn.Moderation, usage, timings);
+        }
+
+        if (turn.AnswerIndex is null || turn.IsCancelled)
+        {
+            // No answer frame will follow: the timings are final now.
+            RecordTimings(turn, timings);
         }
 
         _services.Journal.SaveFrom(_call, firstChanged);
         if (turn.Heard is not null)
         {
             _services.Journal.SaveTruncation(_call, Conversation.TruncateLastAssistant(turn.Heard));
+        }
+    }
+
+    /// <summary>
+    /// The transport wrote <paramref name="turn"/>'s last text frame (after the loop closed it): its answer's timings
+    /// are completed with the text frames, and stored with it again (the journal folds the two writes into one when
+    /// they come within its linger, as they almost always do).
+    /// </summary>
+    private void OnTurnSpoken(TurnHandle turn)
+    {
+        if (turn.AnswerIndex is not { } index || turn.TimingsRecorded || index >= Conversation.Messages.Count
+            || Conversation.Messages[index] is not { Role: ConversationRole.Assistant, Timings: { } earlier })
+        {
+            return;
+        }
+
+        var timings = turn.Clock.ToTimings(turn.StartedAt, _services.Time);
+        timings = timings with { InterruptedMs = earlier.InterruptedMs ?? timings.InterruptedMs };
+        Conversation.ReplaceTimings(index, timings);
+        _services.Journal.SaveFrom(_call, index);
+        RecordTimings(turn, timings);
+    }
+
+    /// <summary>A turn's final timings: metrics, its span, and the call's latency percentiles.</summary>
+    private void RecordTimings(TurnHandle turn, TurnTimings timings)
+    {
+        turn.TimingsRecorded = true;
+        _services.Telemetry.TurnTimed(_call.UseCase.Id, timings);
+        TagTimings(turn.Activity, timings);
+        if (timings.FirstTextMs is { } firstText)
+        {
+            _call.Call.RecordFirstText(firstText);
+        }
+    }
+
+    /// <summary>The turn's stages on its span (its model rounds and tools are child spans), Twilio's frames as span events.</summary>
+    private static void TagTimings(Activity? activity, TurnTimings timings)
+    {
+        if (activity is null)
+        {
+            return;
+        }
+
+        activity.SetTag("voiceagent.turn.model_request_ms", timings.ModelRequestMs);
+        activity.SetTag("voiceagent.turn.first_model_token_ms", timings.FirstModelTokenMs);
+        activity.SetTag("voiceagent.turn.first_text_ms", timings.FirstTextMs);
+        activity.SetTag("voiceagent.turn.last_text_ms", timings.LastTextMs);
+        activity.SetTag("voiceagent.turn.interrupted_ms", timings.InterruptedMs);
+        activity.SetTag("voiceagent.turn.tool_ms", timings.ToolMs);
+        activity.SetTag("voiceagent.turn.fallbacks", timings.Fallbacks);
+        activity.SetTag("gen_ai.response.model", timings.Profile);
+        foreach (var relayEvent in timings.RelayEvents)
+        {
+            activity.AddEvent(new ActivityEvent("twilio." + relayEvent[..relayEvent.IndexOf(':', StringComparison.Ordinal)]));
         }
     }
 

@@ -139,6 +139,12 @@ internal sealed partial class CallLoop
                 case CallInput.Digit digit:
                     OnDigit(digit.Value);
                     break;
+                case CallInput.RelayEvent relayEvent:
+                    OnRelayEvent(relayEvent);
+                    break;
+                case CallInput.TurnSpoken spoken:
+                    OnTurnSpoken(spoken.Turn);
+                    break;
                 case CallInput.Summarized summarized:
                     OnSummarized(summarized);
                     break;
@@ -236,6 +242,10 @@ internal sealed partial class CallLoop
         {
             Stop(running);
         }
+
+        // What only this instance's memory holds of the call (token usage and cost, turn latencies) is stored now:
+        // the session-end callback may be answered from the store, or by another instance.
+        _services.Journal.CallChanged(_call.Call);
     }
 
     private static partial class Log

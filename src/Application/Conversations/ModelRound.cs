@@ -39,6 +39,11 @@ internal sealed partial class ModelRound(ILanguageModel model, IOptions<PricingO
             Pass pass;
             while (true)
             {
+                if (first is null)
+                {
+                    turn.Clock.ModelRequested(telemetry.Timestamp());
+                }
+
                 pass = await StreamOnceAsync(call, turn, first ?? model.StreamAsync(request, turn.Token)).ConfigureAwait(false);
                 first = null;
                 turn.Token.ThrowIfCancellationRequested();
@@ -134,9 +139,11 @@ internal sealed partial class ModelRound(ILanguageModel model, IOptions<PricingO
                 switch (streamEvent)
                 {
                     case TextDelta { Text.Length: > 0 } delta:
+                        turn.Clock.ModelTokenArrived(telemetry.Timestamp());
                         await SayAsync(filter.Feed(delta.Text)).ConfigureAwait(false);
                         break;
                     case ToolUseRequested use:
+                        turn.Clock.ModelTokenArrived(telemetry.Timestamp());
                         (toolUses ??= []).Add(new ToolUseBlock(use.ToolUseId, use.Name, use.InputJson));
                         break;
                     case ReasoningProduced thought:
@@ -144,6 +151,9 @@ internal sealed partial class ModelRound(ILanguageModel model, IOptions<PricingO
                         break;
                     case ModelCompleted completed:
                         stopReason = completed.StopReason;
+                        turn.Clock.ModelAnswered(completed.Profile, completed.Fallbacks);
+                        llm?.SetTag("gen_ai.response.model", completed.Profile);
+                        llm?.SetTag("voiceagent.llm.fallbacks", completed.Fallbacks);
                         if (completed.Usage is not null)
                         {
                             var (usage, cost) = Price(call.UseCase.Id, completed);

@@ -32,6 +32,7 @@ internal sealed class ToolRound(ToolInvoker invoker, TimeProvider timeProvider, 
             try
             {
                 var invocation = await tasks[i].ConfigureAwait(false);
+                turn.Clock.ToolRan(invocation.Duration);
                 results[i] = invocation.Result;
                 endsTurn |= invocation.EndsTurn;
             }

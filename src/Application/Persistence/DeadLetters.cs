@@ -45,6 +45,12 @@ internal static class DeadLetters
                         ContentJson.Write(json, message.Content);
                         WriteOptional(json, "moderation", message.Moderation);
                         WriteUsage(json, message.Usage);
+                        if (message.Timings is { } timings)
+                        {
+                            json.WritePropertyName("timings");
+                            TimingsJson.Write(json, timings);
+                        }
+
                         json.WriteEndObject();
                     }
 
@@ -140,6 +146,17 @@ internal static class DeadLetters
         {
             json.WriteBoolean("speechFallback", true);
         }
+
+        if (call.FirstTextMs.Count > 0)
+        {
+            json.WriteStartArray("firstTextMs");
+            foreach (var ms in call.FirstTextMs)
+            {
+                json.WriteNumberValue(ms);
+            }
+
+            json.WriteEndArray();
+        }
     }
 
     private static void WriteUsage(Utf8JsonWriter json, TokenUsage? usage)
@@ -171,6 +188,14 @@ internal static class DeadLetters
             call.UseSpeechFallback();
         }
 
+        if (data.TryGetProperty("firstTextMs", out var latencies) && latencies.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var ms in latencies.EnumerateArray())
+            {
+                call.RecordFirstText(ms.GetInt32());
+            }
+        }
+
         return call;
     }
 
@@ -197,7 +222,11 @@ internal static class DeadLetters
             var role = item.GetProperty("role").GetString() == "user" ? ConversationRole.User : ConversationRole.Assistant;
             messages.Add(new IndexedMessage(
                 item.GetProperty("index").GetInt32(),
-                new ConversationMessage(role, ContentJson.Read(item.GetProperty("content"))) { Moderation = Optional(item, "moderation"), Usage = ReadUsage(item) }));
+                new ConversationMessage(role, ContentJson.Read(item.GetProperty("content"))) {
+                    Moderation = Optional(item, "moderation"),
+                    Usage = ReadUsage(item),
+                    Timings = item.TryGetProperty("timings", out var timings) ? TimingsJson.Read(timings) : null,
+                }));
         }
 
         return messages;

@@ -12,7 +12,11 @@ using VoiceAgent.Domain.Tools;
 namespace VoiceAgent.Application.Tools;
 
 /// <summary>The result for the model, and whether the tool ended the conversation (no further model round).</summary>
-public sealed record ToolInvocation(ToolResultBlock Result, bool EndsTurn);
+public sealed record ToolInvocation(ToolResultBlock Result, bool EndsTurn)
+{
+    /// <summary>How long the tool ran.</summary>
+    public TimeSpan Duration { get; init; }
+}
 
 /// <summary>
 /// Runs one tool use the model (or a key press) asked for, checks it against the use case, and records it.
@@ -42,7 +46,7 @@ internal sealed partial class ToolInvoker(
         activity?.SetTag("voiceagent.tool.status", outcome.Status.ToString());
         telemetry.ToolRan(use.Name, outcome.Status.ToString(), duration);
         Log.ToolRan(logger, call.LogId, use.Name, outcome.Status, duration.TotalMilliseconds);
-        return new ToolInvocation(new ToolResultBlock(use.ToolUseId, outcome.Content, outcome.Status), outcome.EndsTurn);
+        return new ToolInvocation(new ToolResultBlock(use.ToolUseId, outcome.Content, outcome.Status), outcome.EndsTurn) { Duration = duration };
     }
 
     private async ValueTask<ToolOutcome> RunAsync(ActiveCall call, ToolUseBlock use, CancellationToken turnToken)

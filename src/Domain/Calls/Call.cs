@@ -126,7 +126,7 @@ public sealed class Call
         return this;
     }
 
-    /// <summary>This call with <paramref name="other"/>'s one-way flags (the speech fallback) set too.</summary>
+    /// <summary>This call with <paramref name="other"/>'s speech fallback flag and turn latencies (a copy made by <see cref="Restore"/>).</summary>
     public Call WithFlagsOf(Call other)
     {
         ArgumentNullException.ThrowIfNull(other);
@@ -135,7 +135,31 @@ public sealed class Call
             UseSpeechFallback();
         }
 
+        Volatile.Write(ref _firstTextMs, Volatile.Read(ref other._firstTextMs));
         return this;
+    }
+
+    /// <summary>The most turn latencies a call keeps (the latest); its percentiles are over these.</summary>
+    public const int MaxTimedTurns = 500;
+
+    // Replaced whole (the loop adds while the journal may copy the call).
+    private int[] _firstTextMs = [];
+
+    /// <summary>Milliseconds from each timed turn's prompt to its first text frame, oldest first (at most <see cref="MaxTimedTurns"/>).</summary>
+    public IReadOnlyList<int> FirstTextMs => Volatile.Read(ref _firstTextMs);
+
+    /// <summary>The median of <see cref="FirstTextMs"/>, or null before the first timed turn.</summary>
+    public int? FirstTextP50Ms => Percentile.Of(FirstTextMs, 50);
+
+    /// <summary>The 95th percentile of <see cref="FirstTextMs"/>, or null before the first timed turn.</summary>
+    public int? FirstTextP95Ms => Percentile.Of(FirstTextMs, 95);
+
+    /// <summary>Notes one turn's prompt-to-first-text time (also how storage restores them).</summary>
+    public void RecordFirstText(int milliseconds)
+    {
+        var current = Volatile.Read(ref _firstTextMs);
+        int[] next = current.Length < MaxTimedTurns ? [.. current, milliseconds] : [.. current.AsSpan(1), milliseconds];
+        Volatile.Write(ref _firstTextMs, next);
     }
 
     /// <summary>Seconds of relay sessions Twilio reported for this call (summed over reconnects).</summary>

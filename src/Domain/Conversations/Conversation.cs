@@ -70,7 +70,7 @@ public sealed class Conversation
 
     /// <summary>Adds the model's answer: text and/or tool uses, following a caller message.</summary>
     /// <returns>The index of the added message.</returns>
-    public int AddAssistant(IReadOnlyList<ContentBlock> content, string? moderation = null, TokenUsage? usage = null)
+    public int AddAssistant(IReadOnlyList<ContentBlock> content, string? moderation = null, TokenUsage? usage = null, TurnTimings? timings = null)
     {
         ArgumentNullException.ThrowIfNull(content);
         if (Last is not { Role: ConversationRole.User })
@@ -107,7 +107,7 @@ public sealed class Conversation
             }
         }
 
-        _messages.Add(new ConversationMessage(ConversationRole.Assistant, [.. content]) { Moderation = moderation, Usage = usage });
+        _messages.Add(new ConversationMessage(ConversationRole.Assistant, [.. content]) { Moderation = moderation, Usage = usage, Timings = timings });
         return _messages.Count - 1;
     }
 
@@ -147,12 +147,25 @@ public sealed class Conversation
         return _messages.Count - 1;
     }
 
+    /// <summary>Sets the timings of the assistant message at <paramref name="index"/> (its text frames were written after it was added).</summary>
+    public void ReplaceTimings(int index, TurnTimings timings)
+    {
+        ArgumentNullException.ThrowIfNull(timings);
+        if (index < 0 || index >= _messages.Count || _messages[index].Role != ConversationRole.Assistant)
+        {
+            throw new DomainException($"Message {index} is not an assistant message.");
+        }
+
+        _messages[index] = _messages[index] with { Timings = timings };
+    }
+
     /// <summary>
     /// Cuts the text of the last assistant message down to what the caller actually heard before barging in.
     /// Tool uses in that message stay (they ran, or were answered). When nothing was heard and the message
-    /// holds only text, the message is removed.
+    /// holds only text, the message is removed. <paramref name="interruptedMs"/>: when the barge-in came, from the
+    /// turn's prompt, noted on the message's timings.
     /// </summary>
-    public TruncationResult TruncateLastAssistant(string? heard)
+    public TruncationResult TruncateLastAssistant(string? heard, int? interruptedMs = null)
     {
         if (Last is not { Role: ConversationRole.Assistant } last)
         {
@@ -176,7 +189,12 @@ public sealed class Conversation
         }
 
         content.AddRange(toolUses);
-        _messages[index] = new ConversationMessage(ConversationRole.Assistant, content) { Moderation = last.Moderation, Usage = last.Usage };
+        _messages[index] = new ConversationMessage(ConversationRole.Assistant, content)
+        {
+            Moderation = last.Moderation,
+            Usage = last.Usage,
+            Timings = interruptedMs is { } ms && last.Timings is { } timings ? timings with { InterruptedMs = ms } : last.Timings,
+        };
         return new TruncationResult(index, Removed: false);
     }
 

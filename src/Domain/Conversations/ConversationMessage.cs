@@ -29,6 +29,9 @@ public sealed record ConversationMessage
     /// <summary>On an answer: the tokens of the model call that produced it. Kept with the turn; never sent to the model.</summary>
     public TokenUsage? Usage { get; init; }
 
+    /// <summary>On a turn's closing answer: where the turn's time went. Kept with the turn; never sent to the model.</summary>
+    public TurnTimings? Timings { get; init; }
+
     /// <summary>The text blocks joined, without tool blocks.</summary>
     public string Text
     {

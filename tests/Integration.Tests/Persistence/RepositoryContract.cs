@@ -61,6 +61,29 @@ public abstract class RepositoryContract
     }
 
     [Fact]
+    public async Task A_late_write_of_the_live_call_cannot_take_its_end_back_but_adds_its_totals()
+    {
+        var sid = NewSid();
+        await CreateAsync(Call.Create(sid, "+15550001234", "+15550009999", "pizza", T0));
+        var ended = Call.Create(sid, "+15550001234", "+15550009999", "pizza", T0);
+        ended.Connect("VX1", T0.AddSeconds(1));
+        ended.End(CallStatus.HandedOff, "{\"reason\":\"agent\"}", T0.AddMinutes(3));
+        await SaveAsync(ended);
+
+        // The instance whose session just closed writes what it holds: live, with its latencies.
+        var live = Call.Create(sid, "+15550001234", "+15550009999", "pizza", T0);
+        live.Connect("VX1", T0.AddSeconds(1));
+        live.RecordFirstText(420);
+        live.RecordFirstText(380);
+        await SaveAsync(live);
+
+        var stored = (await Calls.GetAsync(sid, default))!;
+        Assert.Equal((CallStatus.HandedOff, T0.AddMinutes(3), "{\"reason\":\"agent\"}"), (stored.Status, stored.EndedAt, stored.HandoffData));
+        Assert.Equal([420, 380], stored.FirstTextMs);
+        Assert.Equal((380, 420), (stored.FirstTextP50Ms, stored.FirstTextP95Ms));
+    }
+
+    [Fact]
     public async Task A_call_that_fell_back_to_its_fallback_speech_providers_is_stored_so()
     {
         var sid = NewSid();

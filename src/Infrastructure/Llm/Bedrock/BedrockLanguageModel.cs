@@ -40,9 +40,10 @@ internal sealed partial class BedrockLanguageModel(
         }
 
         var opened = await OpenAsync(profiles, request, cancellationToken).ConfigureAwait(false);
+        var fallbacks = Math.Max(0, IndexOf(profiles, opened.Profile));
         await using (opened)
         {
-            yield return opened.First;
+            yield return opened.First is ModelCompleted done ? done with { Fallbacks = fallbacks } : opened.First;
             while (true)
             {
                 bool more;
@@ -61,14 +62,33 @@ internal sealed partial class BedrockLanguageModel(
                     break;
                 }
 
-                if (opened.Events.Current is ModelCompleted { Usage: { } usage })
+                if (opened.Events.Current is ModelCompleted completed)
                 {
-                    metrics.Tokens(opened.Profile, usage);
+                    if (completed.Usage is { } usage)
+                    {
+                        metrics.Tokens(opened.Profile, usage);
+                    }
+
+                    yield return completed with { Fallbacks = fallbacks };
+                    continue;
                 }
 
                 yield return opened.Events.Current;
             }
         }
+    }
+
+    private static int IndexOf(IReadOnlyList<string> profiles, string profile)
+    {
+        for (var i = 0; i < profiles.Count; i++)
+        {
+            if (string.Equals(profiles[i], profile, StringComparison.Ordinal))
+            {
+                return i;
+            }
+        }
+
+        return -1;
     }
 
     /// <summary>

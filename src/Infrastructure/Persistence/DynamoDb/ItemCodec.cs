@@ -44,9 +44,23 @@ internal static class ItemCodec
             item["sessionSeconds"] = N(call.SessionSeconds);
         }
 
+        if (call.IsEnded)
+        {
+            // Written only once the call has ended, so a late write of the live call (its session closing on one
+            // instance while another answered the end) cannot take the end back: reads prefer it to "status".
+            item["outcome"] = S(call.Status.ToString());
+        }
+
         if (call.SpeechFallbackUsed)
         {
             item["speechFallback"] = new AttributeValue { BOOL = true };
+        }
+
+        if (call.FirstTextMs.Count > 0)
+        {
+            item["firstTextMs"] = new AttributeValue { L = [.. call.FirstTextMs.Select(ms => N(ms))] };
+            item["firstTextP50Ms"] = N(call.FirstTextP50Ms!.Value);
+            item["firstTextP95Ms"] = N(call.FirstTextP95Ms!.Value);
         }
 
         AddUsage(item, call.Usage);
@@ -68,7 +82,7 @@ internal static class ItemCodec
                 reader.String("from", allowEmpty: true),
                 reader.String("to", allowEmpty: true),
                 reader.String("useCaseId"),
-                reader.Enum<CallStatus>("status"),
+                reader.OptionalString("outcome") is not null ? reader.Enum<CallStatus>("outcome") : reader.Enum<CallStatus>("status"),
                 reader.Time("createdAt"),
                 reader.OptionalTime("connectedAt"),
                 reader.OptionalTime("endedAt"),
@@ -83,6 +97,14 @@ internal static class ItemCodec
                 call.UseSpeechFallback();
             }
 
+            if (item.TryGetValue("firstTextMs", out var latencies) && latencies.L is { } list)
+            {
+                foreach (var ms in list)
+                {
+                    call.RecordFirstText(int.TryParse(ms.N, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) ? value : throw reader.Error("field 'firstTextMs' holds a value that is not a number"));
+                }
+            }
+
             return call;
         }
         catch (DomainException ex)
@@ -95,6 +117,7 @@ internal static class ItemCodec
     {
         var item = MessageItem(callSid, message, expiresAt);
         AddIfSet(item, "moderation", message.Message.Moderation);
+        AddIfSet(item, "timings", message.Message.Timings is { } timings ? TimingsJson.ToJson(timings) : null);
         if (message.Message.Usage is { } usage)
         {
             AddUsage(item, usage);
@@ -123,7 +146,7 @@ internal static class ItemCodec
             "assistant" => ConversationRole.Assistant,
             var other => throw reader.Error($"field 'role' is '{other}', expected user or assistant"),
         };
-        return new ConversationMessage(role, ReadContent(reader.String("content"), reader)) { Moderation = reader.OptionalString("moderation"), Usage = ReadUsage(reader) };
+        return new ConversationMessage(role, ReadContent(reader.String("content"), reader)) { Moderation = reader.OptionalString("moderation"), Usage = ReadUsage(reader), Timings = ReadTimings(reader) };
     }
 
     /// <summary>Token counts on a message or call item: inputTokens, outputTokens, cacheReadTokens, cacheWriteTokens.</summary>
@@ -138,6 +161,23 @@ internal static class ItemCodec
         item["outputTokens"] = N(usage.Output);
         item["cacheReadTokens"] = N(usage.CacheRead);
         item["cacheWriteTokens"] = N(usage.CacheWrite);
+    }
+
+    private static TurnTimings? ReadTimings(ItemReader reader)
+    {
+        if (reader.OptionalString("timings") is not { } json)
+        {
+            return null;
+        }
+
+        try
+        {
+            return TimingsJson.FromJson(json);
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidOperationException or FormatException)
+        {
+            throw reader.Error("field 'timings' is not a timings object");
+        }
     }
 
     private static TokenUsage? ReadUsage(ItemReader reader) =>

@@ -53,8 +53,9 @@ internal sealed class EmbeddedCallRepository : ICallRepository
                     : writes.CallIsNew
                         ? stored
                         : Call.Restore(
-                            stored.CallSid, stored.From, stored.To, stored.UseCaseId, call.Status, stored.CreatedAt, call.ConnectedAt, call.EndedAt,
-                            call.SessionId, call.HandoffData, call.SessionSeconds, call.ErrorCode, call.ReportedSessionId).WithUsageOf(call).WithFlagsOf(call);
+                            // An ended call stays ended (a late write of the live call cannot take the end back).
+                            stored.CallSid, stored.From, stored.To, stored.UseCaseId, stored.IsEnded ? stored.Status : call.Status, stored.CreatedAt, call.ConnectedAt, stored.EndedAt ?? call.EndedAt,
+                            call.SessionId, stored.IsEnded ? stored.HandoffData : call.HandoffData, call.SessionSeconds, call.ErrorCode, call.ReportedSessionId).WithUsageOf(call).WithFlagsOf(call);
             }
 
             foreach (var (index, message) in writes.Messages)
