@@ -19,6 +19,8 @@ internal static class DependencyInjection
         AddTelemetry(services, configuration);
         services.AddOptions<TwilioOptions>().BindConfiguration(TwilioOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<WebhookGuard>();
+        services.AddOptions<Operations.ApiOptions>().BindConfiguration(Operations.ApiOptions.SectionName);
+        services.AddSingleton<Operations.ApiKeyAuthenticator>();
         if (configuration.GetValue<bool>("Http:TrustForwardedHeaders"))
         {
             // Behind the load balancer (the only way in): the client address is the last one it appended.

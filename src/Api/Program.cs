@@ -46,6 +46,18 @@ if (args is ["replay-dead-letters", ..])
     return kept == 0 ? 0 : 1;
 }
 
+if (args is ["create-api-key", var keyName, ..])
+{
+    // dotnet VoiceAgent.Api.dll create-api-key NAME: a key for the operations API, shown once; only its hash is kept.
+    var (key, hash) = VoiceAgent.Api.Operations.ApiKeyAuthenticator.NewKey();
+    var stored = await app.Services.GetRequiredService<VoiceAgent.Application.Abstractions.IApiKeyStore>().AddAsync(hash, keyName, CancellationToken.None);
+    Console.WriteLine($"API key '{keyName}': {key}");
+    Console.WriteLine(stored
+        ? "Its SHA-256 is in the store; the key itself is not kept anywhere: copy it now."
+        : $"This store keeps no keys: add it to configuration as Api__Keys__0__Name={keyName} Api__Keys__0__Sha256={hash}");
+    return 0;
+}
+
 var relay = app.Services.GetRequiredService<IOptions<RelayOptions>>().Value;
 
 if (app.Configuration.GetValue<bool>("Http:TrustForwardedHeaders"))
@@ -63,6 +75,7 @@ app.UseWebSockets(new WebSocketOptions
 app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
 app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
 app.MapVoiceEndpoints();
+VoiceAgent.Api.Operations.CallEndpoints.MapCallEndpoints(app);
 app.MapRelayEndpoint();
 
 await app.RunAsync();

@@ -44,6 +44,11 @@ public static class DependencyInjection
         services.AddSingleton<ICallJournal>(sp => sp.GetRequiredService<CallJournal>());
         services.AddHostedService<CallJournalWriter>();
         services.AddSingleton<DeadLetterReplay>();
+        services.AddOptions<Calls.PostCall.PostCallOptions>().BindConfiguration(Calls.PostCall.PostCallOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<Calls.PostCall.PostCallRecorder>();
+        services.AddSingleton<Calls.PostCall.PostCallWriter>();
+        services.AddSingleton<Calls.PostCall.IPostCallRecords>(sp => sp.GetRequiredService<Calls.PostCall.PostCallWriter>());
+        services.AddHostedService(sp => sp.GetRequiredService<Calls.PostCall.PostCallWriter>());
 
         // Built-in tools, offered to use cases that list them.
         services.AddTool<EndCallTool>().AddTool<LiveAgentHandoffTool>().AddTool<SendDigitsTool>().AddTool<SwitchLanguageTool>();

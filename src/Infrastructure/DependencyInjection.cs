@@ -142,6 +142,7 @@ public static class DependencyInjection
         services.AddSingleton<ICallerProfileRepository>(sp => sp.GetRequiredService<DynamoDbCallerProfileRepository>());
         services.AddSingleton<IOrderRepository, DynamoDbOrderRepository>();
         services.AddSingleton<IRelayTicketLedger, DynamoDbRelayTicketLedger>();
+        services.AddSingleton<IApiKeyStore, DynamoDbApiKeyStore>();
         services.AddSingleton<IRecordStore, DynamoDbRecordStore>();
         services.AddSingleton(sp => new DynamoDbSeeder(
             sp.GetRequiredService<IAmazonDynamoDB>(),
@@ -179,6 +180,7 @@ public static class DependencyInjection
         services.AddSingleton<ICallRepository>(sp => sp.GetRequiredService<EmbeddedCallRepository>());
         services.AddSingleton<IOrderRepository, EmbeddedOrderRepository>();
         services.AddSingleton<IRelayTicketLedger, EmbeddedRelayTicketLedger>();
+        services.AddSingleton<IApiKeyStore, EmbeddedApiKeyStore>();
         services.AddSingleton<IRecordStore, EmbeddedRecordStore>();
         services.AddHostedService<EmbeddedStoreSeeder>();
     }

@@ -203,6 +203,9 @@ internal sealed class FakeCallRepository : ICallRepository
     public Task<IReadOnlyList<ToolCall>> GetToolCallsAsync(string callSid, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<ToolCall>>(_toolCalls.Where(t => t.CallSid == callSid).ToList());
 
+    public Task<bool> SaveRecordAsync(string callSid, CallRecord record, CancellationToken cancellationToken) =>
+        Task.FromResult(_calls.TryGetValue(callSid, out var call) && call.AttachRecord(record));
+
     /// <summary>The whole day in one page (the paging itself is the real stores' and their contract's business).</summary>
     public Task<DayPage<Call>> ListDayAsync(DateOnly day, string? after, int limit, CancellationToken cancellationToken) =>
         Task.FromResult(new DayPage<Call>([.. _calls.Values.Where(c => DateOnly.FromDateTime(c.CreatedAt.UtcDateTime) == day).OrderBy(c => c.CreatedAt).Take(limit)], null));

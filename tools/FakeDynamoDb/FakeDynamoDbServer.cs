@@ -458,7 +458,7 @@ public sealed partial class FakeDynamoDbServer : IAsyncDisposable
     }
 
     /// <summary>
-    /// Conditions joined by OR, each attribute_not_exists / attribute_exists of one attribute or a numeric comparison of
+    /// Conditions joined by OR and AND (AND binding tighter), each attribute_not_exists / attribute_exists of one attribute or a numeric comparison of
     /// one attribute with a value (false when the attribute is absent); or no condition.
     /// </summary>
     private static Func<JsonObject?, bool> Condition(JsonObject request)
@@ -470,8 +470,10 @@ public sealed partial class FakeDynamoDbServer : IAsyncDisposable
 
         var names = request["ExpressionAttributeNames"]?.AsObject();
         var values = request["ExpressionAttributeValues"]?.AsObject();
-        var parts = OrSeparator().Split(expression.Trim()).Select(part => OneCondition(part.Trim(), expression, names, values)).ToList();
-        return item => parts.Any(part => part(item));
+        var parts = OrSeparator().Split(expression.Trim())
+            .Select(alternative => AndSeparator().Split(alternative.Trim()).Select(part => OneCondition(part.Trim(), expression, names, values)).ToList())
+            .ToList();
+        return item => parts.Any(all => all.All(part => part(item)));
     }
 
     private static Func<JsonObject?, bool> OneCondition(string part, string expression, JsonObject? names, JsonObject? values)
@@ -514,6 +516,9 @@ public sealed partial class FakeDynamoDbServer : IAsyncDisposable
 
     [GeneratedRegex(@"\s+OR\s+", RegexOptions.IgnoreCase)]
     private static partial Regex OrSeparator();
+
+    [GeneratedRegex(@"\s+AND\s+", RegexOptions.IgnoreCase)]
+    private static partial Regex AndSeparator();
 
     [GeneratedRegex(@"^(?<name>#?\w+)\s*(?<op><=|>=|<|>|=)\s*(?<value>:\w+)$")]
     private static partial Regex Comparison();

@@ -51,6 +51,12 @@ public interface ICallRepository
     Task<IReadOnlyList<ToolCall>> GetToolCallsAsync(string callSid, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Writes the post-call record on the stored call, once: false when the call already has one (a replayed end,
+    /// another instance's job) or is not stored.
+    /// </summary>
+    Task<bool> SaveRecordAsync(string callSid, CallRecord record, CancellationToken cancellationToken);
+
+    /// <summary>
     /// The calls created on <paramref name="day"/> (UTC), oldest first, at most <paramref name="limit"/>, starting
     /// after the cursor <paramref name="after"/> a previous page returned.
     /// </summary>

@@ -33,6 +33,9 @@ public sealed class ExpiringKeys(TimeProvider time)
         return added;
     }
 
+    /// <summary>Whether <paramref name="key"/> is held and has not expired.</summary>
+    public bool Contains(string key) => _keys.TryGetValue(key, out var expiry) && expiry >= time.GetUtcNow();
+
     /// <summary>Lets <paramref name="key"/> be added again.</summary>
     public void Remove(string key) => _keys.TryRemove(key, out _);
 }

@@ -208,6 +208,34 @@ public sealed class Call
         return changed;
     }
 
+    /// <summary>The post-call record, once written (and as storage restores it).</summary>
+    public CallRecord? Record { get; private set; }
+
+    /// <summary>Sets the post-call record; false when the call has one already (it is written once).</summary>
+    public bool AttachRecord(CallRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        if (Record is not null)
+        {
+            return false;
+        }
+
+        Record = record;
+        return true;
+    }
+
+    /// <summary>This call with <paramref name="other"/>'s post-call record, if it has one (a copy made by <see cref="Restore"/>).</summary>
+    public Call WithRecordOf(Call other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        if (other.Record is { } record)
+        {
+            AttachRecord(record);
+        }
+
+        return this;
+    }
+
     /// <summary>Whether the call was reconnected with the use case's fallback speech providers (at most once).</summary>
     public bool SpeechFallbackUsed { get; private set; }
 

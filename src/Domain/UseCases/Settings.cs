@@ -333,3 +333,40 @@ public sealed record SystemPromptParts(string Static, string PerCall)
 {
     public string Whole => PerCall.Length == 0 ? Static : Static + PerCall;
 }
+
+/// <summary>
+/// What the post-call job writes for a finished call of this use case: a short model summary (on by default) and,
+/// with <see cref="ExtractionSchemaJson"/>, the fields that JSON schema names, filled by the model through a tool call
+/// so the result is JSON of that shape. <see cref="Profile"/>: the inference profile that does it (a cheaper one);
+/// by default the use case's own.
+/// </summary>
+public sealed record PostCallSettings
+{
+    public bool Summary { get; init; } = true;
+
+    public string? ExtractionSchemaJson { get; init; }
+
+    public string? Profile { get; init; }
+
+    public void Validate(string useCaseId)
+    {
+        if (ExtractionSchemaJson is null)
+        {
+            return;
+        }
+
+        try
+        {
+            using var schema = System.Text.Json.JsonDocument.Parse(ExtractionSchemaJson);
+            if (schema.RootElement.ValueKind != System.Text.Json.JsonValueKind.Object
+                || !schema.RootElement.TryGetProperty("type", out var type) || type.GetString() != "object")
+            {
+                throw new DomainException($"Use case '{useCaseId}': postCall.extractionSchema must be a JSON schema of \"type\": \"object\".");
+            }
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            throw new DomainException($"Use case '{useCaseId}': postCall.extractionSchema is not JSON ({ex.Message}).");
+        }
+    }
+}

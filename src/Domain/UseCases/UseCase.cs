@@ -27,7 +27,8 @@ public sealed partial class UseCase
         string? guardrailLine = null,
         IReadOnlyList<string>? phoneNumbers = null,
         IReadOnlyList<RedactionRule>? redact = null,
-        int? recordRetentionDays = null)
+        int? recordRetentionDays = null,
+        PostCallSettings? postCall = null)
     {
         if (string.IsNullOrWhiteSpace(id))
         {
@@ -104,6 +105,8 @@ public sealed partial class UseCase
         }
 
         RecordRetentionDays = recordRetentionDays;
+        PostCall = postCall ?? new PostCallSettings();
+        PostCall.Validate(id);
         relay.Validate(id);
         Languages = languages ?? [];
         foreach (var language in Languages)
@@ -200,6 +203,9 @@ public sealed partial class UseCase
     /// keeps them.
     /// </summary>
     public int? RecordRetentionDays { get; }
+
+    /// <summary>What the post-call job writes for this use case's finished calls.</summary>
+    public PostCallSettings PostCall { get; }
 
     /// <summary>When a business record created at <paramref name="createdAt"/> expires, or null when it is kept.</summary>
     public DateTimeOffset? RecordExpiry(DateTimeOffset createdAt) =>

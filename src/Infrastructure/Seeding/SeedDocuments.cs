@@ -48,6 +48,9 @@ internal sealed class UseCaseDocument
     /// <summary>Days business records (orders, bookings) are kept; absent keeps them.</summary>
     public int? RecordRetentionDays { get; set; }
 
+    /// <summary>The post-call record: summary (default true), extractionSchema (a JSON schema object), profile.</summary>
+    public PostCallDocument? PostCall { get; set; }
+
     /// <summary>
     /// The relay section with its list defaults kept: the source-generated serializer leaves an omitted init-only
     /// list null rather than the record's empty default.
@@ -77,13 +80,31 @@ internal sealed class UseCaseDocument
                 GuardrailLine,
                 PhoneNumbers,
                 Redact?.Select(r => new RedactionRule(r.Name ?? string.Empty, r.Pattern ?? string.Empty)).ToList(),
-                RecordRetentionDays);
+                RecordRetentionDays,
+                PostCall?.ToDomain());
         }
         catch (DomainException ex)
         {
             throw new SeedDataException($"{source}: {ex.Message}", ex);
         }
     }
+}
+
+/// <summary>A use case's "postCall" section; the schema is written as JSON, not as a string.</summary>
+internal sealed class PostCallDocument
+{
+    public bool? Summary { get; set; }
+
+    public JsonElement? ExtractionSchema { get; set; }
+
+    public string? Profile { get; set; }
+
+    public PostCallSettings ToDomain() => new()
+    {
+        Summary = Summary ?? true,
+        ExtractionSchemaJson = ExtractionSchema is { ValueKind: not JsonValueKind.Null and not JsonValueKind.Undefined } schema ? schema.GetRawText() : null,
+        Profile = Profile,
+    };
 }
 
 /// <summary>One entry of a use case's "redact" list.</summary>

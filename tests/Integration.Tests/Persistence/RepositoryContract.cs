@@ -84,6 +84,28 @@ public abstract class RepositoryContract
     }
 
     [Fact]
+    public async Task A_post_call_record_is_written_once_and_read_back_with_the_call()
+    {
+        var sid = NewSid();
+        var record = new CallRecord(CallOutcomes.OrderPlaced, "Ana ordered a calzone.", """{"items":["calzone"]}""", 95, 4, 1, 1200, 300, 0.0042m, T0.AddMinutes(5));
+        Assert.False(await Calls.SaveRecordAsync(sid, record, default)); // no such call
+
+        var call = Call.Create(sid, "+15550001234", "+15550009999", "pizza", T0);
+        call.Connect("VX1", T0);
+        call.End(CallStatus.Completed, null, T0.AddMinutes(2));
+        await CreateAsync(call);
+        Assert.True(await Calls.SaveRecordAsync(sid, record, default));
+        Assert.False(await Calls.SaveRecordAsync(sid, record with { Summary = "another" }, default));
+
+        var stored = (await Calls.GetAsync(sid, default))!;
+        Assert.Equal(record, stored.Record);
+
+        // A later write of the call keeps its record.
+        await SaveAsync(call);
+        Assert.Equal(record, (await Calls.GetAsync(sid, default))!.Record);
+    }
+
+    [Fact]
     public async Task A_call_that_fell_back_to_its_fallback_speech_providers_is_stored_so()
     {
         var sid = NewSid();

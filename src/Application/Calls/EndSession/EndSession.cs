@@ -149,6 +149,7 @@ internal sealed partial class EndSessionHandler(
     ICallJournal journal,
     TimeProvider timeProvider,
     IOptions<ConversationOptions> options,
+    PostCall.IPostCallRecords postCall,
     ILogger<EndSessionHandler> logger) : ICommandHandler<EndSession, SessionEndDecision>
 {
     public async ValueTask<SessionEndDecision> Handle(EndSession command, CancellationToken cancellationToken)
@@ -226,9 +227,16 @@ internal sealed partial class EndSessionHandler(
         {
             // Both steps are idempotent: a replayed callback (same session) changes nothing and writes nothing.
             var recorded = call.RecordSession(command.SessionId, command.SessionDuration, command.ErrorCode);
-            if (call.End(outcome, command.HandoffData, timeProvider.GetUtcNow()) | recorded)
+            var ended = call.End(outcome, command.HandoffData, timeProvider.GetUtcNow());
+            if (ended | recorded)
             {
                 journal.CallChanged(call);
+            }
+
+            if (ended)
+            {
+                // Off the callback's path: the record is written once the end is stored.
+                postCall.Enqueue(call.CallSid);
             }
         }
 

@@ -231,6 +231,41 @@ internal sealed class DynamoDbCallRepository(IAmazonDynamoDB client, DynamoDbOpt
         return items.Select(ToToolCall).OrderBy(t => t.StartedAt).ToList();
     }
 
+    public async Task<bool> SaveRecordAsync(string callSid, CallRecord record, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var values = RecordAttributes(record);
+        var names = new Dictionary<string, string>(StringComparer.Ordinal) { ["#pk"] = Pk };
+        var attributeValues = new Dictionary<string, AttributeValue>(StringComparer.Ordinal);
+        var sets = new List<string>();
+        foreach (var (name, value) in values)
+        {
+            names["#" + name] = name;
+            attributeValues[":" + name] = value;
+            sets.Add($"#{name} = :{name}");
+        }
+
+        try
+        {
+            await client.UpdateItemAsync(
+                new UpdateItemRequest
+                {
+                    TableName = options.TableName,
+                    Key = Key(CallPk(callSid), CallSk),
+                    UpdateExpression = "SET " + string.Join(", ", sets),
+                    ConditionExpression = "attribute_exists(#pk) AND attribute_not_exists(#recordedAt)",
+                    ExpressionAttributeNames = names,
+                    ExpressionAttributeValues = attributeValues,
+                },
+                cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (ConditionalCheckFailedException)
+        {
+            return false;
+        }
+    }
+
     public async Task<DayPage<Call>> ListDayAsync(DateOnly day, string? after, int limit, CancellationToken cancellationToken)
     {
         var (items, next) = await ListIndexDayAsync(client, options, CallsIndex, day, after, limit, cancellationToken).ConfigureAwait(false);

@@ -48,7 +48,7 @@ internal static class ItemCodec
         {
             // Written only once the call has ended, so a late write of the live call (its session closing on one
             // instance while another answered the end) cannot take the end back: reads prefer it to "status".
-            item["outcome"] = S(call.Status.ToString());
+            item["endStatus"] = S(call.Status.ToString());
         }
 
         if (call.SpeechFallbackUsed)
@@ -72,6 +72,40 @@ internal static class ItemCodec
         return item;
     }
 
+    /// <summary>The post-call record's attributes on the call item.</summary>
+    public static Dictionary<string, AttributeValue> RecordAttributes(CallRecord record)
+    {
+        var item = new Dictionary<string, AttributeValue>(StringComparer.Ordinal)
+        {
+            ["outcome"] = S(record.Outcome),
+            ["durationSeconds"] = N(record.DurationSeconds),
+            ["turns"] = N(record.Turns),
+            ["interruptions"] = N(record.Interruptions),
+            ["inputTokens"] = N(record.InputTokens),
+            ["outputTokens"] = N(record.OutputTokens),
+            ["costUsd"] = new AttributeValue { N = record.CostUsd.ToString(CultureInfo.InvariantCulture) },
+            ["recordedAt"] = S(Time(record.RecordedAt)),
+        };
+        AddIfSet(item, "summary", record.Summary);
+        AddIfSet(item, "extraction", record.ExtractionJson);
+        return item;
+    }
+
+    private static CallRecord? ReadRecord(ItemReader reader) =>
+        reader.OptionalTime("recordedAt") is { } recordedAt
+            ? new CallRecord(
+                reader.String("outcome"),
+                reader.OptionalString("summary"),
+                reader.OptionalString("extraction"),
+                (int)(reader.OptionalLong("durationSeconds") ?? 0),
+                (int)(reader.OptionalLong("turns") ?? 0),
+                (int)(reader.OptionalLong("interruptions") ?? 0),
+                reader.OptionalLong("inputTokens") ?? 0,
+                reader.OptionalLong("outputTokens") ?? 0,
+                reader.OptionalDecimal("costUsd") ?? 0m,
+                recordedAt)
+            : null;
+
     public static Call ToCall(Dictionary<string, AttributeValue> item)
     {
         var reader = new ItemReader(item);
@@ -82,7 +116,7 @@ internal static class ItemCodec
                 reader.String("from", allowEmpty: true),
                 reader.String("to", allowEmpty: true),
                 reader.String("useCaseId"),
-                reader.OptionalString("outcome") is not null ? reader.Enum<CallStatus>("outcome") : reader.Enum<CallStatus>("status"),
+                reader.OptionalString("endStatus") is not null ? reader.Enum<CallStatus>("endStatus") : reader.Enum<CallStatus>("status"),
                 reader.Time("createdAt"),
                 reader.OptionalTime("connectedAt"),
                 reader.OptionalTime("endedAt"),
@@ -95,6 +129,11 @@ internal static class ItemCodec
             if (item.TryGetValue("speechFallback", out var fallback) && fallback.BOOL == true)
             {
                 call.UseSpeechFallback();
+            }
+
+            if (ReadRecord(reader) is { } record)
+            {
+                call.AttachRecord(record);
             }
 
             if (item.TryGetValue("firstTextMs", out var latencies) && latencies.L is { } list)

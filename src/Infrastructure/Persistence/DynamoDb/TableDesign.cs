@@ -12,6 +12,7 @@ namespace VoiceAgent.Infrastructure.Persistence.DynamoDb;
 /// order          CALL#{CallSid}       ORDER#{orderId}      ORDERS#{yyyy-MM-dd}#{shard}  {createdAt}#{orderId}
 /// used ticket    CALL#{CallSid}       RELAY#{ticketId}
 /// module record  RECORD#{collection}  {key}
+/// API key        APIKEY#{sha256}      APIKEY
 /// </code>
 /// Turn sort keys are the message's position in the conversation, assigned under the call's lock: ordered and
 /// collision-free by construction (no timestamps). Call data carries <c>expiresAt</c> (epoch seconds), the TTL.

@@ -38,7 +38,7 @@ internal sealed class EmbeddedCallerProfileRepository : ICallerProfileRepository
 
 internal sealed class EmbeddedCallRepository : ICallRepository
 {
-    private readonly ConcurrentDictionary<string, CallRecord> _calls = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, StoredCall> _calls = new(StringComparer.Ordinal);
 
     public Task WriteAsync(CallWrites writes, CancellationToken cancellationToken)
     {
@@ -55,7 +55,7 @@ internal sealed class EmbeddedCallRepository : ICallRepository
                         : Call.Restore(
                             // An ended call stays ended (a late write of the live call cannot take the end back).
                             stored.CallSid, stored.From, stored.To, stored.UseCaseId, stored.IsEnded ? stored.Status : call.Status, stored.CreatedAt, call.ConnectedAt, stored.EndedAt ?? call.EndedAt,
-                            call.SessionId, stored.IsEnded ? stored.HandoffData : call.HandoffData, call.SessionSeconds, call.ErrorCode, call.ReportedSessionId).WithUsageOf(call).WithFlagsOf(call);
+                            call.SessionId, stored.IsEnded ? stored.HandoffData : call.HandoffData, call.SessionSeconds, call.ErrorCode, call.ReportedSessionId).WithUsageOf(call).WithFlagsOf(call).WithRecordOf(stored);
             }
 
             foreach (var (index, message) in writes.Messages)
@@ -118,7 +118,20 @@ internal sealed class EmbeddedCallRepository : ICallRepository
 
     // Turns can be written before the call record lands (both go through the journal in order, but a store
     // outage on the call write must not lose turns): keep them under a placeholder until the call arrives.
-    private CallRecord Record(string callSid) => _calls.GetOrAdd(callSid, static _ => new CallRecord(null));
+    private StoredCall Record(string callSid) => _calls.GetOrAdd(callSid, static _ => new StoredCall(null));
+
+    public Task<bool> SaveRecordAsync(string callSid, CallRecord record, CancellationToken cancellationToken)
+    {
+        if (!_calls.TryGetValue(callSid, out var stored))
+        {
+            return Task.FromResult(false);
+        }
+
+        lock (stored)
+        {
+            return Task.FromResult(stored.Call is { } call && call.AttachRecord(record));
+        }
+    }
 
     public Task<DayPage<Call>> ListDayAsync(DateOnly day, string? after, int limit, CancellationToken cancellationToken)
     {
@@ -137,7 +150,7 @@ internal sealed class EmbeddedCallRepository : ICallRepository
         return Task.FromResult(DayListing.Page(calls, c => c.CreatedAt, c => c.CallSid, day, after, limit));
     }
 
-    private sealed class CallRecord(Call? call)
+    private sealed class StoredCall(Call? call)
     {
         public Call? Call { get; set; } = call;
 
