@@ -112,10 +112,11 @@ public sealed class StackTests(SynthesizedTemplate stack) : IClassFixture<Synthe
         var dynamo = Assert.Single(statements, s => s.GetProperty("Action").GetRawText().Contains("dynamodb:", StringComparison.Ordinal));
         Assert.DoesNotContain("dynamodb:*", dynamo.GetProperty("Action").GetRawText(), StringComparison.Ordinal);
 
-        // Every write the service makes: items put, updated (call records) and deleted, alone or in transactions.
+        // Every write the service makes: items put, updated (call records) and deleted, alone, in transactions or in
+        // the journal's shared batches.
         var actions = dynamo.GetProperty("Action").EnumerateArray().Select(a => a.GetString()).ToList();
         Assert.Equal(
-            ["dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+            ["dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
             actions.Order(StringComparer.Ordinal));
         Assert.DoesNotContain("Scan", dynamo.GetProperty("Action").GetRawText(), StringComparison.Ordinal);
         Assert.Contains("TableCD117FA1", dynamo.GetProperty("Resource").GetRawText(), StringComparison.Ordinal);

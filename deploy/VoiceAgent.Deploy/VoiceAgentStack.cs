@@ -84,8 +84,10 @@ public sealed class VoiceAgentStack : Stack
         role.AddToPolicy(new PolicyStatement(new PolicyStatementProps
         {
             Sid = "UseTheOneTable",
-            // Exactly what the service calls; TransactWriteItems is authorised per item by Put/Update/DeleteItem.
-            Actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable"],
+            // Exactly what the service calls; TransactWriteItems is authorised per item by Put/Update/DeleteItem, while
+            // BatchWriteItem (the journal's shared text writes) is an action of its own. Queries on the index list a
+            // day's calls (the post-call sweep); API keys, post-call records and retention use Get/Put/UpdateItem.
+            Actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:Query", "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable"],
             Resources = [table.TableArn, table.TableArn + "/index/*"],
         }));
         key.GrantEncryptDecrypt(role);
