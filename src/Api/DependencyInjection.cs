@@ -21,6 +21,8 @@ internal static class DependencyInjection
         services.AddSingleton<WebhookGuard>();
         services.AddOptions<Operations.ApiOptions>().BindConfiguration(Operations.ApiOptions.SectionName);
         services.AddSingleton<Operations.ApiKeyAuthenticator>();
+        services.AddOptions<Operations.OutboundOptions>().BindConfiguration(Operations.OutboundOptions.SectionName);
+        services.AddHttpClient("twilio", client => client.Timeout = TimeSpan.FromSeconds(15));
         if (configuration.GetValue<bool>("Http:TrustForwardedHeaders"))
         {
             // Behind the load balancer (the only way in): the client address is the last one it appended.

@@ -76,6 +76,7 @@ app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => fa
 app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
 app.MapVoiceEndpoints();
 VoiceAgent.Api.Operations.CallEndpoints.MapCallEndpoints(app);
+VoiceAgent.Api.Operations.OutboundCalls.MapOutboundCalls(app);
 app.MapRelayEndpoint();
 
 await app.RunAsync();

@@ -6,6 +6,7 @@ using VoiceAgent.Api.Twilio;
 using VoiceAgent.Application.Calls;
 using VoiceAgent.Application.Calls.AnswerCall;
 using VoiceAgent.Application.Calls.EndSession;
+using VoiceAgent.Application.Calls.OutboundStatus;
 using VoiceAgent.Domain.Common;
 using VoiceAgent.Domain.UseCases;
 
@@ -20,6 +21,7 @@ internal static partial class VoiceEndpoints
     {
         app.MapPost("/twiml", AnswerAsync).AddEndpointFilter<TwilioSignatureFilter>().DisableAntiforgery();
         app.MapPost("/action", EndSessionAsync).AddEndpointFilter<TwilioSignatureFilter>().DisableAntiforgery();
+        app.MapPost("/calls/status", CallStatusAsync).AddEndpointFilter<TwilioSignatureFilter>().DisableAntiforgery();
         return app;
     }
 
@@ -40,10 +42,36 @@ internal static partial class VoiceEndpoints
 
         var form = await request.ReadFormAsync(cancellationToken);
         var command = new AnswerCall(form["CallSid"].ToString(), form["From"].ToString(), form["To"].ToString());
+        string? greeting = null;
+        if (request.Query[Operations.OutboundCalls.ContextQuery].ToString() is { Length: > 0 } sealedContext)
+        {
+            // An outbound call we placed was answered: its context was sealed by us, and Twilio signed the URL.
+            if (tickets.Codec.OpenOutbound(sealedContext) is not { } outbound || outbound.ExpiresAt <= TimeProvider.System.GetUtcNow())
+            {
+                return Results.Content(Twiml.Unavailable(UnavailableLine), Twiml.ContentType);
+            }
+
+            var context = outbound.Call.Parameters;
+            if (form["AnsweredBy"].ToString() is { } answeredBy && (answeredBy.StartsWith("machine", StringComparison.Ordinal) || answeredBy == "fax"))
+            {
+                return Results.Content(Twiml.Voicemail(context.GetValueOrDefault(Operations.OutboundCalls.VoicemailParameter)), Twiml.ContentType);
+            }
+
+            greeting = context.GetValueOrDefault(Operations.OutboundCalls.FirstLineParameter);
+            command = command with
+            {
+                Outbound = true,
+                UseCaseId = outbound.Call.UseCaseId,
+                Context = context
+                    .Where(kv => kv.Key is not (Operations.OutboundCalls.FirstLineParameter or Operations.OutboundCalls.VoicemailParameter))
+                    .ToDictionary(StringComparer.Ordinal),
+            };
+        }
+
         try
         {
             var result = await sender.Send(command, cancellationToken);
-            return RelayTwiml(twilio.Value, tickets, result.UseCase, result.Call, greeting: null);
+            return Results.Content(RelayTwimlText(twilio.Value, tickets, result.UseCase, result.Call, greeting, language: null, speechFallback: false, consent: true), Twiml.ContentType);
         }
         catch (Exception ex) when (ex is not (ValidationException or OperationCanceledException))
         {
@@ -99,10 +127,8 @@ internal static partial class VoiceEndpoints
     /// ConversationRelay TwiML pointing Twilio at this service's public /action and at /ws with a fresh relay ticket
     /// for <paramref name="call"/>: the relay URL is this call's alone, and Twilio's signature of the upgrade covers it.
     /// </summary>
-    private static IResult RelayTwiml(TwilioOptions options, RelayTicketGuard tickets, UseCase useCase, CallContext call, string? greeting) =>
-        Results.Content(RelayTwimlText(options, tickets, useCase, call, greeting, language: null, speechFallback: false), Twiml.ContentType);
-
-    private static string RelayTwimlText(TwilioOptions options, RelayTicketGuard tickets, UseCase useCase, CallContext call, string? greeting, string? language, bool speechFallback) =>
+    private static string RelayTwimlText(
+        TwilioOptions options, RelayTicketGuard tickets, UseCase useCase, CallContext call, string? greeting, string? language, bool speechFallback, bool consent = false) =>
         Twiml.ConversationRelay(
             useCase,
             relayUrl: options.PublicUrl("/ws", $"?{RelayTicketCodec.QueryName}={tickets.Issue(call)}", webSocket: true),
@@ -110,7 +136,21 @@ internal static partial class VoiceEndpoints
             call.Parameters,
             greeting,
             language,
-            speechFallback);
+            speechFallback,
+            consent);
+
+    /// <summary>
+    /// Twilio's status callback for a call we placed: one that was never answered (busy, no answer, failed,
+    /// cancelled) is recorded as a failed call with that status as its error, so it is listed with the day's calls.
+    /// </summary>
+    private static async Task<IResult> CallStatusAsync(HttpRequest request, ISender sender, CancellationToken cancellationToken)
+    {
+        var form = await request.ReadFormAsync(cancellationToken);
+        await sender.Send(
+            new CallStatusReported(form["CallSid"].ToString(), form["From"].ToString(), form["To"].ToString(), form["CallStatus"].ToString()),
+            cancellationToken);
+        return Results.NoContent();
+    }
 
     private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
 

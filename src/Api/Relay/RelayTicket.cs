@@ -32,6 +32,9 @@ internal sealed partial class RelayTicketCodec
     private const int MaxParameters = 16;
     private static readonly byte[] Purpose = "voiceagent relay ticket v1"u8.ToArray();
 
+    /// <summary>The associated data of an outbound call's context: it cannot be opened as a relay ticket, nor one as it.</summary>
+    private static readonly byte[] OutboundPurpose = "voiceagent outbound call v1"u8.ToArray();
+
     private readonly byte[][] _keys;
 
     public RelayTicketCodec(IOptions<RelayOptions> relay, IOptions<TwilioOptions> twilio, ILogger<RelayTicketCodec> logger)
@@ -58,7 +61,15 @@ internal sealed partial class RelayTicketCodec
     }
 
     /// <summary>A new ticket for <paramref name="call"/>, valid until <paramref name="expiresAt"/>: URL-safe text.</summary>
-    public string Seal(CallContext call, DateTimeOffset expiresAt)
+    public string Seal(CallContext call, DateTimeOffset expiresAt) => Seal(call, expiresAt, Purpose);
+
+    /// <summary>An outbound call's context for the TwiML URL Twilio fetches when the callee answers (sealed like a ticket, for another purpose).</summary>
+    public string SealOutbound(CallContext call, DateTimeOffset expiresAt) => Seal(call, expiresAt, OutboundPurpose);
+
+    /// <summary>The outbound context <paramref name="text"/> holds, or null when this service did not seal it as one.</summary>
+    public RelayTicket? OpenOutbound(string text) => Open(text, OutboundPurpose);
+
+    private string Seal(CallContext call, DateTimeOffset expiresAt, byte[] purpose)
     {
         ArgumentNullException.ThrowIfNull(call);
         var plain = Encode(call, expiresAt);
@@ -67,14 +78,16 @@ internal sealed partial class RelayTicketCodec
         RandomNumberGenerator.Fill(nonce);
         using (var aes = new AesGcm(_keys[0], TagSize))
         {
-            aes.Encrypt(nonce, plain, sealedBytes.AsSpan(NonceSize, plain.Length), sealedBytes.AsSpan(NonceSize + plain.Length), Purpose);
+            aes.Encrypt(nonce, plain, sealedBytes.AsSpan(NonceSize, plain.Length), sealedBytes.AsSpan(NonceSize + plain.Length), purpose);
         }
 
         return Base64Url.EncodeToString(sealedBytes);
     }
 
     /// <summary>The ticket <paramref name="text"/> holds, or null when it is not one this service sealed (or was altered).</summary>
-    public RelayTicket? Open(string text)
+    public RelayTicket? Open(string text) => Open(text, Purpose);
+
+    private RelayTicket? Open(string text, byte[] purpose)
     {
         ArgumentNullException.ThrowIfNull(text);
         if (text.Length > MaxTicketChars || !Base64Url.IsValid(text))
@@ -97,7 +110,7 @@ internal sealed partial class RelayTicketCodec
             using var aes = new AesGcm(key, TagSize);
             try
             {
-                aes.Decrypt(nonce, cipher, tag, plain, Purpose);
+                aes.Decrypt(nonce, cipher, tag, plain, purpose);
                 return Decode(plain, Convert.ToHexStringLower(nonce));
             }
             catch (AuthenticationTagMismatchException)

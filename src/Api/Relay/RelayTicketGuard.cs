@@ -27,6 +27,9 @@ internal enum TicketVerdict
 internal sealed partial class RelayTicketGuard
 {
     private readonly RelayTicketCodec _codec;
+
+    /// <summary>The codec the tickets are sealed with (also an outbound call's context, for its own purpose).</summary>
+    public RelayTicketCodec Codec => _codec;
     private readonly IRelayTicketLedger _ledger;
     private readonly TimeProvider _time;
     private readonly RelayOptions _options;

@@ -15,7 +15,8 @@ public static class Twiml
     /// <paramref name="language"/> (a reconnected call that had switched language) speech and transcription start in
     /// that language, with its &lt;Language&gt; voice, instead of the use case's. With <paramref name="speechFallback"/>
     /// (a session failed because of a speech provider) the use case's <c>relay.fallback</c> providers and voice replace
-    /// its own, and the &lt;Language&gt; entries, which name the failed ones, are left out.
+    /// its own, and the &lt;Language&gt; entries, which name the failed ones, are left out. With <paramref name="consent"/>
+    /// (a call's first session) the use case's consent line opens the greeting, which is then not interruptible.
     /// </summary>
     public static string ConversationRelay(
         UseCase useCase,
@@ -24,15 +25,18 @@ public static class Twiml
         IReadOnlyDictionary<string, string> parameters,
         string? greeting = null,
         string? language = null,
-        bool speechFallback = false)
+        bool speechFallback = false,
+        bool consent = false)
     {
         ArgumentNullException.ThrowIfNull(useCase);
         ArgumentNullException.ThrowIfNull(parameters);
         var relay = useCase.Relay;
         var fallback = speechFallback ? relay.Fallback : null;
         var element = new XElement("ConversationRelay", new XAttribute("url", relayUrl));
-        Add(element, "welcomeGreeting", greeting ?? useCase.Greeting);
-        Add(element, "welcomeGreetingInterruptible", relay.WelcomeGreetingInterruptible);
+        var welcome = greeting ?? useCase.Greeting;
+        var withConsent = consent && useCase.ConsentLine is not null;
+        Add(element, "welcomeGreeting", withConsent ? (welcome is null ? useCase.ConsentLine : useCase.ConsentLine + " " + welcome) : welcome);
+        Add(element, "welcomeGreetingInterruptible", withConsent ? "none" : relay.WelcomeGreetingInterruptible);
         Add(element, "ttsProvider", fallback?.TtsProvider ?? relay.TtsProvider);
         Add(element, "voice", fallback is null ? relay.Voice : fallback.Voice ?? (fallback.TtsProvider is null ? relay.Voice : null));
         Add(element, "transcriptionProvider", fallback?.TranscriptionProvider ?? relay.TranscriptionProvider);
@@ -86,6 +90,9 @@ public static class Twiml
         Reconnect => throw new ArgumentException("A reconnect is answered with ConversationRelay TwiML.", nameof(decision)),
         _ => throw new ArgumentOutOfRangeException(nameof(decision), decision, "Unknown session end decision."),
     };
+
+    /// <summary>An outbound call reached a machine: leave <paramref name="message"/> (if any) and hang up.</summary>
+    public static string Voicemail(string? message) => Document(Say(message), new XElement("Hangup"));
 
     /// <summary>Said when the call cannot be answered at all (the webhook failed).</summary>
     public static string Unavailable(string message) => Document(Say(message), new XElement("Hangup"));

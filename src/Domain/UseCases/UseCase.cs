@@ -28,7 +28,8 @@ public sealed partial class UseCase
         IReadOnlyList<string>? phoneNumbers = null,
         IReadOnlyList<RedactionRule>? redact = null,
         int? recordRetentionDays = null,
-        PostCallSettings? postCall = null)
+        PostCallSettings? postCall = null,
+        string? consentLine = null)
     {
         if (string.IsNullOrWhiteSpace(id))
         {
@@ -106,6 +107,7 @@ public sealed partial class UseCase
 
         RecordRetentionDays = recordRetentionDays;
         PostCall = postCall ?? new PostCallSettings();
+        ConsentLine = string.IsNullOrWhiteSpace(consentLine) ? null : consentLine;
         PostCall.Validate(id);
         relay.Validate(id);
         Languages = languages ?? [];
@@ -203,6 +205,12 @@ public sealed partial class UseCase
     /// keeps them.
     /// </summary>
     public int? RecordRetentionDays { get; }
+
+    /// <summary>
+    /// Said at the start of every call, before the greeting, and not interruptible (a recording or AI disclosure the
+    /// caller must hear in full).
+    /// </summary>
+    public string? ConsentLine { get; }
 
     /// <summary>What the post-call job writes for this use case's finished calls.</summary>
     public PostCallSettings PostCall { get; }

@@ -48,6 +48,9 @@ internal sealed class UseCaseDocument
     /// <summary>Days business records (orders, bookings) are kept; absent keeps them.</summary>
     public int? RecordRetentionDays { get; set; }
 
+    /// <summary>Said before the greeting of every call, not interruptible.</summary>
+    public string? ConsentLine { get; set; }
+
     /// <summary>The post-call record: summary (default true), extractionSchema (a JSON schema object), profile.</summary>
     public PostCallDocument? PostCall { get; set; }
 
@@ -81,7 +84,8 @@ internal sealed class UseCaseDocument
                 PhoneNumbers,
                 Redact?.Select(r => new RedactionRule(r.Name ?? string.Empty, r.Pattern ?? string.Empty)).ToList(),
                 RecordRetentionDays,
-                PostCall?.ToDomain());
+                PostCall?.ToDomain(),
+                ConsentLine);
         }
         catch (DomainException ex)
         {

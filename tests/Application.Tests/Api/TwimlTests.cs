@@ -117,6 +117,22 @@ public sealed class TwimlTests
     }
 
     [Fact]
+    public void A_consent_line_opens_the_first_sessions_greeting_and_cannot_be_interrupted()
+    {
+        var useCase = new UseCase(
+            "u", "U", "p", new RelaySettings { WelcomeGreetingInterruptible = "any" }, new ModelSettings(),
+            greeting: "Hi, how can I help?", consentLine: "This call is recorded and answered by an AI assistant.");
+
+        var first = XDocument.Parse(Twiml.ConversationRelay(useCase, "wss://v/ws", "https://v/action", new Dictionary<string, string>(), consent: true))
+            .Root!.Element("Connect")!.Element("ConversationRelay")!;
+        var resumed = XDocument.Parse(Twiml.ConversationRelay(useCase, "wss://v/ws", "https://v/action", new Dictionary<string, string>(), greeting: "I'm back."))
+            .Root!.Element("Connect")!.Element("ConversationRelay")!;
+
+        Assert.Equal(("This call is recorded and answered by an AI assistant. Hi, how can I help?", "none"), (first.Attribute("welcomeGreeting")!.Value, first.Attribute("welcomeGreetingInterruptible")!.Value));
+        Assert.Equal(("I'm back.", "any"), (resumed.Attribute("welcomeGreeting")!.Value, resumed.Attribute("welcomeGreetingInterruptible")!.Value));
+    }
+
+    [Fact]
     public void Session_end_hangs_up_or_hands_off()
     {
         var hangUp = XDocument.Parse(Twiml.SessionEnd(new HangUp(null))).Root!;

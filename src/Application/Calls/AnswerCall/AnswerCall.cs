@@ -11,7 +11,18 @@ using VoiceAgent.Domain.UseCases;
 namespace VoiceAgent.Application.Calls.AnswerCall;
 
 /// <summary>Twilio's incoming-call webhook: decide which agent answers.</summary>
-public sealed record AnswerCall(string CallSid, string From, string To) : ICommand<AnswerCallResult>;
+/// <summary>
+/// Twilio's incoming-call webhook, or an outbound call answered (<paramref name="Outbound"/>: we called
+/// <paramref name="To"/>, so the person's profile is looked up by it, the use case is the one the call was placed for,
+/// and <paramref name="Context"/> becomes <c>{{param.*}}</c> values of the prompt).
+/// </summary>
+public sealed record AnswerCall(
+    string CallSid,
+    string From,
+    string To,
+    bool Outbound = false,
+    string? UseCaseId = null,
+    IReadOnlyDictionary<string, string>? Context = null) : ICommand<AnswerCallResult>;
 
 /// <summary>The agent that answers, and what the call's relay session is bound to (sealed into its relay ticket).</summary>
 public sealed record AnswerCallResult(UseCase UseCase, CallerProfile? Profile, CallContext Call);
@@ -34,13 +45,20 @@ internal sealed partial class AnswerCallHandler(
 {
     public async ValueTask<AnswerCallResult> Handle(AnswerCall command, CancellationToken cancellationToken)
     {
-        var (useCase, profile) = await resolver.ResolveAsync(command.From, command.To, requestedUseCaseId: null, cancellationToken).ConfigureAwait(false);
+        var (person, dialled) = command.Outbound ? (command.To, command.From) : (command.From, command.To);
+        var (useCase, profile) = await resolver.ResolveAsync(person, dialled, command.UseCaseId, cancellationToken).ConfigureAwait(false);
 
         // Created through the journal: the store's conditional write makes a webhook retry a no-op.
         journal.CallCreated(Call.Create(command.CallSid, command.From, command.To, useCase.Id, timeProvider.GetUtcNow()));
         Log.Answered(logger, LogIds.Call(command.CallSid), useCase.Id, profile is not null, PhoneNumbers.Mask(command.From));
 
-        var parameters = new Dictionary<string, string>(StringComparer.Ordinal) { [CallParameters.UseCaseId] = useCase.Id };
+        var parameters = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, value) in command.Context ?? new Dictionary<string, string>())
+        {
+            parameters[key] = value;
+        }
+
+        parameters[CallParameters.UseCaseId] = useCase.Id;
         if (profile?.DisplayName is { Length: > 0 } name)
         {
             parameters[CallParameters.CallerName] = name;
