@@ -118,6 +118,8 @@ internal static partial class CallEndpoints
         {
             json.WriteStartObject();
             json.WriteString("name", tool.Name);
+            json.WritePropertyName("input");
+            WriteJsonOrString(json, tool.InputJson);
             json.WriteString("status", tool.Status.ToString());
             json.WriteNumber("durationMs", Math.Round(tool.Duration.TotalMilliseconds));
             json.WriteEndObject();
@@ -125,6 +127,20 @@ internal static partial class CallEndpoints
 
         json.WriteEndArray();
         json.WriteEndObject();
+    }
+
+    /// <summary>A tool's input as the JSON it is, or as a string when the model sent something that is not JSON.</summary>
+    private static void WriteJsonOrString(Utf8JsonWriter json, string value)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(value);
+            document.RootElement.WriteTo(json);
+        }
+        catch (JsonException)
+        {
+            json.WriteStringValue(value);
+        }
     }
 
     private static void Optional(Utf8JsonWriter json, string name, DateTimeOffset? value)

@@ -103,8 +103,12 @@ public sealed class ActiveCall
     public IReadOnlyDictionary<string, string> RequestMetadata => _metadata ??= new(StringComparer.Ordinal)
     {
         ["useCase"] = UseCase.Id,
-        ["call"] = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(CallSid)).AsSpan(0, 16)),
+        ["call"] = HashedCallSid(CallSid),
     };
+
+    /// <summary>The CallSid as the model provider's logs see it: the first 16 bytes of its SHA-256, in hex.</summary>
+    public static string HashedCallSid(string callSid) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(callSid)).AsSpan(0, 16));
 
     public ICallOutput Output { get; }
 

@@ -160,7 +160,7 @@ internal sealed partial class PostCallRecorder(
             Metadata = new Dictionary<string, string>(StringComparer.Ordinal)
             {
                 ["useCase"] = useCase.Id,
-                ["call"] = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(call.CallSid)).AsSpan(0, 16)),
+                ["call"] = ActiveCall.HashedCallSid(call.CallSid),
                 ["purpose"] = tool is null ? "post-call-summary" : "post-call-extraction",
             },
         };
