@@ -36,8 +36,19 @@ public sealed class PostCallTests
             await twilio.ReceiveAnswerAsync();
         }
 
+        // Twilio reports the session's end once it is over: the relay socket closed and the call's state stored (a
+        // callback that finds no call, its writes still queued on a busy machine, cannot end it: see the closing note).
+        var registry = factory.Get<VoiceAgent.Application.Calls.IActiveCallRegistry>();
+        var journal = factory.Get<VoiceAgent.Application.Persistence.ICallJournal>();
+        for (var i = 0; i < 400 && (registry.TryGet(RelayClient.CallSid, out _) || journal.Pending > 0); i++)
+        {
+            await Task.Delay(25);
+        }
+
         var end = new Dictionary<string, string> { ["CallSid"] = RelayClient.CallSid, ["SessionId"] = "VX1", ["SessionStatus"] = "completed", ["SessionDuration"] = "31" };
-        await factory.PostSignedAsync("/action", end);
+        var ended = await factory.PostSignedAsync("/action", end);
+        Assert.Equal(HttpStatusCode.OK, ended.StatusCode);
+        Assert.Contains("<Hangup", await ended.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         var record = await WaitForRecordAsync(factory);
 
         Assert.Equal(CallOutcomes.CallerHungUp, record.Outcome);
@@ -109,6 +120,7 @@ public sealed class PostCallTests
             await Task.Delay(50);
         }
 
-        throw new TimeoutException("No post-call record within 20 s.");
+        var stored = await calls.GetAsync(RelayClient.CallSid, CancellationToken.None);
+        throw new TimeoutException($"No post-call record within 20 s (stored: {stored?.Status}, ended {stored?.EndedAt}; model requests: {factory.Model.Requests.Count}).");
     }
 }

@@ -159,7 +159,8 @@ internal sealed partial class CallJournalWriter : IHostedService, IDisposable
     /// <summary>Moves what is queued into per-call groups, in order; entries of a parked call join its parked ones.</summary>
     private void Take(ChannelReader<JournalEntry> lane, Dictionary<string, List<JournalEntry>> ready, List<string> order, ParkedCalls parked)
     {
-        for (var taken = 0; taken < _options.BatchSize && parked.Entries < _journal.LaneCapacity && lane.TryRead(out var entry); taken++)
+        // What is taken may all end up parked (the store is down): parked and taken together stay within a lane's worth.
+        for (var taken = 0; taken < _options.BatchSize && parked.Entries + taken < _journal.LaneCapacity && lane.TryRead(out var entry); taken++)
         {
             if (parked.TryGetValue(entry.CallSid, out var waiting))
             {

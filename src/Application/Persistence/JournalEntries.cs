@@ -57,7 +57,8 @@ internal static class JournalEntries
                     created = e.Call;
                     break;
                 case CallChangedEntry e:
-                    changed = e.Call;
+                    // A later copy of the live call (its session closing) never takes back an end recorded before it.
+                    changed = changed is { IsEnded: true } earlier ? e.Call.WithEndOf(earlier) : e.Call;
                     break;
                 case MessagesSavedEntry e:
                     foreach (var message in e.Messages)

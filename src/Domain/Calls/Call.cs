@@ -208,6 +208,23 @@ public sealed class Call
         return changed;
     }
 
+    /// <summary>
+    /// This call, ended as <paramref name="other"/> is when this one is not: a copy of the live call taken after
+    /// another copy recorded the end keeps that end.
+    /// </summary>
+    public Call WithEndOf(Call other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        if (other.IsEnded && !IsEnded)
+        {
+            Status = other.Status;
+            EndedAt = other.EndedAt;
+            HandoffData = other.HandoffData;
+        }
+
+        return this;
+    }
+
     /// <summary>The post-call record, once written (and as storage restores it).</summary>
     public CallRecord? Record { get; private set; }
 
