@@ -27,6 +27,29 @@ public sealed class JournalTests
     }
 
     [Fact]
+    public async Task A_session_end_that_arrives_before_the_call_is_stored_still_ends_it_and_keeps_who_called()
+    {
+        await using var harness = new Harness();
+        var writer = harness.Get<IEnumerable<IHostedService>>().OfType<CallJournalWriter>().Single();
+        var journal = harness.Get<ICallJournal>();
+        const string sid = "CA0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f";
+
+        // The call's creation is still queued (a busy journal) when Twilio's session-end callback comes.
+        journal.CallCreated(Domain.Calls.Call.Create(sid, "+15550001234", "+15550006000", "leasing", harness.Time.GetUtcNow()));
+        await harness.Sender.Send(new Calls.EndSession.EndSession(sid, "VX1", "completed", null, null, 12, null, "+15550001234", "+15550006000"));
+        await writer.StartAsync(CancellationToken.None);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (journal.Pending > 0)
+        {
+            await Task.Delay(5, timeout.Token);
+        }
+
+        await writer.StopAsync(CancellationToken.None);
+        var stored = (await harness.Calls.GetAsync(sid, CancellationToken.None))!;
+        Assert.Equal((Domain.Calls.CallStatus.Completed, "leasing", 12), (stored.Status, stored.UseCaseId, stored.SessionSeconds));
+    }
+
+    [Fact]
     public async Task A_store_outage_delays_writes_but_loses_none()
     {
         await using var harness = new Harness();

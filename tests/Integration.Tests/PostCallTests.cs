@@ -36,14 +36,7 @@ public sealed class PostCallTests
             await twilio.ReceiveAnswerAsync();
         }
 
-        // Twilio reports the session's end once it is over: the relay socket closed and the call's state stored (a
-        // callback that finds no call, its writes still queued on a busy machine, cannot end it: see the closing note).
-        var registry = factory.Get<VoiceAgent.Application.Calls.IActiveCallRegistry>();
-        var journal = factory.Get<VoiceAgent.Application.Persistence.ICallJournal>();
-        for (var i = 0; i < 400 && (registry.TryGet(RelayClient.CallSid, out _) || journal.Pending > 0); i++)
-        {
-            await Task.Delay(25);
-        }
+        // Twilio reports the session's end at once, whether or not this busy machine has stored the call yet.
 
         var end = new Dictionary<string, string> { ["CallSid"] = RelayClient.CallSid, ["SessionId"] = "VX1", ["SessionStatus"] = "completed", ["SessionDuration"] = "31" };
         var ended = await factory.PostSignedAsync("/action", end);

@@ -102,7 +102,9 @@ internal static partial class VoiceEndpoints
             NullIfEmpty(form["HandoffData"].ToString()),
             NullIfEmpty(form["ErrorMessage"].ToString()),
             int.TryParse(form["SessionDuration"].ToString(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds) ? seconds : null,
-            NullIfEmpty(form["ErrorCode"].ToString()));
+            NullIfEmpty(form["ErrorCode"].ToString()),
+            NullIfEmpty(form["From"].ToString()),
+            NullIfEmpty(form["To"].ToString()));
         var twiml = await replies.GetOrAnswerAsync(
             [command.CallSid, command.SessionId, command.SessionStatus, command.HandoffData],
             async () =>

@@ -78,6 +78,13 @@ internal static class JournalEntries
             }
         }
 
+        if (created is not null && changed is not null)
+        {
+            // Created and changed in one write: the creation says who called and the use case (a callback that ended
+            // the call before its creation was stored knew neither).
+            changed = Call.Merge(created, changed);
+        }
+
         var puts = new List<IndexedMessage>();
         var deletes = new List<int>();
         foreach (var (index, message) in messages)

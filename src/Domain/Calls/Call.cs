@@ -209,6 +209,21 @@ public sealed class Call
     }
 
     /// <summary>
+    /// <paramref name="update"/> as it applies to <paramref name="stored"/>: what identifies the call (numbers, use case,
+    /// creation) stays the stored one's, an end stays an end, and the rest is the update's.
+    /// </summary>
+    public static Call Merge(Call stored, Call update)
+    {
+        ArgumentNullException.ThrowIfNull(stored);
+        ArgumentNullException.ThrowIfNull(update);
+        var end = stored.IsEnded ? stored : update;
+        return Restore(
+            stored.CallSid, stored.From, stored.To, stored.UseCaseId, end.Status, stored.CreatedAt, update.ConnectedAt ?? stored.ConnectedAt, end.EndedAt,
+            update.SessionId ?? stored.SessionId, end.HandoffData, update.SessionSeconds, update.ErrorCode, update.ReportedSessionId)
+            .WithUsageOf(update).WithFlagsOf(update).WithRecordOf(update).WithRecordOf(stored);
+    }
+
+    /// <summary>
     /// This call, ended as <paramref name="other"/> is when this one is not: a copy of the live call taken after
     /// another copy recorded the end keeps that end.
     /// </summary>

@@ -28,7 +28,9 @@ public sealed record EndSession(
     string? HandoffData,
     string? ErrorMessage,
     int? SessionDuration = null,
-    string? ErrorCode = null) : ICommand<SessionEndDecision>;
+    string? ErrorCode = null,
+    string? From = null,
+    string? To = null) : ICommand<SessionEndDecision>;
 
 /// <summary>The hand-over of a live call by an instance that is shutting down: /action reconnects such a call.</summary>
 public static class DrainHandover
@@ -138,6 +140,8 @@ internal sealed class EndSessionValidator : AbstractValidator<EndSession>
         RuleFor(c => c.HandoffData).MaximumLength(16_384);
         RuleFor(c => c.ErrorMessage).MaximumLength(4_096);
         RuleFor(c => c.ErrorCode).MaximumLength(64);
+        RuleFor(c => c.From).MaximumLength(256);
+        RuleFor(c => c.To).MaximumLength(256);
         RuleFor(c => c.SessionDuration).GreaterThanOrEqualTo(0);
     }
 }
@@ -223,21 +227,27 @@ internal sealed partial class EndSessionHandler(
             outcome = CallStatus.Completed;
         }
 
-        if (call is not null)
+        if (call is null)
         {
-            // Both steps are idempotent: a replayed callback (same session) changes nothing and writes nothing.
-            var recorded = call.RecordSession(command.SessionId, command.SessionDuration, command.ErrorCode);
-            var ended = call.End(outcome, command.HandoffData, timeProvider.GetUtcNow());
-            if (ended | recorded)
-            {
-                journal.CallChanged(call);
-            }
+            // Neither live here nor stored (yet): its writes may still be on their way through a busy journal. The end
+            // is journaled all the same: it lands after them (a call's entries keep their order), and the store never
+            // takes an end back, nor lets it overwrite who called and the use case.
+            Log.EndingUnseenCall(logger, LogIds.Call(command.CallSid));
+            call = Call.Create(command.CallSid, command.From ?? string.Empty, command.To ?? string.Empty, options.Value.DefaultUseCaseId, timeProvider.GetUtcNow());
+        }
 
-            if (ended)
-            {
-                // Off the callback's path: the record is written once the end is stored.
-                postCall.Enqueue(call.CallSid);
-            }
+        // Both steps are idempotent: a replayed callback (same session) changes nothing and writes nothing.
+        var recorded = call.RecordSession(command.SessionId, command.SessionDuration, command.ErrorCode);
+        var ended = call.End(outcome, command.HandoffData, timeProvider.GetUtcNow());
+        if (ended | recorded)
+        {
+            journal.CallChanged(call);
+        }
+
+        if (ended)
+        {
+            // Off the callback's path: the record is written once the end is stored.
+            postCall.Enqueue(call.CallSid);
         }
 
         Log.SessionEnded(logger, LogIds.Call(command.CallSid), command.SessionStatus, outcome);
@@ -287,6 +297,9 @@ internal sealed partial class EndSessionHandler(
 
         [LoggerMessage(EventId = 1307, Level = LogLevel.Warning, Message = "Call {CallSid}: the relay session failed in its speech providers (error {ErrorCode}: {ErrorMessage}); reconnecting with the fallback providers")]
         public static partial void SpeechFallback(ILogger logger, string callSid, string errorCode, string errorMessage);
+
+        [LoggerMessage(EventId = 1308, Level = LogLevel.Information, Message = "Call {CallSid} ended before any of its state was found; its end is stored to land after its pending writes")]
+        public static partial void EndingUnseenCall(ILogger logger, string callSid);
 
         [LoggerMessage(EventId = 1305, Level = LogLevel.Information, Message = "Call {CallSid} was moved off a stopping instance; reconnecting it")]
         public static partial void Reconnecting(ILogger logger, string callSid);

@@ -48,14 +48,8 @@ internal sealed class EmbeddedCallRepository : ICallRepository
         {
             if (writes.Call is { } call)
             {
-                record.Call = record.Call is not { } stored
-                    ? call
-                    : writes.CallIsNew
-                        ? stored
-                        : Call.Restore(
-                            // An ended call stays ended (a late write of the live call cannot take the end back).
-                            stored.CallSid, stored.From, stored.To, stored.UseCaseId, stored.IsEnded ? stored.Status : call.Status, stored.CreatedAt, call.ConnectedAt, stored.EndedAt ?? call.EndedAt,
-                            call.SessionId, stored.IsEnded ? stored.HandoffData : call.HandoffData, call.SessionSeconds, call.ErrorCode, call.ReportedSessionId).WithUsageOf(call).WithFlagsOf(call).WithRecordOf(stored);
+                // What identifies a stored call is never overwritten, and an ended call stays ended.
+                record.Call = record.Call is not { } stored ? call : writes.CallIsNew ? stored : Call.Merge(stored, call);
             }
 
             foreach (var (index, message) in writes.Messages)
