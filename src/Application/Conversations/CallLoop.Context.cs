@@ -92,37 +92,20 @@ internal sealed partial class CallLoop
         {
             await Task.Yield();
             var model = _call.UseCase.Model;
-            var settings = model with
-            {
-                InferenceProfiles = model.SummaryProfile is { } profile ? [profile] : model.InferenceProfiles,
-                MaxTokens = 400,
-                Temperature = 0.2f,
-                TopP = null,
-                ToolChoice = null,
-                StopSequences = [],
-                PromptCaching = false,
-            };
-            var request = new ModelRequest(SummaryInstructions, [new ConversationMessage(ConversationRole.User, [new TextBlock(transcript)])], [], settings)
+            var request = new ModelRequest(
+                SummaryInstructions,
+                [new ConversationMessage(ConversationRole.User, [new TextBlock(transcript)])],
+                [],
+                model.ForBackground(model.SummaryProfile, maxTokens: 400, temperature: 0.2f))
             {
                 Metadata = _call.RequestMetadata,
             };
             // The deadline runs on the call's clock, as the loop's other timers do.
             using var deadline = new CancellationTokenSource(SummaryTimeout, _services.Time);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_call.SessionToken, deadline.Token);
-            var text = new StringBuilder();
-            await foreach (var streamEvent in _services.Rounds.Model.StreamAsync(request, timeout.Token).ConfigureAwait(false))
-            {
-                if (streamEvent is TextDelta delta)
-                {
-                    text.Append(delta.Text);
-                }
-                else if (streamEvent is ModelCompleted { Usage: not null } completed)
-                {
-                    (usage, cost) = _services.Rounds.Price(_call.UseCase.Id, completed);
-                }
-            }
-
-            summary = text.ToString().Trim();
+            var answer = await _services.Rounds.AskAsync(_call.UseCase.Id, request, timeout.Token).ConfigureAwait(false);
+            (usage, cost) = (answer.Usage, answer.Cost);
+            summary = answer.Text.Trim();
         }
         catch (Exception ex) when (!_call.SessionToken.IsCancellationRequested)
         {

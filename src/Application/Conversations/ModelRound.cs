@@ -1,3 +1,4 @@
+using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using VoiceAgent.Application.Abstractions;
@@ -24,6 +25,36 @@ internal sealed partial class ModelRound(ILanguageModel model, IOptions<PricingO
         var cost = pricing.Value.Cost(completed.Profile, usage) ?? 0m;
         telemetry.ModelCost(useCaseId, completed.Profile, cost);
         return (usage, cost);
+    }
+
+    /// <summary>
+    /// One model call off any turn (a running summary, a post-call record), read whole: its text, the input of the
+    /// tool the request makes it call, and its priced usage.
+    /// </summary>
+    public async Task<BackgroundAnswer> AskAsync(string useCaseId, ModelRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var text = new StringBuilder();
+        string? toolInput = null;
+        TokenUsage? usage = null;
+        var cost = 0m;
+        await foreach (var streamEvent in model.StreamAsync(request, cancellationToken).ConfigureAwait(false))
+        {
+            switch (streamEvent)
+            {
+                case TextDelta delta:
+                    text.Append(delta.Text);
+                    break;
+                case ToolUseRequested use when use.Name == request.Settings.ToolChoice:
+                    toolInput = use.InputJson;
+                    break;
+                case ModelCompleted { Usage: not null } completed:
+                    (usage, cost) = Price(useCaseId, completed);
+                    break;
+            }
+        }
+
+        return new BackgroundAnswer(text.ToString(), toolInput, usage, cost);
     }
 
     /// <param name="call">The call.</param>
@@ -262,3 +293,6 @@ internal sealed partial class ModelRound(ILanguageModel model, IOptions<PricingO
         public static partial void ApologyNotSent(ILogger logger, string callSid);
     }
 }
+
+/// <summary>What a model call off the conversation answered: its text as written, the forced tool's input, its usage.</summary>
+internal sealed record BackgroundAnswer(string Text, string? ToolInput, TokenUsage? Usage, decimal Cost);

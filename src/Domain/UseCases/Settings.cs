@@ -261,6 +261,22 @@ public sealed record ModelSettings
     public IReadOnlyList<string> StopSequences { get; init; } = [];
 
     public const int MaxStopSequences = 4;
+
+    /// <summary>
+    /// These settings for a model call off the conversation (a running summary, a post-call record): on
+    /// <paramref name="profile"/> when given, no sampling cut-off, no stop sequences, no cache points, and the tool
+    /// choice that call needs.
+    /// </summary>
+    public ModelSettings ForBackground(string? profile, int maxTokens, float temperature, string? toolChoice = null) => this with
+    {
+        InferenceProfiles = profile is { } only ? [only] : InferenceProfiles,
+        MaxTokens = maxTokens,
+        Temperature = temperature,
+        TopP = null,
+        ToolChoice = toolChoice,
+        StopSequences = [],
+        PromptCaching = false,
+    };
 }
 
 /// <summary>A tool the model may call, as declared to it.</summary>

@@ -171,15 +171,8 @@ internal sealed partial class EndSessionHandler(
                 journal.CallChanged(call);
             }
 
-            var parameters = new Dictionary<string, string>(StringComparer.Ordinal) { [CallParameters.UseCaseId] = resumed.Id };
             var language = resumed.FindLanguage(spoken)?.Code;
-            if (language is not null)
-            {
-                parameters[CallParameters.Language] = language;
-            }
-
-            var context = new CallContext(command.CallSid, call?.From ?? string.Empty, call?.To ?? string.Empty, resumed.Id, parameters, Resume: true);
-            return new Reconnect(resumed, context, ReconnectGreeting, language, call?.SpeechFallbackUsed ?? false);
+            return new Reconnect(resumed, Resumed(command.CallSid, call, resumed, language), ReconnectGreeting, language, call?.SpeechFallbackUsed ?? false);
         }
 
         if (status == "failed"
@@ -192,9 +185,7 @@ internal sealed partial class EndSessionHandler(
             Log.SpeechFallback(logger, LogIds.Call(command.CallSid), command.ErrorCode ?? "(none)", PiiRedactor.BuiltIn.Redact(command.ErrorMessage ?? "(no error message)"));
             call.RecordSession(command.SessionId, command.SessionDuration, command.ErrorCode);
             journal.CallChanged(call);
-            var parameters = new Dictionary<string, string>(StringComparer.Ordinal) { [CallParameters.UseCaseId] = useCase.Id };
-            var context = new CallContext(command.CallSid, call.From, call.To, useCase.Id, parameters, Resume: true);
-            return new Reconnect(useCase, context, FallbackGreeting, Language: null, SpeechFallback: true);
+            return new Reconnect(useCase, Resumed(command.CallSid, call, useCase, language: null), FallbackGreeting, Language: null, SpeechFallback: true);
         }
 
         SessionEndDecision decision;
@@ -252,6 +243,18 @@ internal sealed partial class EndSessionHandler(
 
         Log.SessionEnded(logger, LogIds.Call(command.CallSid), command.SessionStatus, outcome);
         return decision;
+    }
+
+    /// <summary>What a reconnected session is bound to: the same call, caller and number, resuming its conversation.</summary>
+    private static CallContext Resumed(string callSid, Call? call, UseCase useCase, string? language)
+    {
+        var parameters = new Dictionary<string, string>(StringComparer.Ordinal) { [CallParameters.UseCaseId] = useCase.Id };
+        if (language is not null)
+        {
+            parameters[CallParameters.Language] = language;
+        }
+
+        return new CallContext(callSid, call?.From ?? string.Empty, call?.To ?? string.Empty, useCase.Id, parameters, Resume: true);
     }
 
     private const string ReconnectGreeting = "Thanks for holding, I'm back with you.";

@@ -31,7 +31,6 @@ internal sealed partial class PostCallRecorder(
     ICallRepository calls,
     IOrderRepository orders,
     ICallDirectory directory,
-    ILanguageModel model,
     ModelRound rounds,
     TimeProvider timeProvider,
     ILogger<PostCallRecorder> logger)
@@ -145,16 +144,7 @@ internal sealed partial class PostCallRecorder(
     private async Task<(string? Answer, TokenUsage Usage, decimal Cost)> AskAsync(
         UseCase useCase, Call call, string instructions, string transcript, ToolSpec? tool, CancellationToken cancellationToken)
     {
-        var settings = useCase.Model with
-        {
-            InferenceProfiles = useCase.PostCall.Profile is { } profile ? [profile] : useCase.Model.InferenceProfiles,
-            MaxTokens = tool is null ? 300 : 800,
-            Temperature = 0f,
-            TopP = null,
-            ToolChoice = tool?.Name,
-            StopSequences = [],
-            PromptCaching = false,
-        };
+        var settings = useCase.Model.ForBackground(useCase.PostCall.Profile, maxTokens: tool is null ? 300 : 800, temperature: 0f, toolChoice: tool?.Name);
         var request = new ModelRequest(instructions, [new ConversationMessage(ConversationRole.User, [new TextBlock(transcript)])], tool is null ? [] : [tool], settings)
         {
             Metadata = new Dictionary<string, string>(StringComparer.Ordinal)
@@ -166,32 +156,14 @@ internal sealed partial class PostCallRecorder(
         };
         using var deadline = new CancellationTokenSource(ModelTimeout, timeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
-        var text = new StringBuilder();
-        string? input = null;
-        var usage = TokenUsage.None;
-        var cost = 0m;
-        await foreach (var streamEvent in model.StreamAsync(request, linked.Token).ConfigureAwait(false))
-        {
-            switch (streamEvent)
-            {
-                case TextDelta delta:
-                    text.Append(delta.Text);
-                    break;
-                case ToolUseRequested use when use.Name == tool?.Name:
-                    input = use.InputJson;
-                    break;
-                case ModelCompleted completed when completed.Usage is not null:
-                    (usage, cost) = rounds.Price(useCase.Id, completed);
-                    break;
-            }
-        }
-
+        var answer = await rounds.AskAsync(useCase.Id, request, linked.Token).ConfigureAwait(false);
+        var usage = answer.Usage ?? TokenUsage.None;
         if (tool is null)
         {
-            return (text.Length == 0 ? null : text.ToString().Trim(), usage, cost);
+            return (answer.Text.Length == 0 ? null : answer.Text.Trim(), usage, answer.Cost);
         }
 
-        return (IsJsonObject(input) ? input : null, usage, cost);
+        return (IsJsonObject(answer.ToolInput) ? answer.ToolInput : null, usage, answer.Cost);
     }
 
     private static bool IsJsonObject(string? json)
