@@ -20,6 +20,7 @@ public sealed class TurnClock
     private int _fallbacks;
     private string? _profile;
     private List<string>? _events;
+    private bool _answerWritten;
 
     /// <summary>A model request went out (the first one counts); a preemptive answer's may precede the prompt.</summary>
     public void ModelRequested(long at)
@@ -55,8 +56,8 @@ public sealed class TurnClock
         }
     }
 
-    /// <summary>A text frame of the answer was written to Twilio.</summary>
-    public void TextWritten(long at)
+    /// <summary>A text frame of the answer was written to Twilio (<paramref name="last"/>: the answer's final one).</summary>
+    public void TextWritten(long at, bool last = false)
     {
         lock (_lock)
         {
@@ -66,6 +67,19 @@ public sealed class TurnClock
             }
 
             _lastText = at;
+            _answerWritten |= last;
+        }
+    }
+
+    /// <summary>Whether the answer's final text frame has been written: its timings are complete.</summary>
+    public bool AnswerWritten
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _answerWritten;
+            }
         }
     }
 

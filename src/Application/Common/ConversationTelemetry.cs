@@ -90,7 +90,7 @@ public sealed class ConversationTelemetry
             return;
         }
 
-        turn.Clock.TextWritten(_timeProvider.GetTimestamp());
+        turn.Clock.TextWritten(_timeProvider.GetTimestamp(), text.Last);
         if (text.Token.Length > 0 && turn.TryMarkFirstTokenWritten())
         {
             _timeToFirstToken.Record(

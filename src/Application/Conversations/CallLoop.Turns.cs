@@ -309,9 +309,10 @@ internal sealed partial class CallLoop
             turn.AnswerIndex = Conversation.AddAssistant([new TextBlock(spoken)], turn.Moderation, usage, timings);
         }
 
-        if (turn.AnswerIndex is null || turn.IsCancelled)
+        if (turn.AnswerIndex is null || turn.IsCancelled || turn.Clock.AnswerWritten)
         {
-            // No answer frame will follow: the timings are final now.
+            // No answer frame will follow (or the last one is out already): the timings are final now, and the answer
+            // is stored with them once.
             RecordTimings(turn, timings);
         }
 
@@ -323,9 +324,9 @@ internal sealed partial class CallLoop
     }
 
     /// <summary>
-    /// The transport wrote <paramref name="turn"/>'s last text frame (after the loop closed it): its answer's timings
-    /// are completed with the text frames, and stored with it again (the journal folds the two writes into one when
-    /// they come within its linger, as they almost always do).
+    /// The transport wrote <paramref name="turn"/>'s last text frame after the loop closed it: its answer's timings are
+    /// completed with the text frames, and stored with it again (the journal folds the two writes into one when they
+    /// come within its linger). A last frame written before the close needs nothing here: the close had it.
     /// </summary>
     private void OnTurnSpoken(TurnHandle turn)
     {
