@@ -36,9 +36,21 @@ public sealed class JournalTests
 
         // The call's creation is still queued (a busy journal) when Twilio's session-end callback comes.
         journal.CallCreated(Domain.Calls.Call.Create(sid, "+15550001234", "+15550006000", "leasing", harness.Time.GetUtcNow()));
-        await harness.Sender.Send(new Calls.EndSession.EndSession(sid, "VX1", "completed", null, null, 12, null, "+15550001234", "+15550006000"));
-        await writer.StartAsync(CancellationToken.None);
+        var ending = harness.Sender.Send(new Calls.EndSession.EndSession(sid, "VX1", "completed", null, null, 12, null, "+15550001234", "+15550006000")).AsTask();
+
+        // The callback waits for the call's queued writes, but only so long (Twilio waits for its answer): then it
+        // decides on what the store has.
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await Task.Delay(50, timeout.Token);
+        Assert.False(ending.IsCompleted);
+        while (!ending.IsCompleted)
+        {
+            harness.Time.Advance(TimeSpan.FromMilliseconds(500));
+            await Task.Delay(5, timeout.Token);
+        }
+
+        await ending;
+        await writer.StartAsync(CancellationToken.None);
         while (journal.Pending > 0)
         {
             await Task.Delay(5, timeout.Token);

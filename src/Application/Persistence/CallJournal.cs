@@ -27,6 +27,13 @@ public interface ICallJournal
 
     /// <summary>Entries waiting to be written.</summary>
     int Pending { get; }
+
+    /// <summary>
+    /// Completes when everything this instance journaled for <paramref name="callSid"/> before the call is stored (or
+    /// set aside as a dead letter): at once when nothing is queued for it. Never completes while the store refuses the
+    /// call's writes; wait with a timeout.
+    /// </summary>
+    Task WrittenAsync(string callSid);
 }
 
 internal sealed partial class CallJournal : ICallJournal
@@ -75,6 +82,19 @@ internal sealed partial class CallJournal : ICallJournal
     public void MessageRemoved(string callSid, int index) => Enqueue(new MessageRemovedEntry(callSid, index));
 
     public void ToolCallRecorded(ToolCall toolCall) => Enqueue(new ToolCallEntry(toolCall));
+
+    public Task WrittenAsync(string callSid)
+    {
+        var mark = new WrittenMarkEntry(callSid, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        if (_lanes[LaneOf(callSid)].Writer.TryWrite(mark))
+        {
+            Interlocked.Increment(ref _pending);
+            return mark.Done.Task;
+        }
+
+        // Closed (shutting down) or full: there is nothing to wait behind that this instance will write soon.
+        return Task.CompletedTask;
+    }
 
     internal void Written(int entries) => Interlocked.Add(ref _pending, -entries);
 

@@ -169,6 +169,14 @@ internal sealed partial class CallJournalWriter : IHostedService, IDisposable
                 continue;
             }
 
+            if (entry is WrittenMarkEntry mark && !ready.ContainsKey(entry.CallSid))
+            {
+                // Nothing of the call is waiting in this lane: what came before the mark is written.
+                _journal.Written(1);
+                mark.Done.TrySetResult();
+                continue;
+            }
+
             if (!ready.TryGetValue(entry.CallSid, out var group))
             {
                 ready[entry.CallSid] = group = [];
@@ -264,6 +272,11 @@ internal sealed partial class CallJournalWriter : IHostedService, IDisposable
             var shared = writes.Except(left).ToList();
             _batchItems.Record(shared.Sum(w => w.Count));
             _journal.Written(shared.Sum(w => ready[w.CallSid].Count));
+            foreach (var written in shared)
+            {
+                JournalEntries.Settle(ready[written.CallSid]);
+            }
+
             return left;
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !abort.IsCancellationRequested)
@@ -285,6 +298,7 @@ internal sealed partial class CallJournalWriter : IHostedService, IDisposable
             await _repository.WriteAsync(writes, abort).ConfigureAwait(false);
             _batchItems.Record(writes.Count);
             _journal.Written(entries.Count);
+            JournalEntries.Settle(entries);
             return null;
         }
         catch (StoreRejectedException) when (entries.Count > 1)
@@ -292,6 +306,13 @@ internal sealed partial class CallJournalWriter : IHostedService, IDisposable
             // One of them is poison: write them one by one, so only that one is set aside.
             for (var i = 0; i < entries.Count; i++)
             {
+                if (entries[i] is WrittenMarkEntry)
+                {
+                    _journal.Written(1);
+                    JournalEntries.Settle([entries[i]]);
+                    continue;
+                }
+
                 try
                 {
                     await _repository.WriteAsync(JournalEntries.Coalesce(callSid, [entries[i]]), abort).ConfigureAwait(false);

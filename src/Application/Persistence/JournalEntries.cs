@@ -36,8 +36,29 @@ internal sealed record ToolCallEntry(ToolCall ToolCall) : JournalEntry(ToolCall.
     public override int Items => 1;
 }
 
+/// <summary>
+/// Not a write: a mark behind the call's entries, done when everything journaled for the call before it is stored
+/// (or set aside). Readers that need the call whole (its post-call record) wait for it.
+/// </summary>
+internal sealed record WrittenMarkEntry(string Sid, TaskCompletionSource Done) : JournalEntry(Sid)
+{
+    public override int Items => 0;
+}
+
 internal static class JournalEntries
 {
+    /// <summary>Marks the <see cref="WrittenMarkEntry"/>s among <paramref name="entries"/> done: what came before them is stored.</summary>
+    public static void Settle(IEnumerable<JournalEntry> entries)
+    {
+        foreach (var entry in entries)
+        {
+            if (entry is WrittenMarkEntry mark)
+            {
+                mark.Done.TrySetResult();
+            }
+        }
+    }
+
     /// <summary>
     /// One call's entries, in the order they were made, as one write: for each key the last state wins (a message
     /// put then deleted is deleted; deleted then put is put), the call record is its latest change, or — when it was
@@ -72,6 +93,8 @@ internal static class JournalEntries
                     break;
                 case ToolCallEntry e:
                     tools[e.ToolCall.ToolUseId] = e.ToolCall;
+                    break;
+                case WrittenMarkEntry:
                     break;
                 default:
                     throw new InvalidOperationException($"Unknown journal entry {entry.GetType().Name}.");

@@ -158,7 +158,7 @@ internal sealed partial class EndSessionHandler(
 {
     public async ValueTask<SessionEndDecision> Handle(EndSession command, CancellationToken cancellationToken)
     {
-        var (call, useCase) = await FindAsync(command.CallSid, cancellationToken).ConfigureAwait(false);
+        var (call, useCase) = await FindAsync(command, cancellationToken).ConfigureAwait(false);
         var status = command.SessionStatus.ToLowerInvariant();
         var wantsHandoff = !string.IsNullOrWhiteSpace(command.HandoffData);
 
@@ -224,7 +224,7 @@ internal sealed partial class EndSessionHandler(
             // is journaled all the same: it lands after them (a call's entries keep their order), and the store never
             // takes an end back, nor lets it overwrite who called and the use case.
             Log.EndingUnseenCall(logger, LogIds.Call(command.CallSid));
-            call = Call.Create(command.CallSid, command.From ?? string.Empty, command.To ?? string.Empty, options.Value.DefaultUseCaseId, timeProvider.GetUtcNow());
+            call = Call.Create(command.CallSid, command.From ?? string.Empty, command.To ?? string.Empty, useCase?.Id ?? options.Value.DefaultUseCaseId, timeProvider.GetUtcNow());
         }
 
         // Both steps are idempotent: a replayed callback (same session) changes nothing and writes nothing.
@@ -257,6 +257,9 @@ internal sealed partial class EndSessionHandler(
         return new CallContext(callSid, call?.From ?? string.Empty, call?.To ?? string.Empty, useCase.Id, parameters, Resume: true);
     }
 
+    /// <summary>How long the session-end callback waits for this instance's queued writes of the call (Twilio waits 15 s).</summary>
+    private static readonly TimeSpan JournalWait = TimeSpan.FromSeconds(2);
+
     private const string ReconnectGreeting = "Thanks for holding, I'm back with you.";
 
     private const string FallbackGreeting = "Sorry about that, we had a problem with the line. I'm back with you.";
@@ -264,8 +267,15 @@ internal sealed partial class EndSessionHandler(
     private Task<UseCase?> DefaultUseCaseAsync(CancellationToken cancellationToken) =>
         directory.GetUseCaseAsync(options.Value.DefaultUseCaseId, cancellationToken);
 
-    private async Task<(Call? Call, UseCase? UseCase)> FindAsync(string callSid, CancellationToken cancellationToken)
+    /// <summary>
+    /// The call, live here or stored, and its use case. A call whose session just closed here may still have writes in
+    /// this instance's journal (its creation, on a short call or a busy store): they are waited for, briefly, before
+    /// the store is read. A call found nowhere still gets the use case of the number it dialled, so that a hand-off
+    /// it asked for is not lost.
+    /// </summary>
+    private async Task<(Call? Call, UseCase? UseCase)> FindAsync(EndSession command, CancellationToken cancellationToken)
     {
+        var callSid = command.CallSid;
         if (registry.TryGet(callSid, out var active) && active is not null)
         {
             return (active.Call, active.UseCase);
@@ -273,8 +283,19 @@ internal sealed partial class EndSessionHandler(
 
         try
         {
+            try
+            {
+                await journal.WrittenAsync(callSid).WaitAsync(JournalWait, timeProvider, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // The store is slow or refusing this call's writes: read what it has.
+            }
+
             var call = await calls.GetAsync(callSid, cancellationToken).ConfigureAwait(false);
-            var useCase = call is null ? null : await directory.GetUseCaseAsync(call.UseCaseId, cancellationToken).ConfigureAwait(false);
+            var useCaseId = call?.UseCaseId
+                ?? (command.To is { Length: > 0 } to ? await directory.FindUseCaseIdForNumberAsync(to, cancellationToken).ConfigureAwait(false) : null);
+            var useCase = useCaseId is null ? null : await directory.GetUseCaseAsync(useCaseId, cancellationToken).ConfigureAwait(false);
             return (call, useCase);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)

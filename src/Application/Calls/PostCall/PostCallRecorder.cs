@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Application.Conversations;
+using VoiceAgent.Application.Persistence;
 using VoiceAgent.Domain.Calls;
 using VoiceAgent.Domain.Common;
 using VoiceAgent.Domain.Conversations;
@@ -32,6 +33,7 @@ internal sealed partial class PostCallRecorder(
     IOrderRepository orders,
     ICallDirectory directory,
     ModelRound rounds,
+    ICallJournal journal,
     TimeProvider timeProvider,
     ILogger<PostCallRecorder> logger)
 {
@@ -47,10 +49,25 @@ internal sealed partial class PostCallRecorder(
 
     private static readonly TimeSpan ModelTimeout = TimeSpan.FromSeconds(30);
 
+    /// <summary>How long a record waits for this instance's queued writes of the call before it is tried again later.</summary>
+    private static readonly TimeSpan JournalTimeout = TimeSpan.FromSeconds(10);
+
     /// <summary>Records the call unless it has a record, is not over, or is not stored.</summary>
     /// <exception cref="Exception">The store or the model failed (the job retries).</exception>
     public async Task<PostCallResult> RecordAsync(string callSid, CancellationToken cancellationToken)
     {
+        // The session-end callback can come before the call's last writes are stored (its last answer, the session's
+        // close, still in this instance's write-behind journal): a record read before them would miss turns, tools and
+        // orders, and it is written only once.
+        try
+        {
+            await journal.WrittenAsync(callSid).WaitAsync(JournalTimeout, timeProvider, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            return PostCallResult.NotYet;
+        }
+
         var call = await calls.GetAsync(callSid, cancellationToken).ConfigureAwait(false);
         if (call is null || !call.IsEnded)
         {
