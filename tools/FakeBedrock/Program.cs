@@ -1,12 +1,12 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
-using Amazon.Runtime.EventStreams;
 
 // A Bedrock runtime stand-in for benchmarks on loopback: POST /model/{modelId}/converse-stream answers every
 // SigV4-signed request with the same text answer as an AWS event stream, optionally paced like a real model.
 //   dotnet tools/FakeBedrock/bin/Release/net10.0/VoiceAgent.FakeBedrock.dll --url http://127.0.0.1:5402
 //     [--tokens 12] [--first-token-ms 0] [--token-ms 0]
+//   ... --scenarios src/Modules/Pizza/evals,src/Modules/Leasing/evals: a scripted model instead, answering each caller
+//     line with the model rounds its eval scenario scripts (see ScenarioModel), for `simulator eval` without a model
 // Any client of the ConverseStream API can point at it (our service: Bedrock:Endpoint; the AWS SDKs:
 // AWS_ENDPOINT_URL_BEDROCK_RUNTIME). GET /_fake/stats reports the requests served. GET /_fake/credentials serves
 // credentials as the ECS/Fargate container endpoint does, so a client resolves them as on Fargate
@@ -28,20 +28,29 @@ internal static class Entry
         double Millis(string name) => double.Parse(Value(name) ?? "0", CultureInfo.InvariantCulture);
 
         var url = Value("--url") ?? "http://127.0.0.1:5402";
+        if (Value("--scenarios") is { } scenarios)
+        {
+            var model = ScenarioModel.Load(scenarios.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+            await using var scripted = await ScriptedServer.StartAsync(url, model, CancellationToken.None);
+            Console.WriteLine($"scripted Bedrock on {url} ({model.Turns} scripted caller turns); Ctrl+C or SIGTERM stops it");
+            await scripted.WaitForShutdownAsync();
+            return;
+        }
+
         var tokens = int.Parse(Value("--tokens") ?? "12", CultureInfo.InvariantCulture);
         var firstToken = TimeSpan.FromMilliseconds(Millis("--first-token-ms"));
         var between = TimeSpan.FromMilliseconds(Millis("--token-ms"));
 
-        var start = Frame("messageStart", "{\"p\":\"abcd\",\"role\":\"assistant\"}");
+        var start = EventFrames.Event("messageStart", "{\"p\":\"abcd\",\"role\":\"assistant\"}");
         var deltas = Enumerable.Range(0, tokens)
-            .Select(i => Frame("contentBlockDelta", JsonSerializer.Serialize(new { contentBlockIndex = 0, delta = new { text = Words[i % Words.Length] }, p = "abcd" })))
+            .Select(i => EventFrames.Event("contentBlockDelta", JsonSerializer.Serialize(new { contentBlockIndex = 0, delta = new { text = Words[i % Words.Length] }, p = "abcd" })))
             .ToArray();
-        var end = Concat(
-            Frame("contentBlockStop", "{\"contentBlockIndex\":0,\"p\":\"abcd\"}"),
-            Frame("messageStop", "{\"p\":\"abcd\",\"stopReason\":\"end_turn\"}"),
-            Frame("metadata", $"{{\"metrics\":{{\"latencyMs\":{(int)firstToken.TotalMilliseconds}}},\"p\":\"abcd\",\"usage\":{{\"inputTokens\":420,\"outputTokens\":{tokens},\"totalTokens\":{420 + tokens}}}}}"));
+        var end = EventFrames.Concat(
+            EventFrames.Event("contentBlockStop", "{\"contentBlockIndex\":0,\"p\":\"abcd\"}"),
+            EventFrames.Event("messageStop", "{\"p\":\"abcd\",\"stopReason\":\"end_turn\"}"),
+            EventFrames.Event("metadata", $"{{\"metrics\":{{\"latencyMs\":{(int)firstToken.TotalMilliseconds}}},\"p\":\"abcd\",\"usage\":{{\"inputTokens\":420,\"outputTokens\":{tokens},\"totalTokens\":{420 + tokens}}}}}"));
         // Unpaced, the whole answer is one write, as a fast model's first packet carries several events.
-        var whole = Concat([start, .. deltas, end]);
+        var whole = EventFrames.Concat([start, .. deltas, end]);
         long served = 0;
 
         var builder = WebApplication.CreateSlimBuilder();
@@ -102,19 +111,4 @@ internal static class Entry
         Console.WriteLine($"fake Bedrock on {url} ({tokens} tokens, first after {firstToken.TotalMilliseconds} ms, then every {between.TotalMilliseconds} ms); Ctrl+C or SIGTERM stops it");
         await app.RunAsync();
     }
-
-    private static byte[] Frame(string eventType, string json)
-    {
-        var headers = new List<IEventStreamHeader>();
-        foreach (var (name, value) in new[] { (":event-type", eventType), (":content-type", "application/json"), (":message-type", "event") })
-        {
-            var header = new EventStreamHeader(name);
-            header.SetString(value);
-            headers.Add(header);
-        }
-
-        return new EventStreamMessage(headers, Encoding.UTF8.GetBytes(json)).ToByteArray();
-    }
-
-    private static byte[] Concat(params byte[][] parts) => parts.SelectMany(p => p).ToArray();
 }

@@ -18,6 +18,9 @@ using VoiceAgent.Simulator;
 //   fault  --url ... --calls 50 --turns 1000                      50 sessions send 1000 bad frames while a good call talks
 //   attack --url ... [--only replay,bare,forged,crossbound,expired,flood,body,burst]
 //                                                                 attacks on the call path, each with its expected refusal
+//   eval DIR [DIR...] --url ... [--runs 3] [--api-key K] [--judge-url U --judge-model M] [--min-pass-rate 1]
+//                                                                 eval scenarios (src/Modules/*/evals): each N times,
+//                                                                 pass rates per scenario in eval-results/*.md and *.json
 //   floor  --url http://127.0.0.1:5199                           a server that answers every prompt at once: the floor
 //                                                                 that load mode measures without the service
 // Every call is placed as Twilio places it: POST /twiml, then the WebSocket at the relay URL its TwiML names.
@@ -32,10 +35,21 @@ if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLET
     Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
 }
 
+if (args.Length > 0 && args[0] == "eval")
+{
+    using var cancelEval = new CancellationTokenSource();
+    Console.CancelKeyPress += (_, e) =>
+    {
+        e.Cancel = true;
+        cancelEval.Cancel();
+    };
+    return await VoiceAgent.Simulator.Evals.EvalCommand.MainAsync(args, Console.Out, cancelEval.Token);
+}
+
 var options = Options.Parse(args);
 if (options.Mode is null || options.Url is null)
 {
-    Console.Error.WriteLine("usage: simulator <chat|script|load|idle|bargein|fault|attack|floor> --url ws://host/ws [--auth-token T] [--public-url U] [--file F] [--calls N] [--seconds S] [--turns N]");
+    Console.Error.WriteLine("usage: simulator <chat|script|eval|load|idle|bargein|fault|attack|floor> --url ws://host/ws [--auth-token T] [--public-url U] [--file F] [--calls N] [--seconds S] [--turns N]");
     return 2;
 }
 

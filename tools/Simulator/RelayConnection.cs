@@ -22,6 +22,12 @@ internal sealed class RelayConnection : IAsyncDisposable
     /// <summary>The number this call comes from (the webhook's From).</summary>
     public string From { get; private set; } = "+15550001234";
 
+    /// <summary>The number this call dialled (the webhook's To).</summary>
+    public string To { get; private set; } = "+15550009999";
+
+    /// <summary>Where Twilio reports the session's end: the action URL of the TwiML's &lt;Connect&gt;, when it has one.</summary>
+    public string? ActionUrl { get; private set; }
+
     public WebSocketState State => _socket.State;
 
     public WebSocketCloseStatus? CloseStatus => _socket.CloseStatus;
@@ -49,6 +55,7 @@ internal sealed class RelayConnection : IAsyncDisposable
     public async Task ConnectAsync(Uri service, string? authToken, Uri? publicBase, string from, string to, CancellationToken cancellationToken)
     {
         From = from;
+        To = to;
         var http = HttpBase(service);
         RelayUrl = await AnswerAsync(http, authToken, publicBase ?? http, from, to, cancellationToken).ConfigureAwait(false);
         await OpenAsync(service, RelayUrl, authToken is null ? null : TwilioSigning.Sign(authToken, RelayUrl, []), cancellationToken).ConfigureAwait(false);
@@ -114,7 +121,9 @@ internal sealed class RelayConnection : IAsyncDisposable
             throw new HttpRequestException($"/twiml answered {(int)response.StatusCode}", null, response.StatusCode);
         }
 
-        return System.Xml.Linq.XDocument.Parse(body).Root?.Element("Connect")?.Element("ConversationRelay")?.Attribute("url")?.Value
+        var connect = System.Xml.Linq.XDocument.Parse(body).Root?.Element("Connect");
+        ActionUrl = connect?.Attribute("action")?.Value;
+        return connect?.Element("ConversationRelay")?.Attribute("url")?.Value
             ?? throw new InvalidOperationException("The /twiml answer has no <Connect><ConversationRelay url>.");
     }
 
@@ -125,7 +134,7 @@ internal sealed class RelayConnection : IAsyncDisposable
         ["sessionId"] = "VX" + Guid.NewGuid().ToString("N"),
         ["callSid"] = callSid ?? CallSid,
         ["from"] = From,
-        ["to"] = "+15550009999",
+        ["to"] = To,
         ["direction"] = "inbound",
         ["callType"] = "PSTN",
         ["customParameters"] = new Dictionary<string, string>(),

@@ -98,9 +98,29 @@ internal static partial class CallEndpoints
             json.WriteStartObject();
             json.WriteString("role", message.Role == ConversationRole.User ? "caller" : "agent");
             json.WriteString("text", message.Text);
-            foreach (var use in message.ToolUses)
+            if (message.ToolUses.Any())
             {
-                json.WriteString("tool", use.Name);
+                json.WriteStartArray("toolUses");
+                foreach (var use in message.ToolUses)
+                {
+                    json.WriteStartObject();
+                    json.WriteString("id", use.ToolUseId);
+                    json.WriteString("name", use.Name);
+                    json.WriteEndObject();
+                }
+
+                json.WriteEndArray();
+            }
+
+            if (message.ToolResults.Any())
+            {
+                json.WriteStartArray("toolResults");
+                foreach (var result in message.ToolResults)
+                {
+                    json.WriteStringValue(result.ToolUseId);
+                }
+
+                json.WriteEndArray();
             }
 
             if (message.Timings is { } timings)
@@ -117,10 +137,13 @@ internal static partial class CallEndpoints
         foreach (var tool in toolCalls)
         {
             json.WriteStartObject();
+            json.WriteString("toolUseId", tool.ToolUseId);
             json.WriteString("name", tool.Name);
+            json.WriteString("startedAt", tool.StartedAt);
             json.WritePropertyName("input");
             WriteJsonOrString(json, tool.InputJson);
             json.WriteString("status", tool.Status.ToString());
+            json.WriteString("result", tool.Result);
             json.WriteNumber("durationMs", Math.Round(tool.Duration.TotalMilliseconds));
             json.WriteEndObject();
         }
