@@ -36,6 +36,27 @@ public interface ICallJournal
     Task WrittenAsync(string callSid);
 }
 
+public static class CallJournalExtensions
+{
+    /// <summary>
+    /// Waits, at most <paramref name="within"/>, for everything this instance journaled for <paramref name="callSid"/>
+    /// to be stored (see <see cref="ICallJournal.WrittenAsync"/>); false when the bound passed first.
+    /// </summary>
+    public static async Task<bool> WaitWrittenAsync(this ICallJournal journal, string callSid, TimeSpan within, TimeProvider timeProvider, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(journal);
+        try
+        {
+            await journal.WrittenAsync(callSid).WaitAsync(within, timeProvider, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
+}
+
 internal sealed partial class CallJournal : ICallJournal
 {
     private readonly Channel<JournalEntry>[] _lanes;
@@ -86,14 +107,9 @@ internal sealed partial class CallJournal : ICallJournal
     public Task WrittenAsync(string callSid)
     {
         var mark = new WrittenMarkEntry(callSid, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-        if (_lanes[LaneOf(callSid)].Writer.TryWrite(mark))
-        {
-            Interlocked.Increment(ref _pending);
-            return mark.Done.Task;
-        }
 
         // Closed (shutting down) or full: there is nothing to wait behind that this instance will write soon.
-        return Task.CompletedTask;
+        return TryEnqueue(mark) ? mark.Done.Task : Task.CompletedTask;
     }
 
     internal void Written(int entries) => Interlocked.Add(ref _pending, -entries);
@@ -109,11 +125,21 @@ internal sealed partial class CallJournal : ICallJournal
         }
     }
 
+    private bool TryEnqueue(JournalEntry entry)
+    {
+        if (!_lanes[LaneOf(entry.CallSid)].Writer.TryWrite(entry))
+        {
+            return false;
+        }
+
+        Interlocked.Increment(ref _pending);
+        return true;
+    }
+
     private void Enqueue(JournalEntry entry)
     {
-        if (_lanes[LaneOf(entry.CallSid)].Writer.TryWrite(entry))
+        if (TryEnqueue(entry))
         {
-            Interlocked.Increment(ref _pending);
             return;
         }
 

@@ -283,14 +283,8 @@ internal sealed partial class EndSessionHandler(
 
         try
         {
-            try
-            {
-                await journal.WrittenAsync(callSid).WaitAsync(JournalWait, timeProvider, cancellationToken).ConfigureAwait(false);
-            }
-            catch (TimeoutException)
-            {
-                // The store is slow or refusing this call's writes: read what it has.
-            }
+            // When the store is slow or refusing this call's writes, what it has is read after the wait.
+            await journal.WaitWrittenAsync(callSid, JournalWait, timeProvider, cancellationToken).ConfigureAwait(false);
 
             var call = await calls.GetAsync(callSid, cancellationToken).ConfigureAwait(false);
             var useCaseId = call?.UseCaseId

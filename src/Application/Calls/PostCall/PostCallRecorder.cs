@@ -59,11 +59,7 @@ internal sealed partial class PostCallRecorder(
         // The session-end callback can come before the call's last writes are stored (its last answer, the session's
         // close, still in this instance's write-behind journal): a record read before them would miss turns, tools and
         // orders, and it is written only once.
-        try
-        {
-            await journal.WrittenAsync(callSid).WaitAsync(JournalTimeout, timeProvider, cancellationToken).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
+        if (!await journal.WaitWrittenAsync(callSid, JournalTimeout, timeProvider, cancellationToken).ConfigureAwait(false))
         {
             return PostCallResult.NotYet;
         }
