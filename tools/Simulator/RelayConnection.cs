@@ -108,13 +108,7 @@ internal sealed class RelayConnection : IAsyncDisposable
             ["CallStatus"] = "ringing",
             ["Direction"] = "inbound",
         };
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(http.ToString().TrimEnd('/') + "/twiml")) { Content = new FormUrlEncodedContent(form) };
-        if (!string.IsNullOrEmpty(authToken))
-        {
-            request.Headers.Add("X-Twilio-Signature", TwilioSigning.Sign(authToken, publicBase.ToString().TrimEnd('/') + "/twiml", form));
-        }
-
-        using var response = await Http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        using var response = await PostSignedAsync(new Uri(http.ToString().TrimEnd('/') + "/twiml"), publicBase.ToString().TrimEnd('/') + "/twiml", authToken, form, cancellationToken).ConfigureAwait(false);
         var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
         {
@@ -125,6 +119,47 @@ internal sealed class RelayConnection : IAsyncDisposable
         ActionUrl = connect?.Attribute("action")?.Value;
         return connect?.Element("ConversationRelay")?.Attribute("url")?.Value
             ?? throw new InvalidOperationException("The /twiml answer has no <Connect><ConversationRelay url>.");
+    }
+
+    /// <summary>
+    /// Twilio's request to the &lt;Connect action&gt; URL once the session is over (<paramref name="status"/>
+    /// completed, ended or failed), at the service's address and signed over the public URL. No-op without an action URL.
+    /// </summary>
+    public async Task ReportSessionEndAsync(Uri service, string? authToken, string status, string? handoffData, int seconds, CancellationToken cancellationToken)
+    {
+        if (ActionUrl is not { } action)
+        {
+            return;
+        }
+
+        var form = new Dictionary<string, string>
+        {
+            ["AccountSid"] = "AC" + new string('0', 32),
+            ["CallSid"] = CallSid,
+            ["SessionId"] = "VX" + CallSid[2..],
+            ["SessionStatus"] = status,
+            ["SessionDuration"] = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["From"] = From,
+            ["To"] = To,
+        };
+        if (handoffData is not null)
+        {
+            form["HandoffData"] = handoffData;
+        }
+
+        using var response = await PostSignedAsync(new Uri(HttpBase(service), new Uri(action).PathAndQuery), action, authToken, form, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A form posted as Twilio posts its webhooks: signed over <paramref name="signedUrl"/> when there is an auth token.</summary>
+    private static async Task<HttpResponseMessage> PostSignedAsync(Uri target, string signedUrl, string? authToken, Dictionary<string, string> form, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, target) { Content = new FormUrlEncodedContent(form) };
+        if (!string.IsNullOrEmpty(authToken))
+        {
+            request.Headers.Add("X-Twilio-Signature", TwilioSigning.Sign(authToken, signedUrl, form));
+        }
+
+        return await Http.SendAsync(request, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The relay's setup frame for this call; <paramref name="callSid"/> may name another call (attack runs).</summary>

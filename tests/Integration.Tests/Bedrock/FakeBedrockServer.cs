@@ -3,7 +3,6 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Amazon.Runtime.EventStreams;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -11,6 +10,8 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+
+using VoiceAgent.FakeBedrock;
 
 namespace VoiceAgent.Integration.Tests.Bedrock;
 
@@ -115,10 +116,10 @@ public sealed partial class FakeBedrockServer : IAsyncDisposable
     public static byte[] Golden(string name) => File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Vectors", name));
 
     /// <summary>An event frame encoded by the AWS SDK's own event-stream codec (prelude and message CRCs).</summary>
-    public static byte[] Event(string eventType, string json) => Frame(":event-type", eventType, "event", json);
+    public static byte[] Event(string eventType, string json) => EventFrames.Event(eventType, json);
 
     public static byte[] Exception(string exceptionType, string message) =>
-        Frame(":exception-type", exceptionType, "exception", JsonSerializer.Serialize(new { message }));
+        EventFrames.Exception(exceptionType, JsonSerializer.Serialize(new { message }));
 
     /// <summary>A complete text answer as frames: messageStart, one delta per token, stop, metadata.</summary>
     public static byte[] TextAnswer(params string[] tokens)
@@ -129,19 +130,6 @@ public sealed partial class FakeBedrockServer : IAsyncDisposable
         frames.Add(Event("messageStop", "{\"stopReason\":\"end_turn\"}"));
         frames.Add(Event("metadata", "{\"usage\":{\"inputTokens\":10,\"outputTokens\":3,\"totalTokens\":13},\"metrics\":{\"latencyMs\":5}}"));
         return frames.SelectMany(f => f).ToArray();
-    }
-
-    private static byte[] Frame(string typeHeader, string type, string messageType, string json)
-    {
-        var headers = new List<IEventStreamHeader>();
-        foreach (var (name, value) in new[] { (typeHeader, type), (":content-type", "application/json"), (":message-type", messageType) })
-        {
-            var header = new EventStreamHeader(name);
-            header.SetString(value);
-            headers.Add(header);
-        }
-
-        return new EventStreamMessage(headers, Encoding.UTF8.GetBytes(json)).ToByteArray();
     }
 
     public async ValueTask DisposeAsync()

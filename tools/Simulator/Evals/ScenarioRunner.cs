@@ -53,7 +53,14 @@ internal sealed class ScenarioRunner(EvalSettings settings, Judge? judge, HttpCl
         }
 
         await call.DisposeAsync().ConfigureAwait(false);
-        await ReportSessionEndAsync(call, ended ? "ended" : "completed", handoffData, Math.Max(1, (int)placed.Elapsed.TotalSeconds), cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await call.ReportSessionEndAsync(settings.Url, settings.AuthToken, ended ? "ended" : "completed", handoffData, Math.Max(1, (int)placed.Elapsed.TotalSeconds), cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpRequestException)
+        {
+            // The call's checks below say what is missing.
+        }
 
         var callChecks = new List<CheckResult>();
         if (scenario.NeedsCallRecord)
@@ -170,47 +177,6 @@ internal sealed class ScenarioRunner(EvalSettings settings, Judge? judge, HttpCl
             var next = _next;
             _next = null;
             return (true, await next.ConfigureAwait(false));
-        }
-    }
-
-    /// <summary>Twilio's request to the &lt;Connect action&gt; URL when the session is over, signed as Twilio signs.</summary>
-    private async Task ReportSessionEndAsync(RelayConnection call, string status, string? handoffData, int seconds, CancellationToken cancellationToken)
-    {
-        if (call.ActionUrl is not { } action)
-        {
-            return;
-        }
-
-        var form = new Dictionary<string, string>
-        {
-            ["AccountSid"] = "AC" + new string('0', 32),
-            ["CallSid"] = call.CallSid,
-            ["SessionId"] = "VX" + call.CallSid[2..],
-            ["SessionStatus"] = status,
-            ["SessionDuration"] = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["From"] = call.From,
-            ["To"] = call.To,
-        };
-        if (handoffData is not null)
-        {
-            form["HandoffData"] = handoffData;
-        }
-
-        var actionUri = new Uri(action);
-        var target = new Uri(RelayConnection.HttpBase(settings.Url), actionUri.PathAndQuery);
-        using var request = new HttpRequestMessage(HttpMethod.Post, target) { Content = new FormUrlEncodedContent(form) };
-        if (!string.IsNullOrEmpty(settings.AuthToken))
-        {
-            request.Headers.Add("X-Twilio-Signature", TwilioSigning.Sign(settings.AuthToken, action, form));
-        }
-
-        try
-        {
-            using var response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-        catch (HttpRequestException)
-        {
-            // The call's checks below say what is missing.
         }
     }
 
