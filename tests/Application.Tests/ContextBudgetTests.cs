@@ -1,5 +1,8 @@
+using Microsoft.Extensions.Hosting;
 using VoiceAgent.Application.Abstractions;
+using VoiceAgent.Application.Persistence;
 using VoiceAgent.Application.Relay.PromptReceived;
+using VoiceAgent.Domain.Calls;
 using VoiceAgent.Domain.Conversations;
 using VoiceAgent.Domain.UseCases;
 
@@ -51,6 +54,51 @@ public sealed class ContextBudgetTests
         Assert.Equal(["Twelve large pizzas for tonight please.", "Twelve large pizzas for tonight, noted. Which toppings would you like?", "Half pepperoni, half margherita."], next.Messages.Select(m => m.Text));
         Assert.Equal(ConversationRole.User, next.Messages[0].Role);
         Assert.Equal(6, call.Conversation.Messages.Count); // the stored history keeps everything
+
+        // The summary is kept with the call, for an instance that takes the call over.
+        Assert.Equal(new ContextFold("Ana ordered twelve large pizzas for a party tonight; toppings still open.", 2), call.Call.Fold);
+        var writer = harness.Get<IEnumerable<IHostedService>>().OfType<CallJournalWriter>().Single();
+        await writer.StartAsync(CancellationToken.None);
+        await writer.StopAsync(CancellationToken.None);
+        Assert.Equal(call.Call.Fold, (await harness.Calls.GetAsync(call.CallSid, default))!.Fold);
+    }
+
+    [Fact]
+    public async Task A_call_taken_over_from_another_instance_goes_on_from_the_summary_it_kept()
+    {
+        await using var harness = new Harness(new UseCase("pizza", "Pizza", "You take pizza orders.", new RelaySettings(), new ModelSettings { ContextBudgetChars = 10_000 }));
+        var stored = await ResumeTests.StoreLiveCallAsync(harness, "VX-old", "Hi, Ana here, a party order.", "Hello Ana! What would you like?", "Twelve large pizzas.", "Twelve large, noted. Toppings?");
+        stored.FoldContext("Ana is ordering for a party.", 2);
+        await harness.Calls.SaveAsync(stored, default);
+        harness.Model.ThenSays("Half pepperoni, half margherita it is.");
+
+        var resumed = await harness.StartAsync(resume: true);
+        await harness.Sender.Send(new PromptReceived(resumed.CallSid, "Half pepperoni, half margherita.", Last: true, Lang: null));
+        await resumed.IdleAsync();
+
+        var request = Assert.Single(harness.Model.Requests);
+        Assert.EndsWith("EARLIER IN THIS CALL (summary)\nAna is ordering for a party.", request.SystemPrompt, StringComparison.Ordinal);
+        Assert.Equal(["Twelve large pizzas.", "Twelve large, noted. Toppings?", "Half pepperoni, half margherita."], request.Messages.Select(m => m.Text));
+    }
+
+    [Theory]
+    [InlineData(1)] // would start the request with the assistant
+    [InlineData(4)] // more messages than were read back
+    public async Task A_kept_summary_that_does_not_fit_the_history_read_back_is_not_used(int folded)
+    {
+        await using var harness = new Harness(new UseCase("pizza", "Pizza", "You take pizza orders.", new RelaySettings(), new ModelSettings { ContextBudgetChars = 10_000 }));
+        var stored = await ResumeTests.StoreLiveCallAsync(harness, "VX-old", "Hi, Ana here.", "Hello Ana!");
+        stored.FoldContext("Ana called.", folded);
+        await harness.Calls.SaveAsync(stored, default);
+        harness.Model.ThenSays("Sure.");
+
+        var resumed = await harness.StartAsync(resume: true);
+        await harness.Sender.Send(new PromptReceived(resumed.CallSid, "Twelve large pizzas.", Last: true, Lang: null));
+        await resumed.IdleAsync();
+
+        var request = Assert.Single(harness.Model.Requests);
+        Assert.DoesNotContain("EARLIER IN THIS CALL", request.SystemPrompt, StringComparison.Ordinal);
+        Assert.Equal(3, request.Messages.Count);
     }
 
     [Fact]

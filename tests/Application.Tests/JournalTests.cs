@@ -165,6 +165,32 @@ public sealed class JournalTests
     }
 
     [Fact]
+    public async Task A_call_set_aside_and_replayed_keeps_its_context_summary_latencies_and_fallback()
+    {
+        await using var harness = new Harness();
+        var writer = harness.Get<IEnumerable<IHostedService>>().OfType<CallJournalWriter>().Single();
+        var journal = harness.Get<CallJournal>();
+        var call = VoiceAgent.Domain.Calls.Call.Create("CA00000000000000000000000000000043", "+15550001234", "+15550009999", "pizza", harness.Time.GetUtcNow());
+        call.Connect("VX1", harness.Time.GetUtcNow());
+        call.FoldContext("Ana is ordering for a party.", 4);
+        call.RecordFirstText(420);
+        call.UseSpeechFallback();
+        harness.Calls.Rejects = writes => writes.Call is not null;
+
+        journal.CallChanged(call);
+        await writer.StartAsync(CancellationToken.None);
+        await writer.StopAsync(CancellationToken.None);
+        Assert.Single(harness.DeadLetters.Letters);
+
+        harness.Calls.Rejects = null;
+        Assert.Equal((1, 0), await harness.Get<DeadLetterReplay>().ReplayAsync(CancellationToken.None));
+        var replayed = (await harness.Calls.GetAsync(call.CallSid, CancellationToken.None))!;
+        Assert.Equal(call.Fold, replayed.Fold);
+        Assert.Equal([420], replayed.FirstTextMs);
+        Assert.True(replayed.SpeechFallbackUsed);
+    }
+
+    [Fact]
     public async Task A_call_whose_writes_keep_failing_does_not_delay_other_calls_in_its_lane()
     {
         await using var harness = new Harness(new Dictionary<string, string?> { ["Persistence:Writers"] = "1" });

@@ -365,7 +365,7 @@ public sealed class ResumeTests
     /// The harness's call as the store has it while live on another session: connected, with <paramref name="texts"/>
     /// as its history (caller and agent in turn).
     /// </summary>
-    private static async Task StoreLiveCallAsync(Harness harness, string sessionId, params string[] texts)
+    internal static async Task<VoiceAgent.Domain.Calls.Call> StoreLiveCallAsync(Harness harness, string sessionId, params string[] texts)
     {
         const string sid = "CA00000000000000000000000000000001";
         var call = VoiceAgent.Domain.Calls.Call.Create(sid, "+15550001234", "+15550009999", "pizza", harness.Time.GetUtcNow());
@@ -377,5 +377,6 @@ public sealed class ResumeTests
                 i % 2 == 0 ? VoiceAgent.Domain.Conversations.ConversationRole.User : VoiceAgent.Domain.Conversations.ConversationRole.Assistant,
                 [new VoiceAgent.Domain.Conversations.TextBlock(text)])))],
             default);
+        return call;
     }
 }

@@ -101,6 +101,23 @@ public sealed class OrderTests
     private static readonly DateTimeOffset T0 = new(2026, 11, 24, 12, 0, 0, TimeSpan.Zero);
 
     [Fact]
+    public void A_context_summary_only_moves_forward_and_a_merge_keeps_the_one_that_reaches_further()
+    {
+        var call = Call.Create("CA1", "+15550001234", "+15550009999", "pizza", T0);
+        Assert.Throws<DomainException>(() => call.FoldContext(" ", 2));
+        Assert.Throws<DomainException>(() => call.FoldContext("Ana called.", 0));
+
+        Assert.True(call.FoldContext("Ana called.", 4));
+        Assert.False(call.FoldContext("Older notes.", 2));
+        Assert.Equal(new ContextFold("Ana called.", 4), call.Fold);
+
+        var stored = Call.Create("CA1", "+15550001234", "+15550009999", "pizza", T0);
+        stored.FoldContext("Ana called and ordered.", 8);
+        Assert.Equal(8, Call.Merge(stored, call).Fold!.FoldedMessages); // a late write of an older copy takes nothing back
+        Assert.Equal(4, Call.Merge(Call.Create("CA1", "+15550001234", "+15550009999", "pizza", T0), call).Fold!.FoldedMessages);
+    }
+
+    [Fact]
     public void Totals_add_lines_and_the_delivery_fee()
     {
         var order = new VoiceAgent.Domain.Orders.Order(

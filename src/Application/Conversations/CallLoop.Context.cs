@@ -28,6 +28,29 @@ internal sealed partial class CallLoop
     private string? _summary;
     private bool _folding;
 
+    /// <summary>
+    /// A call resumed here with its history goes on from the summary its last instance kept, when that still fits the
+    /// history read back (it ends before a caller message); otherwise the history is sent verbatim and folded again.
+    /// </summary>
+    private void ResumeFold()
+    {
+        if (_call.Call.Fold is not { } fold)
+        {
+            return;
+        }
+
+        var messages = Conversation.Messages;
+        if (fold.FoldedMessages < messages.Count && ContextWindow.IsCallerMessage(messages[fold.FoldedMessages]))
+        {
+            _summary = fold.Summary;
+            _foldedUpTo = fold.FoldedMessages;
+        }
+        else
+        {
+            Log.FoldNotResumed(Logger, _call.LogId, fold.FoldedMessages, messages.Count);
+        }
+    }
+
     /// <summary>The history the model is sent: what has not been folded into the summary.</summary>
     private IReadOnlyList<ConversationMessage> Verbatim()
     {
@@ -134,6 +157,12 @@ internal sealed partial class CallLoop
 
         _summary = summary;
         _foldedUpTo = summarized.Cut;
+        // Kept with the call, so an instance that takes the call over (drain hand-over) sends the same context.
+        if (_call.Call.FoldContext(summary, summarized.Cut))
+        {
+            _services.Journal.CallChanged(_call.Call);
+        }
+
         _services.Telemetry.ContextFolded(_call.UseCase.Id);
         Log.Folded(Logger, _call.LogId, summarized.Cut, Conversation.Messages.Count - summarized.Cut);
     }
@@ -186,6 +215,9 @@ internal sealed partial class CallLoop
     {
         [LoggerMessage(EventId = 2011, Level = LogLevel.Information, Message = "Call {CallSid}: its first {Folded} messages are folded into a summary; {Verbatim} are sent verbatim")]
         public static partial void Folded(ILogger logger, string callSid, int folded, int verbatim);
+
+        [LoggerMessage(EventId = 2013, Level = LogLevel.Warning, Message = "Call {CallSid}: its stored summary stands for {Folded} messages, which does not fit the {Messages} read back; the history is sent verbatim")]
+        public static partial void FoldNotResumed(ILogger logger, string callSid, int folded, int messages);
 
         [LoggerMessage(EventId = 2012, Level = LogLevel.Warning, Message = "Call {CallSid}: summarising the older history failed; it is sent verbatim until the next try")]
         public static partial void SummaryFailed(ILogger logger, Exception exception, string callSid);

@@ -67,6 +67,7 @@ internal sealed partial class CallLoop
     {
         // The session's end stops the loop even when the transport never says so.
         _call.SessionToken.UnsafeRegister(static state => ((CallLoop)state!).Post(CallInput.SessionClosed.Instance), this);
+        ResumeFold();
         AwaitCaller();
         _ = Task.Run(RunAsync, CancellationToken.None);
     }

@@ -149,7 +149,7 @@ internal sealed partial class CallJournal : ICallJournal
 
     // Calls are mutable; the writer must store the state at the time of the change.
     private static Call Snapshot(Call c) => Call.Restore(
-        c.CallSid, c.From, c.To, c.UseCaseId, c.Status, c.CreatedAt, c.ConnectedAt, c.EndedAt, c.SessionId, c.HandoffData, c.SessionSeconds, c.ErrorCode, c.ReportedSessionId).WithUsageOf(c).WithFlagsOf(c).WithRecordOf(c);
+        c.CallSid, c.From, c.To, c.UseCaseId, c.Status, c.CreatedAt, c.ConnectedAt, c.EndedAt, c.SessionId, c.HandoffData, c.SessionSeconds, c.ErrorCode, c.ReportedSessionId).WithUsageOf(c).WithFlagsOf(c).WithRecordOf(c).WithFoldOf(c);
 
     private static partial class Log
     {

@@ -147,6 +147,12 @@ internal static class DeadLetters
             json.WriteBoolean("speechFallback", true);
         }
 
+        if (call.Fold is { } fold)
+        {
+            json.WriteString("contextSummary", fold.Summary);
+            json.WriteNumber("contextFoldedMessages", fold.FoldedMessages);
+        }
+
         if (call.FirstTextMs.Count > 0)
         {
             json.WriteStartArray("firstTextMs");
@@ -194,6 +200,11 @@ internal static class DeadLetters
             {
                 call.RecordFirstText(ms.GetInt32());
             }
+        }
+
+        if (data.TryGetProperty("contextSummary", out var summary))
+        {
+            call.FoldContext(summary.GetString()!, data.GetProperty("contextFoldedMessages").GetInt32());
         }
 
         return call;

@@ -139,6 +139,53 @@ public sealed class Call
         return this;
     }
 
+    /// <summary>
+    /// The running summary of the call's older history (a long call's bounded context), or null before the first
+    /// fold: kept with the call so an instance that takes the call over sends what this one sent.
+    /// </summary>
+    public ContextFold? Fold
+    {
+        get => Volatile.Read(ref field);
+        private set => Volatile.Write(ref field, value);
+    }
+
+    /// <summary>
+    /// The first <paramref name="foldedMessages"/> messages of the history are now told by <paramref name="summary"/>.
+    /// A fold only moves forward: false (nothing changes) for one that covers no more than the current fold.
+    /// </summary>
+    public bool FoldContext(string summary, int foldedMessages)
+    {
+        if (string.IsNullOrWhiteSpace(summary))
+        {
+            throw new DomainException($"Call {LogIds.Call(CallSid)}: a context summary cannot be empty.");
+        }
+
+        if (foldedMessages <= 0)
+        {
+            throw new DomainException($"Call {LogIds.Call(CallSid)}: a context summary must stand for at least one message.");
+        }
+
+        if (Fold is { } current && current.FoldedMessages >= foldedMessages)
+        {
+            return false;
+        }
+
+        Fold = new ContextFold(summary, foldedMessages);
+        return true;
+    }
+
+    /// <summary>This call with <paramref name="other"/>'s context summary when it reaches further (a copy made by <see cref="Restore"/>).</summary>
+    public Call WithFoldOf(Call other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        if (other.Fold is { } fold)
+        {
+            FoldContext(fold.Summary, fold.FoldedMessages);
+        }
+
+        return this;
+    }
+
     /// <summary>The most turn latencies a call keeps (the latest); its percentiles are over these.</summary>
     public const int MaxTimedTurns = 500;
 
@@ -220,7 +267,7 @@ public sealed class Call
         return Restore(
             stored.CallSid, stored.From, stored.To, stored.UseCaseId, end.Status, stored.CreatedAt, update.ConnectedAt ?? stored.ConnectedAt, end.EndedAt,
             update.SessionId ?? stored.SessionId, end.HandoffData, update.SessionSeconds, update.ErrorCode, update.ReportedSessionId)
-            .WithUsageOf(update).WithFlagsOf(update).WithRecordOf(update).WithRecordOf(stored);
+            .WithUsageOf(update).WithFlagsOf(update).WithRecordOf(update).WithRecordOf(stored).WithFoldOf(update).WithFoldOf(stored);
     }
 
     /// <summary>

@@ -106,6 +106,25 @@ public abstract class RepositoryContract
     }
 
     [Fact]
+    public async Task A_calls_context_summary_is_stored_with_it_and_a_later_write_without_one_keeps_it()
+    {
+        var sid = NewSid();
+        var call = Call.Create(sid, "+15550001234", "+15550009999", "pizza", T0);
+        await CreateAsync(call);
+        Assert.Null((await Calls.GetAsync(sid, default))!.Fold);
+
+        call.FoldContext("Ana is ordering twelve large pizzas for a party; \"toppings\" still open.", 6);
+        await SaveAsync(call);
+        Assert.Equal(new ContextFold("Ana is ordering twelve large pizzas for a party; \"toppings\" still open.", 6), (await Calls.GetAsync(sid, default))!.Fold);
+
+        // A copy of the call taken before the fold (another session's late write) does not take it back.
+        var older = Call.Create(sid, "+15550001234", "+15550009999", "pizza", T0);
+        older.Connect("VX2", T0);
+        await SaveAsync(older);
+        Assert.Equal(6, (await Calls.GetAsync(sid, default))!.Fold?.FoldedMessages);
+    }
+
+    [Fact]
     public async Task A_call_that_fell_back_to_its_fallback_speech_providers_is_stored_so()
     {
         var sid = NewSid();

@@ -63,6 +63,12 @@ internal static class ItemCodec
             item["firstTextP95Ms"] = N(call.FirstTextP95Ms!.Value);
         }
 
+        if (call.Fold is { } fold)
+        {
+            item["contextSummary"] = S(fold.Summary);
+            item["contextFoldedMessages"] = N(fold.FoldedMessages);
+        }
+
         AddUsage(item, call.Usage);
         if (call.CostUsd > 0)
         {
@@ -142,6 +148,11 @@ internal static class ItemCodec
                 {
                     call.RecordFirstText(int.TryParse(ms.N, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) ? value : throw reader.Error("field 'firstTextMs' holds a value that is not a number"));
                 }
+            }
+
+            if (reader.OptionalString("contextSummary") is { } summary)
+            {
+                call.FoldContext(summary, (int)(reader.OptionalLong("contextFoldedMessages") ?? throw reader.Error("field 'contextSummary' comes without 'contextFoldedMessages'")));
             }
 
             return call;
