@@ -1,19 +1,52 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Text.Json;
 using VoiceAgent.Application.Abstractions;
 
 namespace VoiceAgent.Api.Relay;
 
 /// <summary>
-/// Writes outbound messages as ConversationRelay frames into one reused buffer: the session's send loop is its only
-/// user, and each frame is on the socket before the next is written.
+/// Writes outbound messages as ConversationRelay frames into one reused buffer. A session's send loop rents one while
+/// it has frames to write and returns it when its queue is empty, so the calls that sit idle (most of them) hold no
+/// buffer; each frame is on the socket before the next is written.
 /// </summary>
 internal sealed class RelayFrameWriter : IDisposable
 {
+    /// <summary>Writers kept for reuse; more are made when more sessions write at once, and dropped past this.</summary>
+    private const int Kept = 64;
+
+    private static readonly ConcurrentQueue<RelayFrameWriter> Pool = new();
+    private static int _pooled;
+
     private readonly ArrayBufferWriter<byte> _buffer = new(512);
     private readonly Utf8JsonWriter _json;
 
-    public RelayFrameWriter() => _json = new Utf8JsonWriter(_buffer);
+    private RelayFrameWriter() => _json = new Utf8JsonWriter(_buffer);
+
+    /// <summary>A writer for one burst of frames; give it back with <see cref="Return"/>.</summary>
+    public static RelayFrameWriter Rent()
+    {
+        if (Pool.TryDequeue(out var writer))
+        {
+            Interlocked.Decrement(ref _pooled);
+            return writer;
+        }
+
+        return new RelayFrameWriter();
+    }
+
+    /// <summary>Gives the writer back (a large buffer one frame needed is not kept).</summary>
+    public static void Return(RelayFrameWriter writer)
+    {
+        if (writer._buffer.Capacity <= 4096 && Interlocked.Increment(ref _pooled) <= Kept)
+        {
+            Pool.Enqueue(writer);
+            return;
+        }
+
+        Interlocked.Decrement(ref _pooled);
+        writer.Dispose();
+    }
 
     /// <summary>The frame for <paramref name="message"/>, valid until the next call.</summary>
     public ReadOnlyMemory<byte> Write(OutboundMessage message)

@@ -37,7 +37,6 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
     private readonly ILogger _logger;
     private readonly RelayOutbox _outbox;
     private readonly CancellationTokenSource _session;
-    private readonly RelayFrameWriter _frames = new();
     private ActiveCall? _call;
     private (WebSocketCloseStatus Status, string Description)? _closeNow;
     private int _badFrames;
@@ -140,7 +139,6 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
 
     public void Dispose()
     {
-        _frames.Dispose();
         _session.Dispose();
     }
 
@@ -392,13 +390,22 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
         {
             while (await _outbox.WaitToReadAsync().ConfigureAwait(false))
             {
-                while (_outbox.TryTake(out var frame))
+                // A writer only while there is something to write: an idle call holds no frame buffer.
+                var frames = RelayFrameWriter.Rent();
+                try
                 {
-                    await _socket.SendAsync(_frames.Write(frame.Message), WebSocketMessageType.Text, endOfMessage: true, token).ConfigureAwait(false);
-                    if (frame.Turn is { } turn && _call is { } call)
+                    while (_outbox.TryTake(out var frame))
                     {
-                        _telemetry.MessageWritten(call, turn, frame.Message);
+                        await _socket.SendAsync(frames.Write(frame.Message), WebSocketMessageType.Text, endOfMessage: true, token).ConfigureAwait(false);
+                        if (frame.Turn is { } turn && _call is { } call)
+                        {
+                            _telemetry.MessageWritten(call, turn, frame.Message);
+                        }
                     }
+                }
+                finally
+                {
+                    RelayFrameWriter.Return(frames);
                 }
             }
         }
