@@ -27,6 +27,9 @@ public sealed record ModelRequest(
 
     /// <summary>Who the request is for (use case, a hash of the CallSid), for cost attribution in the provider's logs.</summary>
     public IReadOnlyDictionary<string, string>? Metadata { get; init; }
+
+    /// <summary>The call's store of encoded messages, for a provider that encodes each message once per call; null: none.</summary>
+    public MessageEncodings? Encodings { get; init; }
 }
 
 public abstract record ModelStreamEvent;

@@ -106,6 +106,9 @@ public sealed class ActiveCall
         ["call"] = HashedCallSid(CallSid),
     };
 
+    /// <summary>The model provider's encodings of this call's messages, made at the first turn (an idle call holds none).</summary>
+    public MessageEncodings Encodings => field ??= new MessageEncodings();
+
     /// <summary>The CallSid as the model provider's logs see it: the first 16 bytes of its SHA-256, in hex.</summary>
     public static string HashedCallSid(string callSid) =>
         Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(callSid)).AsSpan(0, 16));

@@ -27,6 +27,7 @@ internal sealed partial class CallLoop
     private int _foldedUpTo;
     private string? _summary;
     private bool _folding;
+    private List<(ConversationMessage? Message, int Size)>? _sizes;
 
     /// <summary>
     /// A call resumed here with its history goes on from the summary its last instance kept, when that still fits the
@@ -71,7 +72,7 @@ internal sealed partial class CallLoop
         var size = 0;
         for (var i = _foldedUpTo; i < messages.Count; i++)
         {
-            size += Size(messages[i]);
+            size += SizeAt(messages, i);
         }
 
         if (size <= budget)
@@ -84,7 +85,7 @@ internal sealed partial class CallLoop
         var cut = -1;
         for (var i = messages.Count - 1; i > _foldedUpTo; i--)
         {
-            kept += Size(messages[i]);
+            kept += SizeAt(messages, i);
             if (ContextWindow.IsCallerMessage(messages[i]))
             {
                 cut = i;
@@ -165,6 +166,33 @@ internal sealed partial class CallLoop
 
         _services.Telemetry.ContextFolded(_call.UseCase.Id);
         Log.Folded(Logger, _call.LogId, summarized.Cut, Conversation.Messages.Count - summarized.Cut);
+    }
+
+    /// <summary>
+    /// The size of message <paramref name="index"/>, measured once per message: the budget is checked after every turn,
+    /// and measuring the whole history again each time cost a long call more with every turn.
+    /// </summary>
+    private int SizeAt(IReadOnlyList<ConversationMessage> messages, int index)
+    {
+        var sizes = _sizes ??= [];
+        if (sizes.Count > messages.Count)
+        {
+            sizes.RemoveRange(messages.Count, sizes.Count - messages.Count);
+        }
+
+        while (sizes.Count <= index)
+        {
+            sizes.Add((null, 0));
+        }
+
+        var (message, size) = sizes[index];
+        if (!ReferenceEquals(message, messages[index]))
+        {
+            size = Size(messages[index]);
+            sizes[index] = (messages[index], size);
+        }
+
+        return size;
     }
 
     private static int Size(ConversationMessage message)

@@ -118,6 +118,7 @@ internal sealed partial class CallLoop
         {
             StaticPromptLength = _call.StaticPromptLength,
             Metadata = _call.RequestMetadata,
+            Encodings = _call.Encodings,
         };
 
     /// <summary>

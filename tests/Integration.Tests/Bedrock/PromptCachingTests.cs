@@ -71,6 +71,45 @@ public sealed class PromptCachingTests : IAsyncLifetime
             metadata.GetProperty("useCase").GetString(), metadata.GetProperty("call").GetString(), metadata.GetProperty("environment").GetString()));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task With_the_calls_encoded_messages_every_turns_body_is_the_one_written_afresh(bool promptCaching)
+    {
+        _server.On(Claude, ctx => FakeBedrockServer.StreamAsync(ctx, FakeBedrockServer.TextAnswer("ok")));
+        using var harness = new BedrockHarness(_server);
+        var settings = new ModelSettings { PromptCaching = promptCaching };
+        var messages = Request().Messages;
+        var bye = new ConversationMessage(ConversationRole.User, [new TextBlock("Thanks! \"Bye\" \u00e9\u4f60")]);
+        IReadOnlyList<ConversationMessage>[] turns =
+        [
+            [.. messages.Take(1)],
+            [.. messages.Take(3)],
+            messages, // the history grows
+            [.. messages.Take(4), bye], // the last message replaced (a barge-in joined the caller's words)
+            [messages[0], messages[1], messages[2]], // and back
+            [bye], // the older part folded into the summary
+        ];
+        var encodings = new MessageEncodings();
+
+        foreach (var turn in turns)
+        {
+            var request = Request(settings) with { Messages = turn };
+            await BedrockHarness.CollectAsync(harness.Client.StreamAsync(Claude, request with { Encodings = encodings }, CancellationToken.None));
+            await BedrockHarness.CollectAsync(harness.Client.StreamAsync(Claude, request, CancellationToken.None));
+        }
+
+        var bodies = _server.Requests.Select(r => r.Body).ToList();
+        Assert.Equal(turns.Length * 2, bodies.Count);
+        for (var i = 0; i < bodies.Count; i += 2)
+        {
+            Assert.Equal(bodies[i + 1], bodies[i]);
+        }
+
+        using var last = JsonDocument.Parse(bodies[^1]);
+        Assert.Equal("Thanks! \"Bye\" \u00e9\u4f60", last.RootElement.GetProperty("messages")[0].GetProperty("content")[0].GetProperty("text").GetString());
+    }
+
     [Fact]
     public async Task A_Nova_model_caches_system_and_messages_but_gets_no_cache_point_in_its_tools()
     {

@@ -33,7 +33,7 @@ internal static class ConverseRequestWriter
         using (var json = new Utf8JsonWriter(buffer))
         {
             json.WriteStartObject();
-            WriteMessages(json, request.Messages, (cachePoints & CachePoints.Messages) != 0);
+            WriteMessages(json, request.Messages, request.Encodings, (cachePoints & CachePoints.Messages) != 0);
             WriteSystem(json, request, (cachePoints & CachePoints.System) != 0);
 
             if (request.Tools.Count > 0)
@@ -96,31 +96,57 @@ internal static class ConverseRequestWriter
         return buffer.WrittenSpan.ToArray();
     }
 
-    private static void WriteMessages(Utf8JsonWriter json, IReadOnlyList<ConversationMessage> messages, bool cachePoint)
+    private static void WriteMessages(Utf8JsonWriter json, IReadOnlyList<ConversationMessage> messages, MessageEncodings? encodings, bool cachePoint)
     {
         json.WriteStartArray("messages");
+        // Every message but the one the moving cache point closes is the same as last turn's: with the call's store,
+        // each is encoded once per call and copied as it is after that.
+        var last = cachePoint ? messages.Count - 1 : messages.Count;
+        var encoded = encodings is null || last <= 0 ? null : encodings.For(messages, last, EncodeMessage);
         for (var i = 0; i < messages.Count; i++)
         {
-            var message = messages[i];
-            json.WriteStartObject();
-            json.WriteString("role", message.Role == ConversationRole.User ? "user" : "assistant");
-            json.WritePropertyName("content");
-            if (cachePoint && i == messages.Count - 1)
+            if (encoded is not null && i < last)
             {
-                // The moving cache point: the whole history up to this turn's prompt.
-                ContentJson.Write(json, message.Content, ContentDialect.Converse, closeArray: false);
-                WriteCachePoint(json);
-                json.WriteEndArray();
+                json.WriteRawValue(encoded[i], skipInputValidation: true);
             }
             else
             {
-                ContentJson.Write(json, message.Content, ContentDialect.Converse);
+                WriteMessage(json, messages[i], cachePoint && i == messages.Count - 1);
             }
-
-            json.WriteEndObject();
         }
 
         json.WriteEndArray();
+    }
+
+    private static readonly Func<ConversationMessage, byte[]> EncodeMessage = static message =>
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            WriteMessage(json, message, cachePoint: false);
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    };
+
+    private static void WriteMessage(Utf8JsonWriter json, ConversationMessage message, bool cachePoint)
+    {
+        json.WriteStartObject();
+        json.WriteString("role", message.Role == ConversationRole.User ? "user" : "assistant");
+        json.WritePropertyName("content");
+        if (cachePoint)
+        {
+            // The moving cache point: the whole history up to this turn's prompt.
+            ContentJson.Write(json, message.Content, ContentDialect.Converse, closeArray: false);
+            WriteCachePoint(json);
+            json.WriteEndArray();
+        }
+        else
+        {
+            ContentJson.Write(json, message.Content, ContentDialect.Converse);
+        }
+
+        json.WriteEndObject();
     }
 
     /// <summary>The base prompt, a cache point, then this call's part (caller, date), when there is one.</summary>
