@@ -11,7 +11,9 @@ using VoiceAgent.Application.Persistence;
 using VoiceAgent.Application.Tools;
 using VoiceAgent.Domain.Calls;
 using VoiceAgent.Domain.Common;
+using VoiceAgent.Domain.Callers;
 using VoiceAgent.Domain.Conversations;
+using VoiceAgent.Domain.UseCases;
 
 namespace VoiceAgent.Application.Relay.SessionStarted;
 
@@ -76,6 +78,26 @@ internal sealed partial class SessionStartedHandler(
         call.Connect(command.SessionId, now);
         journal.CallChanged(call);
 
+        var active = new ActiveCall(
+            call, useCase, profile, () => RenderSystemPrompt(useCase, profile, context, now), command.Output, cancellationToken, tools.SpecsFor(useCase), history, options.Value.MaxUtteranceChars)
+        {
+            // A call handed over in another language goes on in it (the TwiML already started the relay in it).
+            Language = context.Parameters.TryGetValue(CallParameters.Language, out var language) ? useCase.FindLanguage(language)?.Code : null,
+        };
+        registry.Add(active);
+        active.Start(new CallLoop(active, loops));
+        Log.SessionStarted(logger, LogIds.Call(context.CallSid), command.SessionId, useCase.Id);
+        return active;
+    }
+
+    /// <summary>
+    /// The call's system prompt, rendered at its first turn (an idle call holds none of it): the use case's prompt with
+    /// the caller's profile, the date and time the session started, the call's parameters, and what the use case's
+    /// business module shows in its prompt (<c>{{menu}}</c>) from the data its tools use. Module values are the same
+    /// for every call, so the prompt up to the first of this call's own values can be cached by the model.
+    /// </summary>
+    private SystemPromptParts RenderSystemPrompt(UseCase useCase, CallerProfile? profile, CallContext context, DateTimeOffset now)
+    {
         var values = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["today"] = now.ToString("dddd d MMMM yyyy", CultureInfo.InvariantCulture),
@@ -94,8 +116,6 @@ internal sealed partial class SessionStartedHandler(
             values["param." + key] = value;
         }
 
-        // What the use case's business module shows in its prompt ({{menu}}), from the data its tools use: the same
-        // for every call, so the prompt up to the first of this call's own values can be cached by the model.
         var shared = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var module in promptValues)
         {
@@ -107,16 +127,7 @@ internal sealed partial class SessionStartedHandler(
             values[key] = value;
         }
 
-        var active = new ActiveCall(
-            call, useCase, profile, () => useCase.RenderSystemPrompt(values, name => !shared.ContainsKey(name)), command.Output, cancellationToken, tools.SpecsFor(useCase), history, options.Value.MaxUtteranceChars)
-        {
-            // A call handed over in another language goes on in it (the TwiML already started the relay in it).
-            Language = context.Parameters.TryGetValue(CallParameters.Language, out var language) ? useCase.FindLanguage(language)?.Code : null,
-        };
-        registry.Add(active);
-        active.Start(new CallLoop(active, loops));
-        Log.SessionStarted(logger, LogIds.Call(context.CallSid), command.SessionId, useCase.Id);
-        return active;
+        return useCase.RenderSystemPrompt(values, name => !shared.ContainsKey(name));
     }
 
     private async Task<Call?> LoadCallAsync(string callSid, CancellationToken cancellationToken)
