@@ -26,10 +26,12 @@ internal static class ConverseRequestWriter
     /// </summary>
     private static readonly ConditionalWeakTable<ToolSpec, byte[]> ToolSpecs = new();
 
-    public static byte[] Write(ModelRequest request, BedrockOptions options, CachePoints cachePoints = CachePoints.None, string? environment = null)
+    /// <summary>The request body, in a pooled buffer the caller disposes once the request is done with it.</summary>
+    public static PooledBufferWriter Write(ModelRequest request, BedrockOptions options, CachePoints cachePoints = CachePoints.None, string? environment = null)
     {
-        // Sized for the whole body at once: a buffer grown by doubling copied each turn's history several times.
-        var buffer = new ArrayBufferWriter<byte>(EstimateSize(request));
+        // Sized for the whole body at once (a buffer grown by doubling copied each turn's history several times), and
+        // rented: a turn's body is the size of its history, and allocating it each turn kept the GC busy.
+        var buffer = new PooledBufferWriter(EstimateSize(request));
         using (var json = new Utf8JsonWriter(buffer))
         {
             json.WriteStartObject();
@@ -93,7 +95,7 @@ internal static class ConverseRequestWriter
             json.WriteEndObject();
         }
 
-        return buffer.WrittenSpan.ToArray();
+        return buffer;
     }
 
     private static void WriteMessages(Utf8JsonWriter json, IReadOnlyList<ConversationMessage> messages, MessageEncodings? encodings, bool cachePoint)

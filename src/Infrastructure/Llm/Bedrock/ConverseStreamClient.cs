@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
 using System.Text;
@@ -39,7 +40,8 @@ internal sealed class ConverseStreamClient(HttpClient http, BedrockOptions optio
         bool cachePoints,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var body = ConverseRequestWriter.Write(request, options, CachePointsFor(profile, request, cachePoints), environment);
+        // Disposed last: the pooled body goes back only once the request that sends it is disposed.
+        using var body = ConverseRequestWriter.Write(request, options, CachePointsFor(profile, request, cachePoints), environment);
         using var message = CreateRequest(profile, body);
         using var response = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
@@ -53,24 +55,32 @@ internal sealed class ConverseStreamClient(HttpClient http, BedrockOptions optio
         decoder.MessageReceived += (_, e) => frames.Enqueue(e.Message);
 
         var parser = new ConverseStreamParser(profile);
-        var buffer = new byte[ReadBufferSize];
-        while (true)
+        // Rented for the answer's stream (the decoder copies what it keeps), not allocated for each answer.
+        var buffer = ArrayPool<byte>.Shared.Rent(ReadBufferSize);
+        try
         {
-            var read = await stream.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-            if (read == 0)
+            while (true)
             {
-                break;
-            }
-
-            // The SDK decoder ignores data at a non-zero offset: always hand it the buffer from 0.
-            decoder.ProcessData(buffer, 0, read);
-            while (frames.TryDequeue(out var frame))
-            {
-                if (parser.Parse(frame) is { } streamEvent)
+                var read = await stream.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+                if (read == 0)
                 {
-                    yield return streamEvent;
+                    break;
+                }
+
+                // The SDK decoder ignores data at a non-zero offset: always hand it the buffer from 0.
+                decoder.ProcessData(buffer, 0, read);
+                while (frames.TryDequeue(out var frame))
+                {
+                    if (parser.Parse(frame) is { } streamEvent)
+                    {
+                        yield return streamEvent;
+                    }
                 }
             }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
 
         yield return parser.Complete();
@@ -87,13 +97,13 @@ internal sealed class ConverseStreamClient(HttpClient http, BedrockOptions optio
         return profile.Contains("amazon.nova", StringComparison.OrdinalIgnoreCase) ? points : points | CachePoints.Tools;
     }
 
-    private HttpRequestMessage CreateRequest(string profile, byte[] body)
+    private HttpRequestMessage CreateRequest(string profile, PooledBufferWriter body)
     {
         var uri = new Uri(_endpoint, $"/model/{Uri.EscapeDataString(profile)}/converse-stream");
-        var message = new HttpRequestMessage(HttpMethod.Post, uri) { Content = new ByteArrayContent(body) };
+        var message = new HttpRequestMessage(HttpMethod.Post, uri) { Content = new ByteArrayContent(body.Array, 0, body.Length) };
         message.Content.Headers.ContentType = new MediaTypeHeaderValue(JsonType);
         message.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(EventStreamType));
-        _signer.Sign(message, body, JsonType, EventStreamType, credentials().GetCredentials(), time.GetUtcNow());
+        _signer.Sign(message, body.WrittenSpan, JsonType, EventStreamType, credentials().GetCredentials(), time.GetUtcNow());
         return message;
     }
 
