@@ -33,6 +33,58 @@ public sealed class ConverseStreamClientTests : IAsyncLifetime
         Assert.Equal(new ModelUsage(812, 9, 412), done.Usage);
     }
 
+    [Theory]
+    [InlineData(int.MaxValue)]
+    [InlineData(4093)]
+    public async Task A_frame_larger_than_the_read_buffer_is_read_whole(int chunkSize)
+    {
+        var text = string.Concat(Enumerable.Repeat("A long answer \"quoted\" é 你. ", 2500)); // ~80 KB in one frame
+        _server.On(Profile, ctx => FakeBedrockServer.StreamAsync(ctx, FakeBedrockServer.TextAnswer("Hi, ", text, "bye."), chunkSize));
+        using var harness = new BedrockHarness(_server);
+
+        var events = await BedrockHarness.CollectAsync(harness.Client.StreamAsync(Profile, BedrockHarness.Request(), CancellationToken.None));
+
+        Assert.Equal(["Hi, ", text, "bye."], events.OfType<TextDelta>().Select(t => t.Text));
+        Assert.IsType<ModelCompleted>(events[^1]);
+    }
+
+    [Theory]
+    [InlineData(2)] // the prelude's checksum
+    [InlineData(40)] // a header
+    [InlineData(-5)] // the payload: the message's checksum
+    public async Task A_corrupt_frame_fails_the_stream_as_a_transient_error_after_what_came_before(int flipAt)
+    {
+        var first = FakeBedrockServer.Event("contentBlockDelta", "{\"contentBlockIndex\":0,\"delta\":{\"text\":\"Hi\"}}");
+        var second = FakeBedrockServer.Event("contentBlockDelta", "{\"contentBlockIndex\":0,\"delta\":{\"text\":\" there\"}}");
+        second[flipAt < 0 ? second.Length + flipAt : flipAt] ^= 0x20;
+        _server.On(Profile, ctx => FakeBedrockServer.StreamAsync(ctx, [.. first, .. second], 5));
+        using var harness = new BedrockHarness(_server);
+        var seen = new List<ModelStreamEvent>();
+
+        var error = await Assert.ThrowsAsync<BedrockException>(async () =>
+        {
+            await foreach (var e in harness.Client.StreamAsync(Profile, BedrockHarness.Request(), CancellationToken.None))
+            {
+                seen.Add(e);
+            }
+        });
+
+        Assert.Equal(["Hi"], seen.OfType<TextDelta>().Select(t => t.Text));
+        Assert.Equal(("corruptEventStream", true), (error.ErrorType, error.IsTransient));
+    }
+
+    [Fact]
+    public async Task A_stream_that_ends_inside_a_frame_fails_instead_of_ending_the_answer_early()
+    {
+        var frames = FakeBedrockServer.TextAnswer("Hi", " there");
+        _server.On(Profile, ctx => FakeBedrockServer.StreamAsync(ctx, frames[..^10]));
+        using var harness = new BedrockHarness(_server);
+
+        var error = await Assert.ThrowsAsync<BedrockException>(() => BedrockHarness.CollectAsync(harness.Client.StreamAsync(Profile, BedrockHarness.Request(), CancellationToken.None)));
+
+        Assert.Equal("corruptEventStream", error.ErrorType);
+    }
+
     [Fact]
     public async Task Text_reaches_the_reader_before_the_rest_of_the_stream_arrives()
     {

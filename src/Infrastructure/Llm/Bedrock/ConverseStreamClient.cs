@@ -1,11 +1,8 @@
-using System.Buffers;
 using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using Amazon.Runtime;
-using Amazon.Runtime.EventStreams;
-using Amazon.Runtime.EventStreams.Internal;
 using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Domain.Conversations;
 using VoiceAgent.Infrastructure.Aws;
@@ -50,41 +47,51 @@ internal sealed class ConverseStreamClient(HttpClient http, BedrockOptions optio
         }
 
         await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-        using var decoder = new EventStreamDecoder();
-        var frames = new Queue<EventStreamMessage>();
-        decoder.MessageReceived += (_, e) => frames.Enqueue(e.Message);
-
         var parser = new ConverseStreamParser(profile);
-        // Rented for the answer's stream (the decoder copies what it keeps), not allocated for each answer.
-        var buffer = ArrayPool<byte>.Shared.Rent(ReadBufferSize);
-        try
+        // One pooled buffer for the answer's stream: frames are read in place, nothing is allocated per frame but the
+        // parsed event.
+        using var reader = new EventStreamReader(ReadBufferSize);
+        while (true)
         {
-            while (true)
+            var read = await stream.ReadAsync(reader.GetMemory(), cancellationToken).ConfigureAwait(false);
+            if (read == 0)
             {
-                var read = await stream.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-                if (read == 0)
-                {
-                    break;
-                }
+                break;
+            }
 
-                // The SDK decoder ignores data at a non-zero offset: always hand it the buffer from 0.
-                decoder.ProcessData(buffer, 0, read);
-                while (frames.TryDequeue(out var frame))
+            reader.Advance(read);
+            while (ReadFrame(reader, profile, out var frame))
+            {
+                if (parser.Parse(frame) is { } streamEvent)
                 {
-                    if (parser.Parse(frame) is { } streamEvent)
-                    {
-                        yield return streamEvent;
-                    }
+                    yield return streamEvent;
                 }
             }
         }
-        finally
+
+        if (reader.HasPartialMessage)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            throw CorruptStream(profile, "the stream ended inside an event-stream message");
         }
 
         yield return parser.Complete();
     }
+
+    private static bool ReadFrame(EventStreamReader reader, string profile, out EventFrame frame)
+    {
+        try
+        {
+            return reader.TryRead(out frame);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw CorruptStream(profile, ex.Message);
+        }
+    }
+
+    /// <summary>A stream that arrived corrupt or cut short: a transport failure, so another profile may be asked.</summary>
+    private static BedrockException CorruptStream(string profile, string message) =>
+        new(BedrockErrorKind.InternalServer, "corruptEventStream", null, profile, message);
 
     internal static CachePoints CachePointsFor(string profile, ModelRequest request, bool allowed)
     {
@@ -161,24 +168,23 @@ internal sealed class ConverseStreamParser(string profile)
     private bool _stopped;
     private ModelUsage? _usage;
 
-    public ModelStreamEvent? Parse(EventStreamMessage frame)
+    public ModelStreamEvent? Parse(in EventFrame frame)
     {
-        var messageType = Header(frame, ":message-type");
-        if (messageType == "exception")
+        if (frame.MessageType == "exception")
         {
-            var type = Header(frame, ":exception-type") ?? "unknown";
-            throw new BedrockException(BedrockException.KindOf(type, null), type, null, profile, ConverseStreamClient.ErrorMessage(Encoding.UTF8.GetString(frame.Payload)) ?? "no message");
+            var type = frame.ExceptionType ?? "unknown";
+            throw new BedrockException(BedrockException.KindOf(type, null), type, null, profile, ConverseStreamClient.ErrorMessage(Encoding.UTF8.GetString(frame.Payload.Span)) ?? "no message");
         }
 
-        if (messageType == "error")
+        if (frame.MessageType == "error")
         {
-            var code = Header(frame, ":error-code") ?? "unknown";
-            throw new BedrockException(BedrockException.KindOf(code, null), code, null, profile, Header(frame, ":error-message") ?? "no message");
+            var code = frame.ErrorCode ?? "unknown";
+            throw new BedrockException(BedrockException.KindOf(code, null), code, null, profile, frame.ErrorMessage ?? "no message");
         }
 
         using var document = JsonDocument.Parse(frame.Payload);
         var root = document.RootElement;
-        switch (Header(frame, ":event-type"))
+        switch (frame.EventType)
         {
             case "contentBlockStart"
                 when root.TryGetProperty("start", out var start) && start.TryGetProperty("toolUse", out var toolStart):
@@ -277,9 +283,6 @@ internal sealed class ConverseStreamParser(string profile)
             Tokens(usage, "cacheReadInputTokens"),
             Tokens(usage, "cacheWriteInputTokens"));
     }
-
-    private static string? Header(EventStreamMessage frame, string name) =>
-        frame.Headers.TryGetValue(name, out var header) ? header.AsString() : null;
 
     /// <summary>A reasoning block's deltas: text, then its signature; or redacted content (base64), gathered as sent.</summary>
     private void AddReasoning(int index, JsonElement delta)
