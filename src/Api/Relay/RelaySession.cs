@@ -396,11 +396,15 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
                 {
                     while (_outbox.TryTake(out var frame))
                     {
-                        await _socket.SendAsync(frames.Write(frame.Message), WebSocketMessageType.Text, endOfMessage: true, token).ConfigureAwait(false);
+                        var bytes = frames.Write(frame.Message);
+                        // Timed as it is handed to the socket: a caller who hangs up the moment the frame lands
+                        // closes the session before this send returns, and the turn's timings must have it by then.
                         if (frame.Turn is { } turn && _call is { } call)
                         {
                             _telemetry.MessageWritten(call, turn, frame.Message);
                         }
+
+                        await _socket.SendAsync(bytes, WebSocketMessageType.Text, endOfMessage: true, token).ConfigureAwait(false);
                     }
                 }
                 finally
