@@ -1,8 +1,8 @@
-using System.Buffers;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Amazon.Runtime;
+using VoiceAgent.Infrastructure.Buffers;
 
 namespace VoiceAgent.Infrastructure.Aws;
 
@@ -126,45 +126,27 @@ internal sealed class SigV4Signer(string region, string service)
 
     private sealed record SigningKey(string AccessKey, string SecretKey, string Day, byte[] Key);
 
-    /// <summary>A UTF-8 text buffer rented from the shared pool.</summary>
+    /// <summary>ASCII/UTF-8 text appended to a pooled buffer.</summary>
     private sealed class PooledUtf8(int capacity) : IDisposable
     {
-        private byte[] _buffer = ArrayPool<byte>.Shared.Rent(capacity);
-        private int _length;
+        private readonly PooledBufferWriter _buffer = new(capacity);
 
-        public ReadOnlySpan<byte> Written => _buffer.AsSpan(0, _length);
+        public ReadOnlySpan<byte> Written => _buffer.WrittenSpan;
 
         public PooledUtf8 Append(char c)
         {
-            Ensure(1);
-            _buffer[_length++] = (byte)c;
+            _buffer.GetSpan(1)[0] = (byte)c;
+            _buffer.Advance(1);
             return this;
         }
 
         public PooledUtf8 Append(ReadOnlySpan<char> text)
         {
-            Ensure(Encoding.UTF8.GetMaxByteCount(text.Length));
-            _length += Encoding.UTF8.GetBytes(text, _buffer.AsSpan(_length));
+            var span = _buffer.GetSpan(Encoding.UTF8.GetMaxByteCount(text.Length));
+            _buffer.Advance(Encoding.UTF8.GetBytes(text, span));
             return this;
         }
 
-        public void Dispose()
-        {
-            ArrayPool<byte>.Shared.Return(_buffer);
-            _buffer = [];
-        }
-
-        private void Ensure(int more)
-        {
-            if (_length + more <= _buffer.Length)
-            {
-                return;
-            }
-
-            var grown = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _length + more));
-            _buffer.AsSpan(0, _length).CopyTo(grown);
-            ArrayPool<byte>.Shared.Return(_buffer);
-            _buffer = grown;
-        }
+        public void Dispose() => _buffer.Dispose();
     }
 }

@@ -4,6 +4,7 @@ using System.Text.Json;
 using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Domain.Conversations;
 using VoiceAgent.Domain.UseCases;
+using VoiceAgent.Infrastructure.Buffers;
 using VoiceAgent.Application.Persistence;
 
 namespace VoiceAgent.Infrastructure.Llm.Bedrock;
@@ -120,16 +121,20 @@ internal static class ConverseRequestWriter
         json.WriteEndArray();
     }
 
-    private static readonly Func<ConversationMessage, byte[]> EncodeMessage = static message =>
+    private static readonly Func<ConversationMessage, byte[]> EncodeMessage =
+        static message => Encoded(message, 256, static (json, message) => WriteMessage(json, message, cachePoint: false));
+
+    /// <summary>What <paramref name="write"/> writes of <paramref name="value"/>, as a UTF-8 array to keep (written in a pooled buffer).</summary>
+    private static byte[] Encoded<T>(T value, int capacity, Action<Utf8JsonWriter, T> write)
     {
-        var buffer = new ArrayBufferWriter<byte>(256);
+        using var buffer = new PooledBufferWriter(capacity);
         using (var json = new Utf8JsonWriter(buffer))
         {
-            WriteMessage(json, message, cachePoint: false);
+            write(json, value);
         }
 
         return buffer.WrittenSpan.ToArray();
-    };
+    }
 
     private static void WriteMessage(Utf8JsonWriter json, ConversationMessage message, bool cachePoint)
     {
@@ -235,25 +240,19 @@ internal static class ConverseRequestWriter
     private static readonly SearchValues<char> MetadataCharacters =
         SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 \t._:/=+$@-");
 
-    private static byte[] Encode(ToolSpec tool)
+    private static byte[] Encode(ToolSpec tool) => Encoded(tool, 256 + tool.Description.Length + tool.InputSchemaJson.Length, static (json, tool) =>
     {
-        var buffer = new ArrayBufferWriter<byte>(256 + tool.Description.Length + tool.InputSchemaJson.Length);
-        using (var json = new Utf8JsonWriter(buffer))
-        {
-            json.WriteStartObject();
-            json.WriteStartObject("toolSpec");
-            json.WriteString("name", tool.Name);
-            json.WriteString("description", tool.Description);
-            json.WriteStartObject("inputSchema");
-            json.WritePropertyName("json");
-            json.WriteRawValue(tool.InputSchemaJson);
-            json.WriteEndObject();
-            json.WriteEndObject();
-            json.WriteEndObject();
-        }
-
-        return buffer.WrittenSpan.ToArray();
-    }
+        json.WriteStartObject();
+        json.WriteStartObject("toolSpec");
+        json.WriteString("name", tool.Name);
+        json.WriteString("description", tool.Description);
+        json.WriteStartObject("inputSchema");
+        json.WritePropertyName("json");
+        json.WriteRawValue(tool.InputSchemaJson);
+        json.WriteEndObject();
+        json.WriteEndObject();
+        json.WriteEndObject();
+    });
 
     /// <summary>
     /// A constant-time guess from the prompt, the message count and the tools (walking every block of the history

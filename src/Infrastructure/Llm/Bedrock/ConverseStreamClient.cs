@@ -6,6 +6,7 @@ using Amazon.Runtime;
 using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Domain.Conversations;
 using VoiceAgent.Infrastructure.Aws;
+using VoiceAgent.Infrastructure.Buffers;
 
 namespace VoiceAgent.Infrastructure.Llm.Bedrock;
 

@@ -1,10 +1,11 @@
 using System.Buffers;
 
-namespace VoiceAgent.Infrastructure.Llm.Bedrock;
+namespace VoiceAgent.Infrastructure.Buffers;
 
 /// <summary>
-/// A buffer writer over arrays rented from the shared pool: a request body written into it costs no allocation of its
-/// size. Dispose gives the array back, so the body must not be used after that (the request that sends it is disposed first).
+/// A buffer writer over arrays rented from the shared pool: what is written into it (a request body, a canonical
+/// request to sign) costs no allocation of its size. Dispose gives the array back, so what was written must not be
+/// used after that (the request that sends a body is disposed first).
 /// </summary>
 internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
 {
