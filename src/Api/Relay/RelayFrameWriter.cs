@@ -1,6 +1,6 @@
 using System.Buffers;
-using System.Collections.Concurrent;
 using System.Text.Json;
+using Microsoft.Extensions.ObjectPool;
 using VoiceAgent.Application.Abstractions;
 
 namespace VoiceAgent.Api.Relay;
@@ -13,10 +13,7 @@ namespace VoiceAgent.Api.Relay;
 internal sealed class RelayFrameWriter : IDisposable
 {
     /// <summary>Writers kept for reuse; more are made when more sessions write at once, and dropped past this.</summary>
-    private const int Kept = 64;
-
-    private static readonly ConcurrentQueue<RelayFrameWriter> Pool = new();
-    private static int _pooled;
+    private static readonly ObjectPool<RelayFrameWriter> Pool = new DefaultObjectPoolProvider { MaximumRetained = 64 }.Create(new Policy());
 
     private readonly ArrayBufferWriter<byte> _buffer = new(512);
     private readonly Utf8JsonWriter _json;
@@ -24,29 +21,10 @@ internal sealed class RelayFrameWriter : IDisposable
     private RelayFrameWriter() => _json = new Utf8JsonWriter(_buffer);
 
     /// <summary>A writer for one burst of frames; give it back with <see cref="Return"/>.</summary>
-    public static RelayFrameWriter Rent()
-    {
-        if (Pool.TryDequeue(out var writer))
-        {
-            Interlocked.Decrement(ref _pooled);
-            return writer;
-        }
-
-        return new RelayFrameWriter();
-    }
+    public static RelayFrameWriter Rent() => Pool.Get();
 
     /// <summary>Gives the writer back (a large buffer one frame needed is not kept).</summary>
-    public static void Return(RelayFrameWriter writer)
-    {
-        if (writer._buffer.Capacity <= 4096 && Interlocked.Increment(ref _pooled) <= Kept)
-        {
-            Pool.Enqueue(writer);
-            return;
-        }
-
-        Interlocked.Decrement(ref _pooled);
-        writer.Dispose();
-    }
+    public static void Return(RelayFrameWriter writer) => Pool.Return(writer);
 
     /// <summary>The frame for <paramref name="message"/>, valid until the next call.</summary>
     public ReadOnlyMemory<byte> Write(OutboundMessage message)
@@ -80,4 +58,11 @@ internal sealed class RelayFrameWriter : IDisposable
     }
 
     public void Dispose() => _json.Dispose();
+
+    private sealed class Policy : IPooledObjectPolicy<RelayFrameWriter>
+    {
+        public RelayFrameWriter Create() => new();
+
+        public bool Return(RelayFrameWriter obj) => obj._buffer.Capacity <= 4096;
+    }
 }
