@@ -172,8 +172,7 @@ internal sealed partial class CallJournalWriter : IHostedService, IDisposable
             if (entry is WrittenMarkEntry mark && !ready.ContainsKey(entry.CallSid))
             {
                 // Nothing of the call is waiting in this lane: what came before the mark is written.
-                _journal.Written(1);
-                mark.Done.TrySetResult();
+                Pass(mark);
                 continue;
             }
 
@@ -306,10 +305,9 @@ internal sealed partial class CallJournalWriter : IHostedService, IDisposable
             // One of them is poison: write them one by one, so only that one is set aside.
             for (var i = 0; i < entries.Count; i++)
             {
-                if (entries[i] is WrittenMarkEntry)
+                if (entries[i] is WrittenMarkEntry mark)
                 {
-                    _journal.Written(1);
-                    JournalEntries.Settle([entries[i]]);
+                    Pass(mark);
                     continue;
                 }
 
@@ -341,6 +339,13 @@ internal sealed partial class CallJournalWriter : IHostedService, IDisposable
             Log.WriteFailed(_logger, ex, LogIds.Call(callSid), ex.GetType().Name);
             return entries;
         }
+    }
+
+    /// <summary>A write mark reached with everything of its call before it written: it leaves the journal, done.</summary>
+    private void Pass(WrittenMarkEntry mark)
+    {
+        _journal.Written(1);
+        mark.Done.TrySetResult();
     }
 
     private async Task SetAsideAsync(JournalEntry entry, StoreRejectedException rejection)
