@@ -3,12 +3,10 @@ extern alias simulator;
 using System.Text.Json;
 using Amazon.Runtime;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using VoiceAgent.Api.Operations;
 using VoiceAgent.FakeBedrock;
 using simulator::VoiceAgent.Simulator.Evals;
@@ -211,10 +209,7 @@ public sealed class EvalTests
 
         public static async Task<FakeJudge> StartAsync(string verdict)
         {
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.WebHost.UseUrls("http://127.0.0.1:0");
-            builder.Logging.ClearProviders();
-            var app = builder.Build();
+            var app = LoopbackApp.Create();
             FakeJudge? judge = null;
             app.MapPost("/v1/chat/completions", async (HttpContext context) =>
             {
@@ -222,8 +217,7 @@ public sealed class EvalTests
                 judge!.Requests.Enqueue(await reader.ReadToEndAsync());
                 return Results.Json(new { choices = new[] { new { message = new { role = "assistant", content = "```json\n" + verdict + "\n```" } } } });
             });
-            await app.StartAsync();
-            judge = new FakeJudge(app, app.Urls.Single().TrimEnd('/') + "/");
+            judge = new FakeJudge(app, (await LoopbackApp.StartAsync(app)).ToString().TrimEnd('/') + "/");
             return judge;
         }
 
