@@ -66,17 +66,10 @@ public sealed class ContextBudgetTests
     [Fact]
     public async Task A_call_taken_over_from_another_instance_goes_on_from_the_summary_it_kept()
     {
-        await using var harness = new Harness(new UseCase("pizza", "Pizza", "You take pizza orders.", new RelaySettings(), new ModelSettings { ContextBudgetChars = 10_000 }));
-        var stored = await ResumeTests.StoreLiveCallAsync(harness, "VX-old", "Hi, Ana here, a party order.", "Hello Ana! What would you like?", "Twelve large pizzas.", "Twelve large, noted. Toppings?");
-        stored.FoldContext("Ana is ordering for a party.", 2);
-        await harness.Calls.SaveAsync(stored, default);
-        harness.Model.ThenSays("Half pepperoni, half margherita it is.");
+        var request = await ResumeWithKeptSummaryAsync(
+            "Ana is ordering for a party.", 2, "Half pepperoni, half margherita.",
+            "Hi, Ana here, a party order.", "Hello Ana! What would you like?", "Twelve large pizzas.", "Twelve large, noted. Toppings?");
 
-        var resumed = await harness.StartAsync(resume: true);
-        await harness.Sender.Send(new PromptReceived(resumed.CallSid, "Half pepperoni, half margherita.", Last: true, Lang: null));
-        await resumed.IdleAsync();
-
-        var request = Assert.Single(harness.Model.Requests);
         Assert.EndsWith("EARLIER IN THIS CALL (summary)\nAna is ordering for a party.", request.SystemPrompt, StringComparison.Ordinal);
         Assert.Equal(["Twelve large pizzas.", "Twelve large, noted. Toppings?", "Half pepperoni, half margherita."], request.Messages.Select(m => m.Text));
     }
@@ -86,19 +79,28 @@ public sealed class ContextBudgetTests
     [InlineData(4)] // more messages than were read back
     public async Task A_kept_summary_that_does_not_fit_the_history_read_back_is_not_used(int folded)
     {
+        var request = await ResumeWithKeptSummaryAsync("Ana called.", folded, "Twelve large pizzas.", "Hi, Ana here.", "Hello Ana!");
+
+        Assert.DoesNotContain("EARLIER IN THIS CALL", request.SystemPrompt, StringComparison.Ordinal);
+        Assert.Equal(3, request.Messages.Count);
+    }
+
+    /// <summary>
+    /// The model's request for the first prompt of a call resumed on this instance, whose stored copy has
+    /// <paramref name="history"/> and a kept summary of its first <paramref name="folded"/> messages.
+    /// </summary>
+    private static async Task<ModelRequest> ResumeWithKeptSummaryAsync(string summary, int folded, string prompt, params string[] history)
+    {
         await using var harness = new Harness(new UseCase("pizza", "Pizza", "You take pizza orders.", new RelaySettings(), new ModelSettings { ContextBudgetChars = 10_000 }));
-        var stored = await ResumeTests.StoreLiveCallAsync(harness, "VX-old", "Hi, Ana here.", "Hello Ana!");
-        stored.FoldContext("Ana called.", folded);
+        var stored = await ResumeTests.StoreLiveCallAsync(harness, "VX-old", history);
+        stored.FoldContext(summary, folded);
         await harness.Calls.SaveAsync(stored, default);
         harness.Model.ThenSays("Sure.");
 
         var resumed = await harness.StartAsync(resume: true);
-        await harness.Sender.Send(new PromptReceived(resumed.CallSid, "Twelve large pizzas.", Last: true, Lang: null));
+        await harness.Sender.Send(new PromptReceived(resumed.CallSid, prompt, Last: true, Lang: null));
         await resumed.IdleAsync();
-
-        var request = Assert.Single(harness.Model.Requests);
-        Assert.DoesNotContain("EARLIER IN THIS CALL", request.SystemPrompt, StringComparison.Ordinal);
-        Assert.Equal(3, request.Messages.Count);
+        return Assert.Single(harness.Model.Requests);
     }
 
     [Fact]
