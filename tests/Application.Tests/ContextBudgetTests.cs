@@ -42,7 +42,8 @@ public sealed class ContextBudgetTests
         var transcript = Assert.Single(summaryRequest.Messages).Text;
         Assert.Contains("Caller: Hi, this is Ana, I'm organising a party.", transcript, StringComparison.Ordinal);
         Assert.DoesNotContain("Twelve large pizzas for tonight please.", transcript, StringComparison.Ordinal);
-        await Task.Delay(50);
+        // The summary comes back to the loop off the turn's path: the next turn is asked once it is in.
+        await WaitUntilAsync(() => call.Call.Fold is not null);
         await call.IdleAsync();
 
         await harness.Sender.Send(new PromptReceived(call.CallSid, "Half pepperoni, half margherita.", Last: true, Lang: null));
