@@ -73,6 +73,9 @@ internal sealed class FakeCallRepository : ICallRepository
     public TaskCompletionSource Hold(string callSid) =>
         _holds.GetOrAdd(callSid, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
 
+    /// <summary>How many writes have waited on a <see cref="Hold"/>.</summary>
+    public int Holding;
+
     public List<string> Log { get; } = [];
 
     public void FailNext(int times) => Volatile.Write(ref _failuresLeft, times);
@@ -124,6 +127,7 @@ internal sealed class FakeCallRepository : ICallRepository
     {
         if (writes.Messages.Count > 0 && _holds.TryGetValue(writes.CallSid, out var hold))
         {
+            Interlocked.Increment(ref Holding);
             await hold.Task.WaitAsync(cancellationToken);
         }
 

@@ -313,6 +313,83 @@ public sealed class JournalTests
     }
 
     [Fact]
+    public async Task A_busy_writer_waits_out_the_linger_between_passes_so_what_arrives_meanwhile_shares_a_request()
+    {
+        await using var harness = new Harness(new Dictionary<string, string?>
+        {
+            ["Persistence:Writers"] = "1",
+            ["Persistence:Linger"] = "00:00:00.050",
+            ["Persistence:BatchSize"] = "3",
+        });
+        harness.Calls.Shares = true;
+        var writer = harness.Get<IEnumerable<IHostedService>>().OfType<CallJournalWriter>().Single();
+        var journal = harness.Get<CallJournal>();
+        await writer.StartAsync(CancellationToken.None);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+
+        // A pass writes one call on its own (one message has nobody to share with) on a slow store, and more calls'
+        // messages queue up meanwhile: the writer has work waiting the moment its pass ends (it never goes idle).
+        async Task WriteAloneWhileOthersQueue(int alone, params int[] others)
+        {
+            var slow = harness.Calls.Hold(Sid(alone));
+            var held = harness.Calls.Holding;
+            journal.MessagesSaved(Sid(alone), [new IndexedMessage(0, Message("alone"))]);
+
+            // The woken writer lingers on the fake clock; move it until the pass has begun (it may not wait yet).
+            while (Volatile.Read(ref harness.Calls.Holding) == held)
+            {
+                harness.Time.Advance(TimeSpan.FromMilliseconds(50));
+                await Task.Delay(5, timeout.Token);
+            }
+
+            foreach (var other in others)
+            {
+                journal.MessagesSaved(Sid(other), [new IndexedMessage(0, Message("queued"))]);
+            }
+
+            slow.SetResult();
+            while (journal.Pending > others.Length)
+            {
+                await Task.Delay(5, timeout.Token);
+            }
+        }
+
+        try
+        {
+            await WriteAloneWhileOthersQueue(1, 2, 3);
+
+            // The next pass waits until a linger after the last one began (the fake clock has not moved): nothing yet.
+            await Task.Delay(100, timeout.Token);
+            Assert.Equal(["messages 0"], harness.Calls.Log);
+            harness.Time.Advance(TimeSpan.FromMilliseconds(50));
+            while (journal.Pending > 0)
+            {
+                await Task.Delay(5, timeout.Token);
+            }
+
+            Assert.Equal(["messages 0", "shared 2:0,3:0"], harness.Calls.Log);
+
+            // A whole batch waiting (BatchSize entries) is written at once, without waiting for the clock.
+            await WriteAloneWhileOthersQueue(4, 5, 6, 7);
+            while (journal.Pending > 0)
+            {
+                await Task.Delay(5, timeout.Token);
+            }
+
+        }
+        finally
+        {
+            // A writer left waiting on the fake clock would hold up the drain for good: give it a bound.
+            using var drain = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await writer.StopAsync(drain.Token);
+        }
+
+        Assert.Equal(["messages 0", "shared 2:0,3:0", "messages 0", "shared 5:0,6:0,7:0"], harness.Calls.Log);
+    }
+
+    private static string Sid(int n) => $"CA{n:D32}";
+
+    [Fact]
     public async Task When_a_shared_request_fails_each_call_is_written_on_its_own_and_none_is_lost()
     {
         await using var harness = new Harness(new Dictionary<string, string?> { ["Persistence:Writers"] = "1" });

@@ -74,18 +74,21 @@ public sealed class PersistenceOptions
     public int QueueCapacity { get; set; } = 50_000;
 
     /// <summary>
-    /// Writes in flight at once, each for its own share of the calls (a call's writes stay in order). One
-    /// writer manages ~1 / store latency writes a second; calls make ~2 per turn.
+    /// Writes in flight at once, each for its own share of the calls (a call's writes stay in order). A writer makes
+    /// a pass at most every <see cref="Linger"/>, and in a pass its calls' text messages share requests (25 items on
+    /// DynamoDB): more writers mean smaller shared requests and more of them. Four carry thousands of calls; at 700
+    /// calls on one core, 16 made 2.4 times the requests and cost 12 % more CPU per turn (bench/results/production.md).
     /// </summary>
     [Range(1, 256, ErrorMessage = "Persistence:Writers must be between 1 and 256.")]
-    public int Writers { get; set; } = 16;
+    public int Writers { get; set; } = 4;
 
     /// <summary>The most queued entries a writer takes at once; each call's share of them is one store request.</summary>
     [Range(1, 10_000, ErrorMessage = "Persistence:BatchSize must be between 1 and 10,000.")]
     public int BatchSize { get; set; } = 256;
 
     /// <summary>
-    /// How long a writer woken by a new entry waits for more before it writes: calls whose writes are only text
+    /// How long a writer woken by a new entry waits for more before it writes, and the least time between the starts
+    /// of a busy writer's passes (unless <see cref="BatchSize"/> entries wait): calls whose writes are only text
     /// messages then share requests (on DynamoDB, BatchWriteItem) instead of one request a turn. Zero writes at once.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:00:01", ErrorMessage = "Persistence:Linger must be between 0 and 1 s.")]

@@ -30,6 +30,7 @@ internal sealed partial class CallJournalWriter : IHostedService, IDisposable
     private readonly Histogram<long> _batchItems;
     private readonly CancellationTokenSource _abort = new();
     private Task? _loop;
+    private readonly TaskCompletionSource _draining = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public CallJournalWriter(
         CallJournal journal,
@@ -62,6 +63,7 @@ internal sealed partial class CallJournalWriter : IHostedService, IDisposable
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        _draining.TrySetResult();
         _journal.Complete();
         if (_loop is null)
         {
@@ -94,6 +96,7 @@ internal sealed partial class CallJournalWriter : IHostedService, IDisposable
         await LingerAsync(open, abort).ConfigureAwait(false);
         while (open || parked.Count > 0)
         {
+            var passStarted = _time.GetTimestamp();
             Take(lane, ready, order, parked);
             foreach (var writes in await TryWriteSharedAsync(ready, order, abort).ConfigureAwait(false))
             {
@@ -111,6 +114,7 @@ internal sealed partial class CallJournalWriter : IHostedService, IDisposable
             wrote |= await RetryDueAsync(parked, abort).ConfigureAwait(false);
             if (wrote)
             {
+                await PaceAsync(lane, passStarted, open, abort).ConfigureAwait(false);
                 continue;
             }
 
@@ -155,6 +159,25 @@ internal sealed partial class CallJournalWriter : IHostedService, IDisposable
     /// </summary>
     private Task LingerAsync(bool open, CancellationToken abort) =>
         open && _options.Linger > TimeSpan.Zero ? Task.Delay(_options.Linger, _time, abort) : Task.CompletedTask;
+
+    /// <summary>
+    /// Under load the lane never idles, so the linger alone would not gather anything: each pass would take the few
+    /// entries that arrived during the last one's round trip (7 items per BatchWriteItem at 700 calls, and a request
+    /// per call whose one message had nobody to share with). A pass that wrote therefore starts the next one no sooner
+    /// than <see cref="PersistenceOptions.Linger"/> after it began, unless a whole batch is already waiting or the
+    /// writer is draining: entries wait no longer than a linger plus a pass, as a first entry does after idle.
+    /// </summary>
+    private Task PaceAsync(ChannelReader<JournalEntry> lane, long passStarted, bool open, CancellationToken abort)
+    {
+        if (!open || _draining.Task.IsCompleted || _options.Linger <= TimeSpan.Zero || (lane.CanCount && lane.Count >= _options.BatchSize))
+        {
+            return Task.CompletedTask;
+        }
+
+        // A drain that begins meanwhile ends the wait: what is queued is written at once.
+        var left = _options.Linger - _time.GetElapsedTime(passStarted);
+        return left > TimeSpan.Zero ? Task.WhenAny(Task.Delay(left, _time, abort), _draining.Task) : Task.CompletedTask;
+    }
 
     /// <summary>Moves what is queued into per-call groups, in order; entries of a parked call join its parked ones.</summary>
     private void Take(ChannelReader<JournalEntry> lane, Dictionary<string, List<JournalEntry>> ready, List<string> order, ParkedCalls parked)
