@@ -26,6 +26,9 @@ internal sealed partial class CallLoop
     /// <summary>Messages before this index are folded into <see cref="_summary"/>.</summary>
     private int _foldedUpTo;
     private string? _summary;
+
+    /// <summary>The prompt with <see cref="_summary"/>, made once per summary (see <see cref="PromptWithSummary"/>).</summary>
+    private PromptedSummary? _prompted;
     private bool _folding;
     private List<(ConversationMessage? Message, int Size)>? _sizes;
 

@@ -114,12 +114,33 @@ internal sealed partial class CallLoop
 
     /// <summary>The model's request: the prompt (with the summary of what was folded, after the cacheable part) and <paramref name="messages"/>.</summary>
     private ModelRequest Request(IReadOnlyList<ConversationMessage> messages) =>
-        new(_summary is null ? _call.SystemPrompt : _call.SystemPrompt + SummaryHeading + _summary, messages, _call.Tools, _call.UseCase.Model)
+        new(PromptWithSummary(), messages, _call.Tools, _call.UseCase.Model)
         {
             StaticPromptLength = _call.StaticPromptLength,
             Metadata = _call.RequestMetadata,
             Encodings = _call.Encodings,
         };
+
+    /// <summary>
+    /// The prompt, with the summary once there is one: the same string every turn until the summary changes, so that
+    /// a provider that keeps the prompt's encoding for the call (<see cref="MessageEncodings"/>) keeps using it.
+    /// </summary>
+    private string PromptWithSummary()
+    {
+        if (_summary is null)
+        {
+            return _call.SystemPrompt;
+        }
+
+        if (_prompted is not { } prompted || !ReferenceEquals(prompted.Summary, _summary))
+        {
+            _prompted = prompted = new PromptedSummary(_summary, _call.SystemPrompt + SummaryHeading + _summary);
+        }
+
+        return prompted.Prompt;
+    }
+
+    private sealed record PromptedSummary(string Summary, string Prompt);
 
     /// <summary>
     /// Starts the turn's next piece of work; it runs on until its first wait (the model's request going out) and

@@ -81,20 +81,23 @@ public sealed class PromptCachingTests : IAsyncLifetime
         var settings = new ModelSettings { PromptCaching = promptCaching };
         var messages = Request().Messages;
         var bye = new ConversationMessage(ConversationRole.User, [new TextBlock("Thanks! \"Bye\" \u00e9\u4f60")]);
-        IReadOnlyList<ConversationMessage>[] turns =
+        var prompt = Request().SystemPrompt;
+        var summarized = prompt + "\n\nEarlier in this call (summary): the caller ordered a \"large\" pepperoni, O-1.";
+        (IReadOnlyList<ConversationMessage> Messages, string Prompt)[] turns =
         [
-            [.. messages.Take(1)],
-            [.. messages.Take(3)],
-            messages, // the history grows
-            [.. messages.Take(4), bye], // the last message replaced (a barge-in joined the caller's words)
-            [messages[0], messages[1], messages[2]], // and back
-            [bye], // the older part folded into the summary
+            ([.. messages.Take(1)], prompt),
+            ([.. messages.Take(3)], prompt),
+            (messages, prompt), // the history grows
+            ([.. messages.Take(4), bye], prompt), // the last message replaced (a barge-in joined the caller's words)
+            ([messages[0], messages[1], messages[2]], prompt), // and back
+            ([bye], summarized), // the older part folded into the summary, which the prompt now carries
+            ([bye], prompt + "\n\nEarlier in this call (summary): another summary."), // a later fold
         ];
         var encodings = new MessageEncodings();
 
         foreach (var turn in turns)
         {
-            var request = Request(settings) with { Messages = turn };
+            var request = Request(settings) with { Messages = turn.Messages, SystemPrompt = turn.Prompt };
             await BedrockHarness.CollectAsync(harness.Client.StreamAsync(Claude, request with { Encodings = encodings }, CancellationToken.None));
             await BedrockHarness.CollectAsync(harness.Client.StreamAsync(Claude, request, CancellationToken.None));
         }
@@ -108,6 +111,8 @@ public sealed class PromptCachingTests : IAsyncLifetime
 
         using var last = JsonDocument.Parse(bodies[^1]);
         Assert.Equal("Thanks! \"Bye\" \u00e9\u4f60", last.RootElement.GetProperty("messages")[0].GetProperty("content")[0].GetProperty("text").GetString());
+        var system = last.RootElement.GetProperty("system");
+        Assert.EndsWith("another summary.", system[system.GetArrayLength() - 1].GetProperty("text").GetString());
     }
 
     [Fact]

@@ -159,9 +159,28 @@ internal static class ConverseRequestWriter
     /// <summary>The base prompt, a cache point, then this call's part (caller, date), when there is one.</summary>
     private static void WriteSystem(Utf8JsonWriter json, ModelRequest request, bool cachePoint)
     {
-        var prompt = request.SystemPrompt.AsSpan();
+        var prompt = request.SystemPrompt;
         var split = Math.Clamp(request.StaticPromptLength ?? prompt.Length, 0, prompt.Length);
-        json.WriteStartArray("system");
+        json.WritePropertyName("system");
+        if (request.Encodings is { } encodings)
+        {
+            // The prompt (a few kilobytes, escaped) is the same every turn of a call: encoded once, copied after that.
+            json.WriteRawValue(encodings.System(prompt, split, cachePoint, EncodeSystem), skipInputValidation: true);
+        }
+        else
+        {
+            WriteSystemArray(json, prompt, split, cachePoint);
+        }
+    }
+
+    private static readonly Func<string, int, bool, byte[]> EncodeSystem = static (prompt, split, cachePoint) =>
+        Encoded((Prompt: prompt, Split: split, CachePoint: cachePoint), 64 + prompt.Length, static (json, system) =>
+            WriteSystemArray(json, system.Prompt, system.Split, system.CachePoint));
+
+    private static void WriteSystemArray(Utf8JsonWriter json, string whole, int split, bool cachePoint)
+    {
+        var prompt = whole.AsSpan();
+        json.WriteStartArray();
         if (split > 0)
         {
             json.WriteStartObject();
