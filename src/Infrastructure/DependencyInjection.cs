@@ -134,7 +134,13 @@ public static class DependencyInjection
             return new AmazonDynamoDBClient(sp.GetRequiredService<AWSCredentials>(), config);
         });
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<DynamoDbOptions>>().Value);
-        services.AddSingleton<DynamoDbCallRepository>();
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<DynamoDbOptions>>().Value;
+            var batches = DynamoDbBatchWriter.For(
+                sp.GetRequiredService<IAmazonDynamoDB>(), sp.GetRequiredService<AWSCredentials>, sp.GetRequiredService<TimeProvider>(), options.RequestTimeout);
+            return new DynamoDbCallRepository(sp.GetRequiredService<IAmazonDynamoDB>(), options, sp.GetRequiredService<TimeProvider>(), batches);
+        });
         services.AddSingleton<DynamoDbUseCaseRepository>();
         services.AddSingleton<DynamoDbCallerProfileRepository>();
         services.AddSingleton<ICallRepository>(sp => sp.GetRequiredService<DynamoDbCallRepository>());

@@ -21,10 +21,11 @@ internal sealed class SigV4Signer(string region, string service)
     private SigningKey? _key;
 
     /// <summary>
-    /// Adds <c>x-amz-date</c>, <c>x-amz-content-sha256</c>, <c>x-amz-security-token</c> (session credentials) and
-    /// <c>Authorization</c> to <paramref name="request"/>, whose content type and accept header are the given values.
+    /// Adds <c>x-amz-date</c>, <c>x-amz-content-sha256</c>, <c>x-amz-security-token</c> (session credentials),
+    /// <c>x-amz-target</c> (when given: the operation of a JSON-RPC service such as DynamoDB) and <c>Authorization</c>
+    /// to <paramref name="request"/>, whose content type and accept header are the given values.
     /// </summary>
-    public void Sign(HttpRequestMessage request, ReadOnlySpan<byte> body, string contentType, string accept, ImmutableCredentials credentials, DateTimeOffset now)
+    public void Sign(HttpRequestMessage request, ReadOnlySpan<byte> body, string contentType, string accept, ImmutableCredentials credentials, DateTimeOffset now, string? target = null)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(credentials);
@@ -52,7 +53,12 @@ internal sealed class SigV4Signer(string region, string service)
                 canonical.Append("x-amz-security-token:").Append(token).Append('\n');
             }
 
-            canonical.Append('\n').Append(SignedHeaders(token is not null)).Append('\n').Append(payloadHash);
+            if (target is not null)
+            {
+                canonical.Append("x-amz-target:").Append(target).Append('\n');
+            }
+
+            canonical.Append('\n').Append(SignedHeaders(token is not null, target is not null)).Append('\n').Append(payloadHash);
             SHA256.HashData(canonical.Written, hash);
         }
 
@@ -69,14 +75,23 @@ internal sealed class SigV4Signer(string region, string service)
             headers.TryAddWithoutValidation("X-Amz-Security-Token", token);
         }
 
+        if (target is not null)
+        {
+            headers.TryAddWithoutValidation("X-Amz-Target", target);
+        }
+
         headers.TryAddWithoutValidation("Authorization", string.Concat(
-            Algorithm, " Credential=", credentials.AccessKey, "/", scope, ", SignedHeaders=", SignedHeaders(token is not null),
+            Algorithm, " Credential=", credentials.AccessKey, "/", scope, ", SignedHeaders=", SignedHeaders(token is not null, target is not null),
             ", Signature=", Convert.ToHexStringLower(signature)));
     }
 
-    private static string SignedHeaders(bool token) => token
-        ? "accept;content-type;host;x-amz-content-sha256;x-amz-date;x-amz-security-token"
-        : "accept;content-type;host;x-amz-content-sha256;x-amz-date";
+    private static string SignedHeaders(bool token, bool target) => (token, target) switch
+    {
+        (false, false) => "accept;content-type;host;x-amz-content-sha256;x-amz-date",
+        (true, false) => "accept;content-type;host;x-amz-content-sha256;x-amz-date;x-amz-security-token",
+        (false, true) => "accept;content-type;host;x-amz-content-sha256;x-amz-date;x-amz-target",
+        (true, true) => "accept;content-type;host;x-amz-content-sha256;x-amz-date;x-amz-security-token;x-amz-target",
+    };
 
     /// <summary>The derived key for these credentials on this day: computed when either changes, else reused.</summary>
     private byte[] KeyFor(ImmutableCredentials credentials, ReadOnlySpan<char> day)

@@ -62,6 +62,46 @@ public sealed class SigV4SignerTests
         Assert.Equal(session ? credentials.Token : null, ours.Headers.TryGetValues("X-Amz-Security-Token", out var token) ? token.Single() : null);
     }
 
+    [Theory]
+    [InlineData("https://dynamodb.eu-west-1.amazonaws.com/", "eu-west-1", false)]
+    [InlineData("http://127.0.0.1:5401/", "us-east-1", true)]
+    public async Task Signs_a_DynamoDB_operation_with_its_target_header_as_the_AWS_SDK_signs(string endpoint, string region, bool session)
+    {
+        const string AmzJson = "application/x-amz-json-1.0";
+        const string Target = "DynamoDB_20120810.BatchWriteItem";
+        var credentials = session
+            ? new ImmutableCredentials("ASIAEXAMPLE1234567890", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "IQoJb3JpZ2luX2VjEBoaCXVzLWVhc3QtMSJHMEUCIQD/example+token==")
+            : new ImmutableCredentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", null);
+        var at = new DateTimeOffset(2026, 11, 28, 1, 2, 3, TimeSpan.Zero);
+        var body = Encoding.UTF8.GetBytes("""{"RequestItems":{"voiceagent":[{"PutRequest":{"Item":{"pk":{"S":"CALL#CA1"},"n":{"N":"1"}}}}]}}""");
+        var uri = new Uri(endpoint);
+
+        var ours = new HttpRequestMessage(HttpMethod.Post, uri);
+        new SigV4Signer(region, "dynamodb").Sign(ours, body, AmzJson, AmzJson, credentials, at, Target);
+
+        var sdkRequest = new AWSSigningRequest { HttpMethod = HttpMethod.Post, RequestUri = uri, Content = body };
+        sdkRequest.Headers["Content-Type"] = AmzJson;
+        sdkRequest.Headers["Accept"] = AmzJson;
+        sdkRequest.Headers["X-Amz-Target"] = Target;
+        var sdk = await AWSSigV4Signer.SignAsync(
+            sdkRequest,
+            new AWSSigV4Parameters
+            {
+                Credentials = session
+                    ? new SessionAWSCredentials(credentials.AccessKey, credentials.SecretKey, credentials.Token)
+                    : new BasicAWSCredentials(credentials.AccessKey, credentials.SecretKey),
+                Region = RegionEndpoint.GetBySystemName(region),
+                Service = "dynamodb",
+                SignPayload = true,
+                SignedAt = at.UtcDateTime,
+            },
+            CancellationToken.None);
+
+        Assert.Equal(Header(sdk.Headers, "Authorization"), Single(ours, "Authorization"));
+        Assert.Contains("x-amz-target", Single(ours, "Authorization"), StringComparison.Ordinal);
+        Assert.Equal(Target, Single(ours, "X-Amz-Target"));
+    }
+
     [Fact]
     public void The_signature_changes_with_the_day_the_body_and_the_secret()
     {

@@ -187,15 +187,26 @@ public abstract class RepositoryContract
             .Append(new CallWrites(withRecord) { Call = Call.Create(withRecord, "+15550001234", "+15550009999", "pizza", T0), Messages = [new IndexedMessage(0, Text("hello"))] })
             .ToList();
 
+        // One answer carries every field a shared message item can have, and text that JSON must escape.
+        var answer = new ConversationMessage(ConversationRole.Assistant, [new TextBlock("S\u00fbre \u2014 \"large\" \ud83c\udf55\n\\ done")])
+        {
+            Usage = new TokenUsage(1200, 80, 3000, 400),
+            Moderation = "content_filtered",
+        };
+        writes[0] = new CallWrites(text[0]) { Messages = [new IndexedMessage(0, Text("a large pepperoni")), new IndexedMessage(1, answer)] };
+
         var left = await Calls.WriteSharedAsync(writes, default);
 
         if (SharesWrites)
         {
             Assert.Equal([withRecord], left.Select(w => w.CallSid));
-            foreach (var sid in text)
+            foreach (var sid in text.Skip(1))
             {
                 Assert.Equal(["a large pepperoni", "Sure."], (await Calls.GetMessagesAsync(sid, default)).Select(m => m.Text));
             }
+
+            var stored = (await Calls.GetMessagesAsync(text[0], default))[1];
+            Assert.Equal((answer.Text, answer.Usage, answer.Moderation, ConversationRole.Assistant), (stored.Text, stored.Usage, stored.Moderation, stored.Role));
         }
         else
         {

@@ -114,7 +114,8 @@ internal sealed class DynamoDbTestStore : IDisposable
     {
         Client = client;
         Options = new DynamoDbOptions { TableName = "voiceagent-" + Guid.NewGuid().ToString("N")[..12], PageSize = pageSize };
-        Calls = new DynamoDbCallRepository(Client, Options, TimeProvider.System);
+        Batches = DynamoDbBatchWriter.For(Client, () => MotoServer.Credentials, TimeProvider.System, TimeSpan.FromSeconds(5));
+        Calls = new DynamoDbCallRepository(Client, Options, TimeProvider.System, Batches);
         UseCases = new DynamoDbUseCaseRepository(Client, Options);
         Profiles = new DynamoDbCallerProfileRepository(Client, Options);
         Orders = new DynamoDbOrderRepository(Client, Options, Calls, TimeProvider.System);
@@ -123,6 +124,9 @@ internal sealed class DynamoDbTestStore : IDisposable
     }
 
     public AmazonDynamoDBClient Client { get; }
+
+    /// <summary>The repository's own BatchWriteItem client (the one production uses for the journal's shared writes).</summary>
+    public DynamoDbBatchWriter? Batches { get; }
 
     public DynamoDbOptions Options { get; }
 
@@ -140,5 +144,9 @@ internal sealed class DynamoDbTestStore : IDisposable
 
     public Task SeedAsync(string seedPath) => Seeder.SeedAsync(seedPath, CancellationToken.None);
 
-    public void Dispose() => Client.Dispose();
+    public void Dispose()
+    {
+        Batches?.Dispose();
+        Client.Dispose();
+    }
 }

@@ -14,7 +14,11 @@ using static VoiceAgent.Infrastructure.Persistence.DynamoDb.TableDesign;
 namespace VoiceAgent.Infrastructure.Persistence.DynamoDb;
 
 /// <summary>Calls, turns and tool calls in the single table (see <see cref="TableDesign"/>).</summary>
-internal sealed class DynamoDbCallRepository(IAmazonDynamoDB client, DynamoDbOptions options, TimeProvider timeProvider) : ICallRepository
+/// <remarks>
+/// The journal's shared writes go through <paramref name="batches"/> (our own BatchWriteItem client) when there is one,
+/// else through the SDK client.
+/// </remarks>
+internal sealed class DynamoDbCallRepository(IAmazonDynamoDB client, DynamoDbOptions options, TimeProvider timeProvider, DynamoDbBatchWriter? batches = null) : ICallRepository
 {
     /// <summary>Items per transaction (DynamoDB's limit) and a margin under its 4 MB request limit.</summary>
     private const int MaxTransactionItems = 100;
@@ -80,29 +84,50 @@ internal sealed class DynamoDbCallRepository(IAmazonDynamoDB client, DynamoDbOpt
         }
 
         var expiresAt = ExpiresAt();
-        var requests = new List<WriteRequest>(MaxBatchItems);
+        var items = new List<Dictionary<string, AttributeValue>>(MaxBatchItems);
         foreach (var call in shared)
         {
             foreach (var message in call.Messages)
             {
-                requests.Add(new WriteRequest { PutRequest = new PutRequest { Item = FromMessage(call.CallSid, message, expiresAt) } });
-                if (requests.Count == MaxBatchItems)
+                items.Add(FromMessage(call.CallSid, message, expiresAt));
+                if (items.Count == MaxBatchItems)
                 {
-                    await BatchWriteAsync(requests, cancellationToken).ConfigureAwait(false);
-                    requests = new List<WriteRequest>(MaxBatchItems);
+                    await BatchWriteAsync(items, cancellationToken).ConfigureAwait(false);
+                    items.Clear();
                 }
             }
         }
 
-        if (requests.Count > 0)
+        if (items.Count > 0)
         {
-            await BatchWriteAsync(requests, cancellationToken).ConfigureAwait(false);
+            await BatchWriteAsync(items, cancellationToken).ConfigureAwait(false);
         }
 
         return left;
     }
 
-    private async Task BatchWriteAsync(List<WriteRequest> requests, CancellationToken cancellationToken)
+    private async Task BatchWriteAsync(List<Dictionary<string, AttributeValue>> items, CancellationToken cancellationToken)
+    {
+        if (batches is null)
+        {
+            await SdkBatchWriteAsync([.. items.Select(item => new WriteRequest { PutRequest = new PutRequest { Item = item } })], cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var unprocessed = await batches.PutAsync(options.TableName, items, cancellationToken).ConfigureAwait(false);
+        for (var attempt = 0; unprocessed is not null; attempt++)
+        {
+            if (attempt == MaxUnprocessedRetries)
+            {
+                throw new InvalidOperationException($"DynamoDB left {DynamoDbBatchWriter.Count(unprocessed)} items unprocessed after {attempt + 1} attempts.");
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(25 << attempt), timeProvider, cancellationToken).ConfigureAwait(false);
+            unprocessed = await batches.RetryAsync(unprocessed, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task SdkBatchWriteAsync(List<WriteRequest> requests, CancellationToken cancellationToken)
     {
         var pending = new Dictionary<string, List<WriteRequest>>(StringComparer.Ordinal) { [options.TableName] = requests };
         for (var attempt = 0; ; attempt++)

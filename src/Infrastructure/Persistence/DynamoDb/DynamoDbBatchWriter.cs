@@ -1,0 +1,335 @@
+using System.Globalization;
+using System.IO.Hashing;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Runtime.InteropServices;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Amazon.DynamoDBv2;
+using Amazon.DynamoDBv2.Model;
+using Amazon.Runtime;
+using VoiceAgent.Infrastructure.Aws;
+using VoiceAgent.Infrastructure.Buffers;
+
+namespace VoiceAgent.Infrastructure.Persistence.DynamoDb;
+
+/// <summary>
+/// <c>BatchWriteItem</c> for the journal's shared requests — the DynamoDB request made for every turn — without the
+/// SDK's request pipeline: the items are written as DynamoDB JSON into a pooled buffer, signed by our SigV4 signer
+/// (<c>x-amz-target</c> included) and posted on the writer's own connection pool; the answer is read only for what
+/// DynamoDB left unprocessed (its CRC-32 checked, as the SDK checks it). The SDK's marshalling, endpoint resolution,
+/// signing and unmarshalling were three quarters of the CPU these requests cost (bench/results/production.md). Every
+/// other operation still goes through the SDK client, whose endpoint and signing region this one uses.
+/// </summary>
+internal sealed class DynamoDbBatchWriter : IDisposable
+{
+    private const string ContentType = "application/x-amz-json-1.0";
+    private const string Target = "DynamoDB_20120810.BatchWriteItem";
+
+    private static readonly JsonWriterOptions JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true };
+
+    private readonly HttpClient _http;
+    private readonly Uri _endpoint;
+    private readonly SigV4Signer _signer;
+    private readonly Func<AWSCredentials> _credentials;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _timeout;
+
+    public DynamoDbBatchWriter(HttpMessageHandler handler, Uri endpoint, string region, Func<AWSCredentials> credentials, TimeProvider time, TimeSpan timeout)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        _http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+        _endpoint = endpoint;
+        Region = region;
+        _signer = new SigV4Signer(region, "dynamodb");
+        _credentials = credentials;
+        _time = time;
+        _timeout = timeout;
+    }
+
+    /// <summary>Where the requests go.</summary>
+    public Uri Endpoint => _endpoint;
+
+    /// <summary>The region the requests are signed for.</summary>
+    public string Region { get; }
+
+    /// <summary>
+    /// A writer to where <paramref name="client"/> sends its requests (its service URL, or the endpoint it resolves for
+    /// its region), signed for the client's region; null when the client has neither (the SDK path is used then).
+    /// </summary>
+    public static DynamoDbBatchWriter? For(IAmazonDynamoDB client, Func<AWSCredentials> credentials, TimeProvider time, TimeSpan timeout)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        var config = client.Config;
+        Uri endpoint;
+        string? region;
+        if (!string.IsNullOrEmpty(config.ServiceURL))
+        {
+            endpoint = new Uri(config.ServiceURL);
+            region = config.AuthenticationRegion ?? config.RegionEndpoint?.SystemName ?? "us-east-1";
+        }
+        else
+        {
+            region = config.RegionEndpoint?.SystemName;
+            var resolved = region is null ? null : client.DetermineServiceOperationEndpoint(new BatchWriteItemRequest())?.URL;
+            if (resolved is null)
+            {
+                return null;
+            }
+
+            endpoint = new Uri(resolved);
+        }
+
+        var handler = new SocketsHttpHandler
+        {
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+            ConnectTimeout = TimeSpan.FromSeconds(5),
+            AutomaticDecompression = DecompressionMethods.None,
+        };
+        return new DynamoDbBatchWriter(handler, endpoint, region!, credentials, time, timeout);
+    }
+
+    /// <summary>
+    /// Puts <paramref name="items"/> into <paramref name="table"/> in one request. Returns DynamoDB's UnprocessedItems
+    /// (raw JSON, to pass to <see cref="RetryAsync"/>) when it left some, else null. Throws
+    /// <see cref="AmazonDynamoDBException"/> when DynamoDB refuses the request.
+    /// </summary>
+    public Task<byte[]?> PutAsync(string table, IReadOnlyList<Dictionary<string, AttributeValue>> items, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        var body = new PooledBufferWriter(512 * items.Count);
+        try
+        {
+            using (var json = new Utf8JsonWriter(body, JsonOptions))
+            {
+                json.WriteStartObject();
+                json.WriteStartObject("RequestItems");
+                json.WriteStartArray(table);
+                foreach (var item in items)
+                {
+                    json.WriteStartObject();
+                    json.WriteStartObject("PutRequest");
+                    json.WritePropertyName("Item");
+                    AttributeJson.WriteMap(json, item);
+                    json.WriteEndObject();
+                    json.WriteEndObject();
+                }
+
+                json.WriteEndArray();
+                json.WriteEndObject();
+                json.WriteEndObject();
+            }
+        }
+        catch
+        {
+            body.Dispose();
+            throw;
+        }
+
+        return SendAsync(body, cancellationToken);
+    }
+
+    /// <summary>Sends again what a previous request left unprocessed (as <see cref="PutAsync"/> returned it).</summary>
+    public Task<byte[]?> RetryAsync(byte[] unprocessed, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(unprocessed);
+        var body = new PooledBufferWriter(unprocessed.Length + 20);
+        Append(body, """{"RequestItems":"""u8);
+        Append(body, unprocessed);
+        Append(body, "}"u8);
+        return SendAsync(body, cancellationToken);
+    }
+
+    /// <summary>How many items an UnprocessedItems object (as <see cref="PutAsync"/> returns it) holds.</summary>
+    public static int Count(byte[] unprocessed)
+    {
+        using var document = JsonDocument.Parse(unprocessed);
+        return document.RootElement.EnumerateObject().Sum(t => t.Value.ValueKind == JsonValueKind.Array ? t.Value.GetArrayLength() : 0);
+    }
+
+    public void Dispose() => _http.Dispose();
+
+    private async Task<byte[]?> SendAsync(PooledBufferWriter body, CancellationToken cancellationToken)
+    {
+        using var owned = body;
+        using var timeout = new CancellationTokenSource(_timeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        using var request = new HttpRequestMessage(HttpMethod.Post, _endpoint) { Content = new ByteArrayContent(body.Array, 0, body.Length) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue(ContentType);
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(ContentType));
+        var credentials = await _credentials().GetCredentialsAsync().ConfigureAwait(false);
+        _signer.Sign(request, body.WrittenSpan, ContentType, ContentType, credentials, _time.GetUtcNow(), Target);
+
+        byte[] answer;
+        HttpResponseMessage response;
+        try
+        {
+            response = await _http.SendAsync(request, linked.Token).ConfigureAwait(false);
+            answer = await response.Content.ReadAsByteArrayAsync(linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException($"DynamoDB BatchWriteItem did not answer within {_timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s.");
+        }
+
+        using (response)
+        {
+            CheckCrc(response, answer);
+            if (response.StatusCode != HttpStatusCode.OK)
+            {
+                throw Refused(response, answer);
+            }
+        }
+
+        return Unprocessed(answer);
+    }
+
+    /// <summary>DynamoDB's x-amz-crc32 over the answer's bytes: a mismatch is a damaged answer (transient).</summary>
+    private static void CheckCrc(HttpResponseMessage response, byte[] answer)
+    {
+        if (response.Headers.TryGetValues("x-amz-crc32", out var values)
+            && uint.TryParse(values.FirstOrDefault(), NumberStyles.None, CultureInfo.InvariantCulture, out var expected)
+            && Crc32.HashToUInt32(answer) != expected)
+        {
+            throw new IOException("DynamoDB's answer failed its CRC-32 check.");
+        }
+    }
+
+    /// <summary>The error DynamoDB answered, as the SDK reports it: its code (after '#' in __type) and message.</summary>
+    private static AmazonDynamoDBException Refused(HttpResponseMessage response, byte[] answer)
+    {
+        string? type = null, message = null;
+        try
+        {
+            using var document = JsonDocument.Parse(answer);
+            foreach (var property in document.RootElement.EnumerateObject())
+            {
+                if (property.NameEquals("__type"))
+                {
+                    type = property.Value.GetString();
+                }
+                else if (property.Name.Equals("message", StringComparison.OrdinalIgnoreCase))
+                {
+                    message = property.Value.GetString();
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // Not JSON (a proxy's page): the status says enough.
+        }
+
+        var code = type?[(type.LastIndexOf('#') + 1)..] ?? response.StatusCode.ToString();
+        var requestId = response.Headers.TryGetValues("x-amzn-RequestId", out var ids) ? ids.FirstOrDefault() : null;
+        var errorType = (int)response.StatusCode >= 500 ? ErrorType.Receiver : ErrorType.Sender;
+        return new AmazonDynamoDBException(message ?? $"DynamoDB answered {(int)response.StatusCode}.", null, errorType, code, requestId, response.StatusCode);
+    }
+
+    /// <summary>The UnprocessedItems object when it holds any request, else null.</summary>
+    private static byte[]? Unprocessed(byte[] answer)
+    {
+        using var document = JsonDocument.Parse(answer);
+        if (!document.RootElement.TryGetProperty("UnprocessedItems", out var unprocessed) || unprocessed.ValueKind != JsonValueKind.Object)
+        {
+            return null;
+        }
+
+        foreach (var table in unprocessed.EnumerateObject())
+        {
+            if (table.Value.ValueKind == JsonValueKind.Array && table.Value.GetArrayLength() > 0)
+            {
+                return JsonMarshal.GetRawUtf8Value(unprocessed).ToArray();
+            }
+        }
+
+        return null;
+    }
+
+    private static void Append(PooledBufferWriter buffer, ReadOnlySpan<byte> bytes)
+    {
+        bytes.CopyTo(buffer.GetSpan(bytes.Length));
+        buffer.Advance(bytes.Length);
+    }
+}
+
+/// <summary>DynamoDB JSON (<c>{"S":"…"}</c>, <c>{"N":"…"}</c>, …) of the SDK's attribute values.</summary>
+internal static class AttributeJson
+{
+    public static void WriteMap(Utf8JsonWriter json, Dictionary<string, AttributeValue> map)
+    {
+        json.WriteStartObject();
+        foreach (var (name, value) in map)
+        {
+            json.WritePropertyName(name);
+            Write(json, value);
+        }
+
+        json.WriteEndObject();
+    }
+
+    public static void Write(Utf8JsonWriter json, AttributeValue value)
+    {
+        json.WriteStartObject();
+        if (value.S is not null)
+        {
+            json.WriteString("S", value.S);
+        }
+        else if (value.N is not null)
+        {
+            json.WriteString("N", value.N);
+        }
+        else if (value.BOOL is { } flag)
+        {
+            json.WriteBoolean("BOOL", flag);
+        }
+        else if (value.NULL is true)
+        {
+            json.WriteBoolean("NULL", true);
+        }
+        else if (value.M is not null)
+        {
+            json.WritePropertyName("M");
+            WriteMap(json, value.M);
+        }
+        else if (value.L is not null)
+        {
+            json.WriteStartArray("L");
+            foreach (var element in value.L)
+            {
+                Write(json, element);
+            }
+
+            json.WriteEndArray();
+        }
+        else if (value.SS is not null || value.NS is not null)
+        {
+            json.WriteStartArray(value.SS is not null ? "SS" : "NS");
+            foreach (var element in value.SS ?? value.NS!)
+            {
+                json.WriteStringValue(element);
+            }
+
+            json.WriteEndArray();
+        }
+        else if (value.B is not null)
+        {
+            json.WriteBase64String("B", value.B.ToArray());
+        }
+        else if (value.BS is not null)
+        {
+            json.WriteStartArray("BS");
+            foreach (var element in value.BS)
+            {
+                json.WriteBase64StringValue(element.ToArray());
+            }
+
+            json.WriteEndArray();
+        }
+        else
+        {
+            throw new ArgumentException("An attribute value with no type set.", nameof(value));
+        }
+
+        json.WriteEndObject();
+    }
+}

@@ -1,0 +1,170 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+using Amazon.DynamoDBv2;
+using Amazon.DynamoDBv2.Model;
+using Amazon.Runtime;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using VoiceAgent.Application.Abstractions;
+using VoiceAgent.Domain.Conversations;
+using VoiceAgent.Infrastructure.Persistence.DynamoDb;
+
+namespace VoiceAgent.Integration.Tests.Persistence;
+
+/// <summary>
+/// Our BatchWriteItem client against a loopback DynamoDB endpoint that records what it is sent and answers as told:
+/// the request on the wire (target, signature scope, DynamoDB JSON of every attribute type), unprocessed items sent
+/// again as DynamoDB returned them, refusals reported with DynamoDB's error code, a damaged answer caught by its CRC.
+/// (The round trip through a real DynamoDB-compatible server is in the repository contract, on moto.)
+/// </summary>
+public sealed class DynamoDbBatchWriterTests : IAsyncLifetime
+{
+    private const string Table = "voiceagent-test";
+    private readonly ConcurrentQueue<Recorded> _requests = new();
+    private readonly ConcurrentQueue<Func<HttpContext, Task>> _answers = new();
+    private WebApplication _app = null!;
+    private Uri _url = null!;
+
+    public async Task InitializeAsync()
+    {
+        _app = LoopbackApp.Create();
+        _app.MapPost("/", async context =>
+        {
+            using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
+            var body = await reader.ReadToEndAsync();
+            _requests.Enqueue(new Recorded(context.Request.Headers["X-Amz-Target"].ToString(), context.Request.Headers.Authorization.ToString(), context.Request.ContentType, body));
+            if (_answers.TryDequeue(out var answer))
+            {
+                await answer(context);
+            }
+            else
+            {
+                await Answer(context, HttpStatusCode.OK, """{"UnprocessedItems":{}}""");
+            }
+        });
+        _url = await LoopbackApp.StartAsync(_app);
+    }
+
+    public async Task DisposeAsync() => await _app.DisposeAsync();
+
+    [Fact]
+    public async Task Items_go_as_DynamoDB_JSON_in_one_signed_request_and_what_is_left_unprocessed_is_sent_again_as_returned()
+    {
+        const string left = """{"voiceagent-test":[{"PutRequest":{"Item":{"pk":{"S":"CALL#CA2"},"sk":{"S":"MSG#000001"}}}}]}""";
+        _answers.Enqueue(context => Answer(context, HttpStatusCode.OK, "{\"UnprocessedItems\":" + left + "}"));
+        using var writer = Writer();
+        var item = new Dictionary<string, AttributeValue>
+        {
+            ["pk"] = new() { S = "CALL#CA1" },
+            ["text"] = new() { S = "S\u00fbre \"large\" \ud83c\udf55\n\\" },
+            ["position"] = new() { N = "7" },
+            ["final"] = new() { BOOL = false },
+            ["nothing"] = new() { NULL = true },
+            ["usage"] = new() { M = new Dictionary<string, AttributeValue> { ["in"] = new() { N = "1200" } } },
+            ["list"] = new() { L = [new() { S = "a" }, new() { N = "2" }] },
+            ["tags"] = new() { SS = ["x", "y"] },
+            ["counts"] = new() { NS = ["1", "2"] },
+            ["raw"] = new() { B = new MemoryStream([1, 2, 3]) },
+        };
+
+        var unprocessed = await writer.PutAsync(Table, [item], CancellationToken.None);
+
+        Assert.NotNull(unprocessed);
+        Assert.Equal(1, DynamoDbBatchWriter.Count(unprocessed));
+        Assert.Null(await writer.RetryAsync(unprocessed, CancellationToken.None));
+
+        var sent = _requests.ToArray();
+        Assert.Equal(2, sent.Length);
+        Assert.All(sent, r => Assert.Equal("DynamoDB_20120810.BatchWriteItem", r.Target));
+        Assert.All(sent, r => Assert.Equal("application/x-amz-json-1.0", r.ContentType));
+        Assert.All(sent, r => Assert.Contains("/us-east-1/dynamodb/aws4_request, SignedHeaders=accept;content-type;host;x-amz-content-sha256;x-amz-date;x-amz-target,", r.Authorization, StringComparison.Ordinal));
+        var expected = JsonNode.Parse("""
+            {"RequestItems":{"voiceagent-test":[{"PutRequest":{"Item":{
+              "pk":{"S":"CALL#CA1"},"text":{"S":"S\u00fbre \"large\" \ud83c\udf55\n\\"},"position":{"N":"7"},"final":{"BOOL":false},
+              "nothing":{"NULL":true},"usage":{"M":{"in":{"N":"1200"}}},"list":{"L":[{"S":"a"},{"N":"2"}]},
+              "tags":{"SS":["x","y"]},"counts":{"NS":["1","2"]},"raw":{"B":"AQID"}}}}]}}
+            """);
+        Assert.True(JsonNode.DeepEquals(expected, JsonNode.Parse(sent[0].Body)), sent[0].Body);
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse("{\"RequestItems\":" + left + "}"), JsonNode.Parse(sent[1].Body)), sent[1].Body);
+    }
+
+    [Fact]
+    public async Task A_refusal_carries_DynamoDBs_error_code_and_a_damaged_answer_fails_its_CRC()
+    {
+        _answers.Enqueue(context => Answer(context, HttpStatusCode.BadRequest,
+            """{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"Rate of requests exceeds the allowed throughput."}"""));
+        _answers.Enqueue(context =>
+        {
+            context.Response.Headers["x-amz-crc32"] = "12345";
+            return Answer(context, HttpStatusCode.OK, """{"UnprocessedItems":{}}""");
+        });
+        using var writer = Writer();
+        var item = new Dictionary<string, AttributeValue> { ["pk"] = new() { S = "CALL#CA1" } };
+
+        var refused = await Assert.ThrowsAsync<AmazonDynamoDBException>(() => writer.PutAsync(Table, [item], CancellationToken.None));
+        Assert.Equal(("ProvisionedThroughputExceededException", "Rate of requests exceeds the allowed throughput.", HttpStatusCode.BadRequest), (refused.ErrorCode, refused.Message, refused.StatusCode));
+
+        await Assert.ThrowsAsync<IOException>(() => writer.PutAsync(Table, [item], CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Items_DynamoDB_keeps_leaving_unprocessed_fail_the_shared_write_after_four_attempts()
+    {
+        const string left = """{"UnprocessedItems":{"voiceagent-test":[{"PutRequest":{"Item":{"pk":{"S":"CALL#CA1"}}}}]}}""";
+        for (var i = 0; i < 4; i++)
+        {
+            _answers.Enqueue(context => Answer(context, HttpStatusCode.OK, left));
+        }
+
+        using var writer = Writer();
+        using var client = new AmazonDynamoDBClient(new BasicAWSCredentials("AKIDEXAMPLE", "secret"), new AmazonDynamoDBConfig { ServiceURL = _url.ToString(), AuthenticationRegion = "us-east-1" });
+        var calls = new DynamoDbCallRepository(client, new DynamoDbOptions { TableName = Table }, TimeProvider.System, writer);
+        var turn = new CallWrites("CA00000000000000000000000000000001")
+        {
+            Messages = [new IndexedMessage(0, new ConversationMessage(ConversationRole.User, [new TextBlock("hi")])), new IndexedMessage(1, new ConversationMessage(ConversationRole.Assistant, [new TextBlock("Hello.")]))],
+        };
+
+        var failed = await Assert.ThrowsAsync<InvalidOperationException>(() => calls.WriteSharedAsync([turn], CancellationToken.None));
+
+        Assert.Contains("1 items unprocessed after 4 attempts", failed.Message, StringComparison.Ordinal);
+        Assert.Equal(4, _requests.Count);
+    }
+
+    [Theory]
+    [InlineData("eu-west-1", "https://dynamodb.eu-west-1.amazonaws.com/")]
+    [InlineData("cn-north-1", "https://dynamodb.cn-north-1.amazonaws.com.cn/")]
+    public void Without_a_service_URL_it_sends_where_the_SDK_client_would_for_its_region(string region, string endpoint)
+    {
+        using var client = new AmazonDynamoDBClient(new BasicAWSCredentials("AKIDEXAMPLE", "secret"), Amazon.RegionEndpoint.GetBySystemName(region));
+
+        using var writer = DynamoDbBatchWriter.For(client, () => new BasicAWSCredentials("AKIDEXAMPLE", "secret"), TimeProvider.System, TimeSpan.FromSeconds(5));
+
+        Assert.NotNull(writer);
+        Assert.Equal((new Uri(endpoint), region), (writer.Endpoint, writer.Region));
+    }
+
+    [Fact]
+    public void With_a_service_URL_it_sends_there_signed_for_the_clients_authentication_region()
+    {
+        using var client = new AmazonDynamoDBClient(
+            new BasicAWSCredentials("AKIDEXAMPLE", "secret"), new AmazonDynamoDBConfig { ServiceURL = "http://127.0.0.1:5401", AuthenticationRegion = "eu-central-1" });
+
+        using var writer = DynamoDbBatchWriter.For(client, () => new BasicAWSCredentials("AKIDEXAMPLE", "secret"), TimeProvider.System, TimeSpan.FromSeconds(5));
+
+        Assert.Equal((new Uri("http://127.0.0.1:5401/"), "eu-central-1"), (writer!.Endpoint, writer.Region));
+    }
+
+    private DynamoDbBatchWriter Writer() =>
+        new(new SocketsHttpHandler(), _url, "us-east-1", () => new BasicAWSCredentials("AKIDEXAMPLE", "secret"), TimeProvider.System, TimeSpan.FromSeconds(5));
+
+    private static async Task Answer(HttpContext context, HttpStatusCode status, string json)
+    {
+        context.Response.StatusCode = (int)status;
+        context.Response.ContentType = "application/x-amz-json-1.0";
+        await context.Response.WriteAsync(json);
+    }
+
+    private sealed record Recorded(string Target, string Authorization, string? ContentType, string Body);
+}
