@@ -106,6 +106,31 @@ public sealed class ConverseStreamClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Text_deltas_read_whatever_their_field_order_escapes_and_padding_and_other_deltas_still_gathered()
+    {
+        byte[] stream =
+        [
+            .. FakeBedrockServer.Event("messageStart", "{\"role\":\"assistant\"}"),
+            .. FakeBedrockServer.Event("contentBlockDelta", """{"contentBlockIndex":0,"delta":{"reasoningContent":{"text":"Size first."}}}"""),
+            .. FakeBedrockServer.Event("contentBlockDelta", """{"contentBlockIndex":0,"delta":{"reasoningContent":{"signature":"sig=="}}}"""),
+            .. FakeBedrockServer.Event("contentBlockStop", """{"contentBlockIndex":0}"""),
+            .. FakeBedrockServer.Event("contentBlockDelta", """{"p":"ab{\"delta\":{\"text\":\"no\"}}","contentBlockIndex":1,"delta":{"text":"Caf\u00e9 \"ok\"\n"}}"""),
+            .. FakeBedrockServer.Event("contentBlockDelta", """{"contentBlockIndex":1,"delta":{"text":"and \\ more"},"p":"xyz"}"""),
+            .. FakeBedrockServer.Event("contentBlockStop", """{"contentBlockIndex":1}"""),
+            .. FakeBedrockServer.Event("messageStop", """{"stopReason":"end_turn"}"""),
+        ];
+        _server.On(Profile, ctx => FakeBedrockServer.StreamAsync(ctx, stream));
+        using var harness = new BedrockHarness(_server);
+
+        var events = await BedrockHarness.CollectAsync(harness.Client.StreamAsync(Profile, BedrockHarness.Request(), CancellationToken.None));
+
+        Assert.Equal(["Caf\u00e9 \"ok\"\n", "and \\ more"], events.OfType<TextDelta>().Select(d => d.Text));
+        var reasoning = Assert.Single(events.OfType<ReasoningProduced>()).Block;
+        Assert.Equal(("Size first.", "sig=="), (reasoning.Text, reasoning.Signature));
+        Assert.Equal(ModelStopReason.EndTurn, Assert.IsType<ModelCompleted>(events[^1]).StopReason);
+    }
+
+    [Fact]
     public async Task Tool_use_at_block_zero_is_gathered_across_chunks_and_keeps_percent_signs()
     {
         _server.On(Profile, ctx => FakeBedrockServer.StreamAsync(ctx, FakeBedrockServer.Golden("conversestream-tool-at-index-0.bin"), 1));

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
 using System.Text;
@@ -183,6 +184,16 @@ internal sealed class ConverseStreamParser(string profile)
             throw new BedrockException(BedrockException.KindOf(code, null), code, null, profile, frame.ErrorMessage ?? "no message");
         }
 
+        switch (frame.EventType)
+        {
+            case "contentBlockDelta" when TryReadTextDelta(frame.Payload.Span, out var spoken):
+                return new TextDelta(spoken);
+            case "contentBlockStart" or "contentBlockDelta" or "contentBlockStop" or "messageStop" or "metadata":
+                break;
+            default:
+                return null; // messageStart, and events this client does not use: nothing to read
+        }
+
         using var document = JsonDocument.Parse(frame.Payload);
         var root = document.RootElement;
         switch (frame.EventType)
@@ -233,6 +244,49 @@ internal sealed class ConverseStreamParser(string profile)
             default:
                 return null;
         }
+    }
+
+    /// <summary>
+    /// The frame of nearly every token, <c>{"contentBlockIndex":0,"delta":{"text":"…"},"p":"…"}</c>, read in place for its
+    /// text (a JSON document per token was 2.5 % of the service's CPU under load). Any other delta (tool input,
+    /// reasoning) is left to the general path. The frame's CRCs have been checked; what follows the delta is not read.
+    /// </summary>
+    private static bool TryReadTextDelta(ReadOnlySpan<byte> payload, [NotNullWhen(true)] out string? text)
+    {
+        text = null;
+        var reader = new Utf8JsonReader(payload);
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+        {
+            return false;
+        }
+
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (!reader.ValueTextEquals("delta"u8))
+            {
+                reader.Skip();
+                continue;
+            }
+
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (!reader.ValueTextEquals("text"u8) || !reader.Read() || reader.TokenType != JsonTokenType.String)
+                {
+                    return false;
+                }
+
+                text = reader.GetString();
+            }
+
+            return text is not null;
+        }
+
+        return false;
     }
 
     /// <summary>The end of the message; a stream that ends before its messageStop was cut off, which is an error.</summary>
