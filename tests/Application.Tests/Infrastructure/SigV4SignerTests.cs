@@ -39,22 +39,7 @@ public sealed class SigV4SignerTests
         var ours = new HttpRequestMessage(HttpMethod.Post, uri);
         new SigV4Signer(region, "bedrock").Sign(ours, body, Json, EventStream, credentials, at);
 
-        var sdkRequest = new AWSSigningRequest { HttpMethod = HttpMethod.Post, RequestUri = uri, Content = body };
-        sdkRequest.Headers["Content-Type"] = Json;
-        sdkRequest.Headers["Accept"] = EventStream;
-        var sdk = await AWSSigV4Signer.SignAsync(
-            sdkRequest,
-            new AWSSigV4Parameters
-            {
-                Credentials = session
-                    ? new SessionAWSCredentials(credentials.AccessKey, credentials.SecretKey, credentials.Token)
-                    : new BasicAWSCredentials(credentials.AccessKey, credentials.SecretKey),
-                Region = RegionEndpoint.GetBySystemName(region),
-                Service = "bedrock",
-                SignPayload = true,
-                SignedAt = at.UtcDateTime,
-            },
-            CancellationToken.None);
+        var sdk = await SdkSignAsync(uri, body, new() { ["Content-Type"] = Json, ["Accept"] = EventStream }, credentials, region, "bedrock", at);
 
         Assert.Equal(Header(sdk.Headers, "Authorization"), Single(ours, "Authorization"));
         Assert.Equal(Header(sdk.Headers, "X-Amz-Date"), Single(ours, "X-Amz-Date"));
@@ -79,23 +64,8 @@ public sealed class SigV4SignerTests
         var ours = new HttpRequestMessage(HttpMethod.Post, uri);
         new SigV4Signer(region, "dynamodb").Sign(ours, body, AmzJson, AmzJson, credentials, at, Target);
 
-        var sdkRequest = new AWSSigningRequest { HttpMethod = HttpMethod.Post, RequestUri = uri, Content = body };
-        sdkRequest.Headers["Content-Type"] = AmzJson;
-        sdkRequest.Headers["Accept"] = AmzJson;
-        sdkRequest.Headers["X-Amz-Target"] = Target;
-        var sdk = await AWSSigV4Signer.SignAsync(
-            sdkRequest,
-            new AWSSigV4Parameters
-            {
-                Credentials = session
-                    ? new SessionAWSCredentials(credentials.AccessKey, credentials.SecretKey, credentials.Token)
-                    : new BasicAWSCredentials(credentials.AccessKey, credentials.SecretKey),
-                Region = RegionEndpoint.GetBySystemName(region),
-                Service = "dynamodb",
-                SignPayload = true,
-                SignedAt = at.UtcDateTime,
-            },
-            CancellationToken.None);
+        var sdk = await SdkSignAsync(
+            uri, body, new() { ["Content-Type"] = AmzJson, ["Accept"] = AmzJson, ["X-Amz-Target"] = Target }, credentials, region, "dynamodb", at);
 
         Assert.Equal(Header(sdk.Headers, "Authorization"), Single(ours, "Authorization"));
         Assert.Contains("x-amz-target", Single(ours, "Authorization"), StringComparison.Ordinal);
@@ -122,6 +92,31 @@ public sealed class SigV4SignerTests
         var nextDay = Sign("{}", at.AddSeconds(1), "secret-a");
         Assert.Contains("/20261129/us-east-1/bedrock/aws4_request", nextDay, StringComparison.Ordinal);
         Assert.Equal(first, Sign("{}", at, "secret-a")); // the cached key follows the day back
+    }
+
+    /// <summary>The oracle: the AWS SDK's signer on the same request, credentials and instant.</summary>
+    private static async Task<AWSSigningResult> SdkSignAsync(
+        Uri uri, byte[] body, Dictionary<string, string> headers, ImmutableCredentials credentials, string region, string service, DateTimeOffset at)
+    {
+        var request = new AWSSigningRequest { HttpMethod = HttpMethod.Post, RequestUri = uri, Content = body };
+        foreach (var (name, value) in headers)
+        {
+            request.Headers[name] = value;
+        }
+
+        return await AWSSigV4Signer.SignAsync(
+            request,
+            new AWSSigV4Parameters
+            {
+                Credentials = credentials.UseToken
+                    ? new SessionAWSCredentials(credentials.AccessKey, credentials.SecretKey, credentials.Token)
+                    : new BasicAWSCredentials(credentials.AccessKey, credentials.SecretKey),
+                Region = RegionEndpoint.GetBySystemName(region),
+                Service = service,
+                SignPayload = true,
+                SignedAt = at.UtcDateTime,
+            },
+            CancellationToken.None);
     }
 
     private static string Single(HttpRequestMessage request, string name) => request.Headers.GetValues(name).Single();
