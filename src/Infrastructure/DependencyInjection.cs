@@ -136,10 +136,11 @@ public static class DependencyInjection
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<DynamoDbOptions>>().Value);
         services.AddSingleton(sp =>
         {
-            var options = sp.GetRequiredService<IOptions<DynamoDbOptions>>().Value;
-            var batches = DynamoDbBatchWriter.For(
-                sp.GetRequiredService<IAmazonDynamoDB>(), sp.GetRequiredService<AWSCredentials>, sp.GetRequiredService<TimeProvider>(), options.RequestTimeout);
-            return new DynamoDbCallRepository(sp.GetRequiredService<IAmazonDynamoDB>(), options, sp.GetRequiredService<TimeProvider>(), batches);
+            var client = sp.GetRequiredService<IAmazonDynamoDB>();
+            var options = sp.GetRequiredService<DynamoDbOptions>();
+            var time = sp.GetRequiredService<TimeProvider>();
+            return new DynamoDbCallRepository(
+                client, options, time, DynamoDbBatchWriter.For(client, sp.GetRequiredService<AWSCredentials>, time, options.RequestTimeout));
         });
         services.AddSingleton<DynamoDbUseCaseRepository>();
         services.AddSingleton<DynamoDbCallerProfileRepository>();

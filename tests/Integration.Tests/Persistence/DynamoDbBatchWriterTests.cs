@@ -141,7 +141,6 @@ public sealed class DynamoDbBatchWriterTests : IAsyncLifetime
 
         using var writer = DynamoDbBatchWriter.For(client, () => new BasicAWSCredentials("AKIDEXAMPLE", "secret"), TimeProvider.System, TimeSpan.FromSeconds(5));
 
-        Assert.NotNull(writer);
         Assert.Equal((new Uri(endpoint), region), (writer.Endpoint, writer.Region));
     }
 
@@ -153,7 +152,7 @@ public sealed class DynamoDbBatchWriterTests : IAsyncLifetime
 
         using var writer = DynamoDbBatchWriter.For(client, () => new BasicAWSCredentials("AKIDEXAMPLE", "secret"), TimeProvider.System, TimeSpan.FromSeconds(5));
 
-        Assert.Equal((new Uri("http://127.0.0.1:5401/"), "eu-central-1"), (writer!.Endpoint, writer.Region));
+        Assert.Equal((new Uri("http://127.0.0.1:5401/"), "eu-central-1"), (writer.Endpoint, writer.Region));
     }
 
     private DynamoDbBatchWriter Writer() =>

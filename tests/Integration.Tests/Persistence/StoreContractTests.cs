@@ -126,7 +126,7 @@ internal sealed class DynamoDbTestStore : IDisposable
     public AmazonDynamoDBClient Client { get; }
 
     /// <summary>The repository's own BatchWriteItem client (the one production uses for the journal's shared writes).</summary>
-    public DynamoDbBatchWriter? Batches { get; }
+    public DynamoDbBatchWriter Batches { get; }
 
     public DynamoDbOptions Options { get; }
 
@@ -146,7 +146,7 @@ internal sealed class DynamoDbTestStore : IDisposable
 
     public void Dispose()
     {
-        Batches?.Dispose();
+        Batches.Dispose();
         Client.Dispose();
     }
 }

@@ -121,43 +121,9 @@ internal sealed class ConverseStreamClient(HttpClient http, BedrockOptions optio
         var status = (int)response.StatusCode;
         var errorType = response.Headers.TryGetValues("x-amzn-ErrorType", out var values) ? values.First() : null;
         var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-        var message = ErrorMessage(text) ?? response.ReasonPhrase ?? "no message";
-        errorType ??= ErrorTypeFromBody(text) ?? $"HTTP {status}";
+        var message = AwsErrorBody.Message(text) ?? response.ReasonPhrase ?? "no message";
+        errorType ??= AwsErrorBody.Type(text) ?? $"HTTP {status}";
         return new BedrockException(BedrockException.KindOf(errorType, status), errorType.Split(':')[0], status, profile, message);
-    }
-
-    internal static string? ErrorMessage(string json)
-    {
-        try
-        {
-            using var document = JsonDocument.Parse(json);
-            foreach (var name in new[] { "message", "Message" })
-            {
-                if (document.RootElement.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String)
-                {
-                    return value.GetString();
-                }
-            }
-        }
-        catch (JsonException)
-        {
-            // Not JSON: fall through to the reason phrase.
-        }
-
-        return null;
-    }
-
-    private static string? ErrorTypeFromBody(string json)
-    {
-        try
-        {
-            using var document = JsonDocument.Parse(json);
-            return document.RootElement.TryGetProperty("__type", out var type) ? type.GetString()?.Split('#')[^1] : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
     }
 }
 
@@ -175,7 +141,7 @@ internal sealed class ConverseStreamParser(string profile)
         if (frame.MessageType == "exception")
         {
             var type = frame.ExceptionType ?? "unknown";
-            throw new BedrockException(BedrockException.KindOf(type, null), type, null, profile, ConverseStreamClient.ErrorMessage(Encoding.UTF8.GetString(frame.Payload.Span)) ?? "no message");
+            throw new BedrockException(BedrockException.KindOf(type, null), type, null, profile, AwsErrorBody.Message(Encoding.UTF8.GetString(frame.Payload.Span)) ?? "no message");
         }
 
         if (frame.MessageType == "error")

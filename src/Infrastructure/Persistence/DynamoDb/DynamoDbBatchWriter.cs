@@ -1,8 +1,10 @@
+using System.Buffers;
 using System.Globalization;
 using System.IO.Hashing;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Runtime.InteropServices;
+using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Amazon.DynamoDBv2;
@@ -29,7 +31,6 @@ internal sealed class DynamoDbBatchWriter : IDisposable
     private static readonly JsonWriterOptions JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true };
 
     private readonly HttpClient _http;
-    private readonly Uri _endpoint;
     private readonly SigV4Signer _signer;
     private readonly Func<AWSCredentials> _credentials;
     private readonly TimeProvider _time;
@@ -39,7 +40,7 @@ internal sealed class DynamoDbBatchWriter : IDisposable
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         _http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
-        _endpoint = endpoint;
+        Endpoint = endpoint;
         Region = region;
         _signer = new SigV4Signer(region, "dynamodb");
         _credentials = credentials;
@@ -48,21 +49,22 @@ internal sealed class DynamoDbBatchWriter : IDisposable
     }
 
     /// <summary>Where the requests go.</summary>
-    public Uri Endpoint => _endpoint;
+    public Uri Endpoint { get; }
 
     /// <summary>The region the requests are signed for.</summary>
     public string Region { get; }
 
     /// <summary>
     /// A writer to where <paramref name="client"/> sends its requests (its service URL, or the endpoint it resolves for
-    /// its region), signed for the client's region; null when the client has neither (the SDK path is used then).
+    /// its region), signed for the client's region. An SDK client always has one or the other (it refuses to be built
+    /// without: "No RegionEndpoint or ServiceURL configured").
     /// </summary>
-    public static DynamoDbBatchWriter? For(IAmazonDynamoDB client, Func<AWSCredentials> credentials, TimeProvider time, TimeSpan timeout)
+    public static DynamoDbBatchWriter For(IAmazonDynamoDB client, Func<AWSCredentials> credentials, TimeProvider time, TimeSpan timeout)
     {
         ArgumentNullException.ThrowIfNull(client);
         var config = client.Config;
         Uri endpoint;
-        string? region;
+        string region;
         if (!string.IsNullOrEmpty(config.ServiceURL))
         {
             endpoint = new Uri(config.ServiceURL);
@@ -70,13 +72,10 @@ internal sealed class DynamoDbBatchWriter : IDisposable
         }
         else
         {
-            region = config.RegionEndpoint?.SystemName;
-            var resolved = region is null ? null : client.DetermineServiceOperationEndpoint(new BatchWriteItemRequest())?.URL;
-            if (resolved is null)
-            {
-                return null;
-            }
-
+            region = config.RegionEndpoint?.SystemName
+                ?? throw new InvalidOperationException("The DynamoDB client has neither a region nor a service URL.");
+            var resolved = client.DetermineServiceOperationEndpoint(new BatchWriteItemRequest())?.URL
+                ?? throw new InvalidOperationException($"The DynamoDB client resolves no endpoint for {region}.");
             endpoint = new Uri(resolved);
         }
 
@@ -86,7 +85,7 @@ internal sealed class DynamoDbBatchWriter : IDisposable
             ConnectTimeout = TimeSpan.FromSeconds(5),
             AutomaticDecompression = DecompressionMethods.None,
         };
-        return new DynamoDbBatchWriter(handler, endpoint, region!, credentials, time, timeout);
+        return new DynamoDbBatchWriter(handler, endpoint, region, credentials, time, timeout);
     }
 
     /// <summary>
@@ -134,9 +133,9 @@ internal sealed class DynamoDbBatchWriter : IDisposable
     {
         ArgumentNullException.ThrowIfNull(unprocessed);
         var body = new PooledBufferWriter(unprocessed.Length + 20);
-        Append(body, """{"RequestItems":"""u8);
-        Append(body, unprocessed);
-        Append(body, "}"u8);
+        body.Write("""{"RequestItems":"""u8);
+        body.Write<byte>(unprocessed);
+        body.Write("}"u8);
         return SendAsync(body, cancellationToken);
     }
 
@@ -154,7 +153,7 @@ internal sealed class DynamoDbBatchWriter : IDisposable
         using var owned = body;
         using var timeout = new CancellationTokenSource(_timeout, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
-        using var request = new HttpRequestMessage(HttpMethod.Post, _endpoint) { Content = new ByteArrayContent(body.Array, 0, body.Length) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, Endpoint) { Content = new ByteArrayContent(body.Array, 0, body.Length) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue(ContentType);
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(ContentType));
         var credentials = await _credentials().GetCredentialsAsync().ConfigureAwait(false);
@@ -198,31 +197,12 @@ internal sealed class DynamoDbBatchWriter : IDisposable
     /// <summary>The error DynamoDB answered, as the SDK reports it: its code (after '#' in __type) and message.</summary>
     private static AmazonDynamoDBException Refused(HttpResponseMessage response, byte[] answer)
     {
-        string? type = null, message = null;
-        try
-        {
-            using var document = JsonDocument.Parse(answer);
-            foreach (var property in document.RootElement.EnumerateObject())
-            {
-                if (property.NameEquals("__type"))
-                {
-                    type = property.Value.GetString();
-                }
-                else if (property.Name.Equals("message", StringComparison.OrdinalIgnoreCase))
-                {
-                    message = property.Value.GetString();
-                }
-            }
-        }
-        catch (JsonException)
-        {
-            // Not JSON (a proxy's page): the status says enough.
-        }
-
-        var code = type?[(type.LastIndexOf('#') + 1)..] ?? response.StatusCode.ToString();
+        var text = Encoding.UTF8.GetString(answer);
+        var code = AwsErrorBody.Type(text) ?? response.StatusCode.ToString();
+        var message = AwsErrorBody.Message(text) ?? $"DynamoDB answered {(int)response.StatusCode}.";
         var requestId = response.Headers.TryGetValues("x-amzn-RequestId", out var ids) ? ids.FirstOrDefault() : null;
         var errorType = (int)response.StatusCode >= 500 ? ErrorType.Receiver : ErrorType.Sender;
-        return new AmazonDynamoDBException(message ?? $"DynamoDB answered {(int)response.StatusCode}.", null, errorType, code, requestId, response.StatusCode);
+        return new AmazonDynamoDBException(message, null, errorType, code, requestId, response.StatusCode);
     }
 
     /// <summary>The UnprocessedItems object when it holds any request, else null.</summary>
@@ -243,14 +223,7 @@ internal sealed class DynamoDbBatchWriter : IDisposable
         }
 
         return null;
-    }
-
-    private static void Append(PooledBufferWriter buffer, ReadOnlySpan<byte> bytes)
-    {
-        bytes.CopyTo(buffer.GetSpan(bytes.Length));
-        buffer.Advance(bytes.Length);
-    }
-}
+    }}
 
 /// <summary>DynamoDB JSON (<c>{"S":"…"}</c>, <c>{"N":"…"}</c>, …) of the SDK's attribute values.</summary>
 internal static class AttributeJson

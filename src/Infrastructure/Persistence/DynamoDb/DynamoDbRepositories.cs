@@ -15,10 +15,10 @@ namespace VoiceAgent.Infrastructure.Persistence.DynamoDb;
 
 /// <summary>Calls, turns and tool calls in the single table (see <see cref="TableDesign"/>).</summary>
 /// <remarks>
-/// The journal's shared writes go through <paramref name="batches"/> (our own BatchWriteItem client) when there is one,
-/// else through the SDK client.
+/// The journal's shared writes go through <paramref name="batches"/> (our own BatchWriteItem client); every other
+/// operation through the SDK client.
 /// </remarks>
-internal sealed class DynamoDbCallRepository(IAmazonDynamoDB client, DynamoDbOptions options, TimeProvider timeProvider, DynamoDbBatchWriter? batches = null) : ICallRepository
+internal sealed class DynamoDbCallRepository(IAmazonDynamoDB client, DynamoDbOptions options, TimeProvider timeProvider, DynamoDbBatchWriter batches) : ICallRepository
 {
     /// <summary>Items per transaction (DynamoDB's limit) and a margin under its 4 MB request limit.</summary>
     private const int MaxTransactionItems = 100;
@@ -108,12 +108,6 @@ internal sealed class DynamoDbCallRepository(IAmazonDynamoDB client, DynamoDbOpt
 
     private async Task BatchWriteAsync(List<Dictionary<string, AttributeValue>> items, CancellationToken cancellationToken)
     {
-        if (batches is null)
-        {
-            await SdkBatchWriteAsync([.. items.Select(item => new WriteRequest { PutRequest = new PutRequest { Item = item } })], cancellationToken).ConfigureAwait(false);
-            return;
-        }
-
         var unprocessed = await batches.PutAsync(options.TableName, items, cancellationToken).ConfigureAwait(false);
         for (var attempt = 0; unprocessed is not null; attempt++)
         {
@@ -124,27 +118,6 @@ internal sealed class DynamoDbCallRepository(IAmazonDynamoDB client, DynamoDbOpt
 
             await Task.Delay(TimeSpan.FromMilliseconds(25 << attempt), timeProvider, cancellationToken).ConfigureAwait(false);
             unprocessed = await batches.RetryAsync(unprocessed, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    private async Task SdkBatchWriteAsync(List<WriteRequest> requests, CancellationToken cancellationToken)
-    {
-        var pending = new Dictionary<string, List<WriteRequest>>(StringComparer.Ordinal) { [options.TableName] = requests };
-        for (var attempt = 0; ; attempt++)
-        {
-            var response = await client.BatchWriteItemAsync(new BatchWriteItemRequest { RequestItems = pending }, cancellationToken).ConfigureAwait(false);
-            if (response.UnprocessedItems is not { Count: > 0 } unprocessed || unprocessed.Values.All(v => v.Count == 0))
-            {
-                return;
-            }
-
-            if (attempt == MaxUnprocessedRetries)
-            {
-                throw new InvalidOperationException($"DynamoDB left {unprocessed.Values.Sum(v => v.Count)} items unprocessed after {attempt + 1} attempts.");
-            }
-
-            pending = unprocessed;
-            await Task.Delay(TimeSpan.FromMilliseconds(25 << attempt), timeProvider, cancellationToken).ConfigureAwait(false);
         }
     }
 
