@@ -14,6 +14,22 @@ namespace VoiceAgent.Api;
 
 internal static class DependencyInjection
 {
+    /// <summary>
+    /// Kestrel's endpoints serve relay upgrades below the HTTP layer (<see cref="RelayConnectionHandler"/>) unless
+    /// Relay:ServeBelowHttp is false. Other servers (the tests' in-memory one) serve them through the /ws endpoint.
+    /// </summary>
+    public static IWebHostBuilder UseRelayConnections(this IWebHostBuilder host) =>
+        host.ConfigureKestrel((context, kestrel) =>
+        {
+            if (!context.Configuration.GetValue($"{RelayOptions.SectionName}:{nameof(RelayOptions.ServeBelowHttp)}", true))
+            {
+                return;
+            }
+
+            kestrel.ConfigureEndpointDefaults(listen => listen.Use(next =>
+                ActivatorUtilities.CreateInstance<RelayConnectionHandler>(listen.ApplicationServices, next).OnConnectedAsync));
+        });
+
     public static IServiceCollection AddApi(this IServiceCollection services, IConfiguration configuration)
     {
         AddTelemetry(services, configuration);
@@ -51,6 +67,8 @@ internal static class DependencyInjection
         services.AddSingleton<TwilioRequestValidator>();
         services.AddSingleton<RelayTicketCodec>();
         services.AddSingleton<RelayTicketGuard>();
+        services.AddSingleton<RelayAdmission>();
+        services.AddSingleton<RelaySessions>();
         services.AddSingleton<VoiceAgent.Api.Endpoints.ActionReplies>();
         services.AddProblemDetails();
         services.AddExceptionHandler<ExceptionHandler>();

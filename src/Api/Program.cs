@@ -26,6 +26,7 @@ if (string.Equals(builder.Configuration["Logging:Format"], "json", StringCompari
 }
 
 builder.Services.AddApplication().AddInfrastructure(builder.Configuration).AddApi(builder.Configuration);
+builder.WebHost.UseRelayConnections();
 
 // Business domains: one line each; the host builds every folder under src/Modules (docs/adding-a-domain.md).
 builder.Services.AddDomainModule<VoiceAgent.Modules.Pizza.PizzaModule>();

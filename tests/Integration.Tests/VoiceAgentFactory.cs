@@ -168,6 +168,22 @@ public sealed class VoiceAgentFactory : WebApplicationFactory<Program>
         var socket = await client.ConnectAsync(new Uri(Server.BaseAddress, url.PathAndQuery), CancellationToken.None);
         return new RelayClient(socket, callSid);
     }
+
+    /// <summary>The service's address on loopback when it runs on Kestrel (<c>UseKestrel(0)</c>, <c>StartServer()</c>).</summary>
+    public Uri SocketAddress => new(Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+        .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First());
+
+    /// <summary>
+    /// As <see cref="ConnectToAsync"/>, over a real socket to Kestrel (a <see cref="ClientWebSocket"/>, as Twilio's
+    /// client would connect): signed over the public wss:// URL, sent to the loopback address.
+    /// </summary>
+    public async Task<RelayClient> ConnectOverSocketAsync(string relayUrl, string callSid = RelayClient.CallSid)
+    {
+        var socket = new ClientWebSocket();
+        socket.Options.SetRequestHeader(TwilioRequestValidator.SignatureHeader, TwilioSignature.Compute(AuthToken, relayUrl, []));
+        await socket.ConnectAsync(new Uri($"ws://{SocketAddress.Authority}{new Uri(relayUrl).PathAndQuery}"), CancellationToken.None);
+        return new RelayClient(socket, callSid);
+    }
 }
 
 /// <summary>Twilio's side of ConversationRelay, for tests.</summary>

@@ -1,9 +1,4 @@
-using Mediator;
-using Microsoft.Extensions.Options;
 using VoiceAgent.Api.Twilio;
-using VoiceAgent.Application.Calls;
-using VoiceAgent.Application.Common;
-using VoiceAgent.Domain.Common;
 
 namespace VoiceAgent.Api.Relay;
 
@@ -15,17 +10,7 @@ internal static class RelayEndpoint
         return app;
     }
 
-    private static async Task AcceptAsync(
-        HttpContext context,
-        TwilioRequestValidator validator,
-        WebhookGuard guard,
-        RelayTicketGuard tickets,
-        ISender sender,
-        IActiveCallRegistry registry,
-        ConversationTelemetry telemetry,
-        IOptions<RelayOptions> options,
-        RelayDrain drain,
-        ILoggerFactory loggers)
+    private static async Task AcceptAsync(HttpContext context, RelayAdmission admission, RelaySessions sessions)
     {
         if (!context.WebSockets.IsWebSocketRequest)
         {
@@ -33,47 +18,24 @@ internal static class RelayEndpoint
             return;
         }
 
-        if (guard.IsBlocked(context))
-        {
-            context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
-            return;
-        }
-
-        if (!validator.IsValidUpgrade(context.Request))
-        {
-            guard.Failed(context);
-            context.Response.StatusCode = StatusCodes.Status403Forbidden;
-            return;
-        }
-
-        if (drain.IsDraining)
-        {
-            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-            return;
-        }
-
-        // The ticket in the URL (which the signature covers) must be one this service handed out, unexpired and unused.
-        var (verdict, ticket) = await tickets.AdmitAsync(context.Request.Query[RelayTicketCodec.QueryName].ToString(), context.RequestAborted);
+        var request = context.Request;
+        var upgrade = new RelayUpgradeRequest(
+            request.Path,
+            request.QueryString.Value,
+            request.Headers[TwilioRequestValidator.SignatureHeader].ToString(),
+            WebhookGuard.Client(context),
+            request.Query[RelayTicketCodec.QueryName].ToString());
+        var (status, ticket) = await admission.AdmitAsync(upgrade, context.RequestAborted);
         if (ticket is null)
         {
-            if (verdict != TicketVerdict.StoreUnavailable)
-            {
-                guard.Failed(context);
-            }
-
-            context.Response.StatusCode = verdict == TicketVerdict.StoreUnavailable ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status403Forbidden;
+            context.Response.StatusCode = status;
             return;
         }
 
-        // Everything this session logs, in any of its loops, turns and timers, carries the call's (masked) id.
-        var logger = loggers.CreateLogger<RelaySession>();
-        using var scope = logger.BeginScope(new CallScope(LogIds.Call(ticket.Call.CallSid)));
+        using var scope = sessions.BeginScope(ticket);
+        sessions.Accepting(RelayTransport.Http);
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
-
-        // Not linked to ApplicationStopping: a shutdown drains live calls instead of cutting them off.
-        using var session = new RelaySession(socket, ticket.Call, sender, registry, telemetry, options.Value, logger, context.RequestAborted);
-        using var onDrain = drain.Draining.Register(static state => ((RelaySession)state!).BeginDrain(), session);
-        await session.RunAsync();
+        await sessions.RunAsync(socket, ticket, context.RequestAborted);
     }
 }
 

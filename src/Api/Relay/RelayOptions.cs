@@ -69,6 +69,13 @@ public sealed class RelayOptions : IValidatableObject
     /// </summary>
     public bool RequireStoredTicketClaim { get; set; }
 
+    /// <summary>
+    /// True (default): a connection whose first request is a plain relay upgrade is served below Kestrel's HTTP/1
+    /// layer, keeping only the socket, its pipes and the WebSocket for the call (about a third less memory per idle
+    /// call). False: every upgrade goes through the /ws endpoint. Admission and the wire are the same either way.
+    /// </summary>
+    public bool ServeBelowHttp { get; set; } = true;
+
     /// <summary>How long closing a session waits for its turn and its send loop.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00", ErrorMessage = "Relay:CloseTimeout must be between 100 ms and 1 min.")]
     public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(5);

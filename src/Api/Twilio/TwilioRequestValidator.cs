@@ -28,22 +28,25 @@ internal sealed partial class TwilioRequestValidator(IOptions<TwilioOptions> opt
             }
         }
 
-        return Check(request, options.Value.PublicUrl(request.Path, request.QueryString.Value), parameters);
+        return Check(request.Path, request.Headers[SignatureHeader].ToString(), options.Value.PublicUrl(request.Path, request.QueryString.Value), parameters);
     }
 
     /// <summary>The WebSocket upgrade: Twilio signs the wss:// URL with no parameters.</summary>
     public bool IsValidUpgrade(HttpRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return !Enabled || Check(request, options.Value.PublicUrl(request.Path, request.QueryString.Value, webSocket: true), []);
+        return IsValidUpgrade(request.Path, request.QueryString.Value, request.Headers[SignatureHeader].ToString());
     }
 
-    private bool Check(HttpRequest request, string url, IReadOnlyCollection<KeyValuePair<string, string>> parameters)
+    /// <summary>The WebSocket upgrade as read below the HTTP layer: its path, raw query (with '?') and signature.</summary>
+    public bool IsValidUpgrade(string path, string? query, string? signature) =>
+        !Enabled || Check(path, signature, options.Value.PublicUrl(path, query, webSocket: true), []);
+
+    private bool Check(string path, string? signature, string url, IReadOnlyCollection<KeyValuePair<string, string>> parameters)
     {
-        var signature = request.Headers[SignatureHeader].ToString();
         if (string.IsNullOrEmpty(signature))
         {
-            Log.Missing(logger, request.Path);
+            Log.Missing(logger, path);
             return false;
         }
 
@@ -53,7 +56,7 @@ internal sealed partial class TwilioRequestValidator(IOptions<TwilioOptions> opt
         }
 
         // The URL without its query: a relay ticket is a credential, never logged.
-        Log.Mismatch(logger, request.Path, url.Split('?')[0]);
+        Log.Mismatch(logger, path, url.Split('?')[0]);
         return false;
     }
 

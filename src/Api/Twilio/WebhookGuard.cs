@@ -44,13 +44,18 @@ internal sealed partial class WebhookGuard : IDisposable
     }
 
     /// <summary>This client used up its failures for now: answer 429 before checking anything.</summary>
-    public bool IsBlocked(HttpContext context) =>
-        _failures.GetStatistics(Client(context)) is { CurrentAvailablePermits: <= 0 };
+    public bool IsBlocked(HttpContext context) => IsBlocked(Client(context));
+
+    /// <summary>As <see cref="IsBlocked(HttpContext)"/>, for a client address read below the HTTP layer.</summary>
+    public bool IsBlocked(string client) =>
+        _failures.GetStatistics(client) is { CurrentAvailablePermits: <= 0 };
 
     /// <summary>A request from this client failed the signature or ticket check.</summary>
-    public void Failed(HttpContext context)
+    public void Failed(HttpContext context) => Failed(Client(context));
+
+    /// <summary>As <see cref="Failed(HttpContext)"/>, for a client address read below the HTTP layer.</summary>
+    public void Failed(string client)
     {
-        var client = Client(context);
         using var lease = _failures.AttemptAcquire(client);
         if (!lease.IsAcquired)
         {
@@ -60,7 +65,15 @@ internal sealed partial class WebhookGuard : IDisposable
 
     public void Dispose() => _failures.Dispose();
 
-    private static string Client(HttpContext context) => context.Connection.RemoteIpAddress?.ToString() ?? IPAddress.None.ToString();
+    /// <summary>The client address the failures are counted under (the forwarded one behind a load balancer).</summary>
+    public static string Client(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return Client(context.Connection.RemoteIpAddress);
+    }
+
+    /// <summary>The same, from an address.</summary>
+    public static string Client(IPAddress? address) => address?.ToString() ?? IPAddress.None.ToString();
 
     private static partial class Log
     {
