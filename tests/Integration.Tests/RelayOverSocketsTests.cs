@@ -107,6 +107,31 @@ public sealed class RelayOverSocketsTests
     }
 
     [Fact]
+    public async Task A_call_served_below_HTTP_is_handed_over_when_the_instance_drains()
+    {
+        await using var factory = Start(belowHttp: true, new Dictionary<string, string?>
+        {
+            ["Relay:DrainTimeout"] = "00:00:00.300",
+            ["Relay:CloseTimeout"] = "00:00:01",
+        });
+        factory.Model.ThenSays("Hello!");
+        await using var twilio = await factory.ConnectOverSocketAsync(await factory.AnswerAsync());
+        await twilio.SetupAsync();
+        await twilio.PromptAsync("Hi");
+        Assert.Equal("Hello!", RelayClient.Text(await twilio.ReceiveAnswerAsync()));
+
+        factory.Get<RelayDrain>().Begin();
+        var frames = await twilio.ReceiveUntilEndAsync();
+        Assert.Equal(["text", "end"], frames.Select(f => f.GetProperty("type").GetString()));
+        Assert.Equal("One moment please, I'm moving your call.", frames[0].GetProperty("token").GetString());
+        Assert.Contains("server-draining", frames[1].GetProperty("handoffData").GetString(), StringComparison.Ordinal);
+
+        // Twilio closes after end; then the session is gone.
+        await twilio.DisposeAsync();
+        await WaitForSessionsToCloseAsync(factory);
+    }
+
+    [Fact]
     public async Task A_head_that_arrives_in_pieces_is_still_served_below_HTTP_and_anything_else_is_Kestrels()
     {
         await using var factory = Start(belowHttp: true);
