@@ -120,13 +120,13 @@ internal sealed class RelaySessions
         _upgrades.Add(1, transport == RelayTransport.Connection ? _overConnection : _overHttp);
 
     /// <summary>Runs the session until the call ends or <paramref name="aborted"/> (the connection is gone).</summary>
-    public async Task RunAsync(WebSocket socket, RelayTicket ticket, CancellationToken aborted)
+    public Task RunAsync(WebSocket socket, RelayTicket ticket, CancellationToken aborted)
     {
         ArgumentNullException.ThrowIfNull(ticket);
 
-        // Not linked to ApplicationStopping: a shutdown drains live calls instead of cutting them off.
-        using var session = new RelaySession(socket, ticket.Call, _sender, _registry, _telemetry, _options, Logger, aborted);
-        using var onDrain = _drain.Draining.Register(static state => ((RelaySession)state!).BeginDrain(), session);
-        await session.RunAsync().ConfigureAwait(false);
+        // Not linked to ApplicationStopping: a shutdown drains live calls instead of cutting them off. The session
+        // disposes itself when it ends (no await here: one less frame held for every live call).
+        var session = new RelaySession(socket, ticket.Call, _sender, _registry, _telemetry, _options, Logger, aborted);
+        return session.RunAsync(_drain.Draining);
     }
 }

@@ -73,28 +73,49 @@ internal sealed partial class RelayConnectionHandler
             return;
         }
 
-        bool served;
+        // One method holds a live call (not one frame per step): every await frame stays for the whole call.
+        RelayTicket? ticket;
         try
         {
-            served = await ServeAsync(connection, head).ConfigureAwait(false);
+            ticket = await AcceptAsync(connection, head).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is OperationCanceledException or IOException && connection.ConnectionClosed.IsCancellationRequested)
-        {
-            // The caller's side went away while the upgrade was being decided or answered.
-            return;
-        }
-        catch (Exception ex)
+        catch (Exception ex) when (Unexpected(ex, connection))
         {
             Log.Failed(_logger, ex, connection.ConnectionId);
             return;
         }
+        catch
+        {
+            // The caller's side went away while the upgrade was being decided or answered.
+            return;
+        }
 
-        if (!served)
+        head = null;
+        if (ticket is null)
         {
             // A refused upgrade leaves a keep-alive connection, as Kestrel's answer would: its next requests are Kestrel's.
             await _next(connection).ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            using var scope = _sessions.BeginScope(ticket);
+            using var socket = WebSocket.CreateFromStream(new DuplexPipeStream(connection.Transport), _socketOptions);
+            await _sessions.RunAsync(socket, ticket, connection.ConnectionClosed).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (Unexpected(ex, connection))
+        {
+            Log.Failed(_logger, ex, connection.ConnectionId);
+        }
+        catch
+        {
+            // The connection is gone; the session has ended.
         }
     }
+
+    private static bool Unexpected(Exception ex, ConnectionContext connection) =>
+        !(ex is OperationCanceledException or IOException && connection.ConnectionClosed.IsCancellationRequested);
 
     /// <summary>
     /// The head of a relay upgrade, consumed from <paramref name="input"/>; or null with nothing consumed, so Kestrel's
@@ -135,8 +156,8 @@ internal sealed partial class RelayConnectionHandler
         }
     }
 
-    /// <summary>Admits and serves the upgrade; false when it was refused and the connection is Kestrel's again.</summary>
-    private async Task<bool> ServeAsync(ConnectionContext connection, RelayUpgradeHead head)
+    /// <summary>Admits the upgrade and answers 101 (its ticket), or answers the refusal (null).</summary>
+    private async Task<RelayTicket?> AcceptAsync(ConnectionContext connection, RelayUpgradeHead head)
     {
         var query = head.Query;
         var ticketText = query is null ? null : QueryHelpers.ParseQuery(query).GetValueOrDefault(RelayTicketCodec.QueryName).ToString();
@@ -145,17 +166,14 @@ internal sealed partial class RelayConnectionHandler
         var output = connection.Transport.Output;
         if (ticket is null)
         {
-            // Answered as Kestrel answers the endpoint's refusals; the connection stays open for Kestrel's HTTP layer.
+            // Answered as Kestrel answers the endpoint's refusals.
             await WriteAsync(output, $"HTTP/1.1 {status} {ReasonPhrases.GetReasonPhrase(status)}\r\nContent-Length: 0\r\nDate: {Date()}\r\n{Server()}\r\n").ConfigureAwait(false);
-            return false;
+            return null;
         }
 
-        using var scope = _sessions.BeginScope(ticket);
         _sessions.Accepting(RelayTransport.Connection);
         await WriteAsync(output, $"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nDate: {Date()}\r\n{Server()}Upgrade: websocket\r\nSec-WebSocket-Accept: {AcceptKey(head.Key)}\r\n\r\n").ConfigureAwait(false);
-        using var socket = WebSocket.CreateFromStream(new DuplexPipeStream(connection.Transport), _socketOptions);
-        await _sessions.RunAsync(socket, ticket, connection.ConnectionClosed).ConfigureAwait(false);
-        return true;
+        return ticket;
     }
 
     /// <summary>Sec-WebSocket-Accept for a key (RFC 6455 §4.2.2): SHA-1 is the protocol's, not a security choice.</summary>

@@ -65,8 +65,10 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
         _outbox = new RelayOutbox(options.SendQueueCapacity);
     }
 
-    public async Task RunAsync()
+    /// <summary>Runs the call until it ends; hands it over when <paramref name="draining"/> fires. Disposes the session.</summary>
+    public async Task RunAsync(CancellationToken draining)
     {
+        using var onDrain = draining.Register(static state => ((RelaySession)state!).BeginDrain(), this);
         var sendLoop = SendLoopAsync();
         var close = (Status: WebSocketCloseStatus.NormalClosure, Description: (string?)null);
         try
@@ -85,6 +87,7 @@ internal sealed partial class RelaySession : ICallOutput, IDisposable
         {
             await ShutdownAsync(close.Status, close.Description).ConfigureAwait(false);
             await sendLoop.ConfigureAwait(false);
+            Dispose();
         }
     }
 
