@@ -70,7 +70,7 @@ app.UseExceptionHandler();
 app.UseWebSockets(new WebSocketOptions
 {
     KeepAliveInterval = relay.KeepAliveInterval,
-    KeepAliveTimeout = relay.KeepAliveTimeout == TimeSpan.Zero ? Timeout.InfiniteTimeSpan : relay.KeepAliveTimeout,
+    KeepAliveTimeout = relay.PongTimeout,
 });
 
 app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });

@@ -158,6 +158,20 @@ public sealed class RelayOverSocketsTests
         Assert.Equal(["connection"], upgrades.Transports);
     }
 
+    [Fact]
+    public async Task A_connection_that_has_not_spoken_does_not_hold_up_a_shutdown()
+    {
+        var factory = Start(belowHttp: true);
+        using var silent = await RawConnection.OpenAsync(factory);
+        await Task.Delay(100);
+
+        // Unasked, the handler would wait out Kestrel's header timeout (30 s) before the host could close the connection.
+        var stopping = System.Diagnostics.Stopwatch.StartNew();
+        await factory.DisposeAsync();
+        Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(10), $"the shutdown took {stopping.Elapsed}");
+        Assert.True(await silent.IsClosedAsync(), "the silent connection is still open");
+    }
+
     [Theory]
     [InlineData("GET /ws?ticket=a HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: keep-alive, Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: " + Key + "\r\nX-Twilio-Signature: c2ln\r\nX-Forwarded-For: 10.0.0.1\r\nX-Forwarded-For: 10.0.0.2\r\n\r\nrest", "?ticket=a", "c2ln", "10.0.0.1,10.0.0.2")]
     [InlineData("GET /ws HTTP/1.1\r\nhost: h\r\nupgrade: WebSocket\r\nconnection: upgrade\r\nsec-websocket-version: 13\r\nsec-websocket-key:" + Key + "\r\n\r\n", null, null, null)]
@@ -323,6 +337,20 @@ public sealed class RelayOverSocketsTests
             var client = new TcpClient();
             await client.ConnectAsync(IPAddress.Loopback, factory.SocketAddress.Port);
             return new RawConnection(client);
+        }
+
+        /// <summary>Whether the server closed the connection (a read returns 0 or fails within 10 s).</summary>
+        public async Task<bool> IsClosedAsync()
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try
+            {
+                return await _stream.ReadAsync(new byte[1], timeout.Token) == 0;
+            }
+            catch (IOException)
+            {
+                return true;
+            }
         }
 
         public async Task SendAsync(string text) => await _stream.WriteAsync(Encoding.ASCII.GetBytes(text));

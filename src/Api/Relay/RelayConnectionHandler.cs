@@ -6,6 +6,7 @@ using System.Net.WebSockets;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
@@ -59,14 +60,14 @@ internal sealed partial class RelayConnectionHandler
         {
             IsServer = true,
             KeepAliveInterval = relay.KeepAliveInterval,
-            KeepAliveTimeout = relay.KeepAliveTimeout == TimeSpan.Zero ? Timeout.InfiniteTimeSpan : relay.KeepAliveTimeout,
+            KeepAliveTimeout = relay.PongTimeout,
         };
     }
 
     public async Task OnConnectedAsync(ConnectionContext connection)
     {
         ArgumentNullException.ThrowIfNull(connection);
-        var head = await ReadHeadAsync(connection.Transport.Input).ConfigureAwait(false);
+        var head = await ReadHeadAsync(connection).ConfigureAwait(false);
         if (head is null)
         {
             await _next(connection).ConfigureAwait(false);
@@ -118,12 +119,18 @@ internal sealed partial class RelayConnectionHandler
         !(ex is OperationCanceledException or IOException && connection.ConnectionClosed.IsCancellationRequested);
 
     /// <summary>
-    /// The head of a relay upgrade, consumed from <paramref name="input"/>; or null with nothing consumed, so Kestrel's
+    /// The head of a relay upgrade, consumed from the connection's input; or null with nothing consumed, so Kestrel's
     /// HTTP layer reads the same bytes (and, for a head that never completes, applies its own timeouts).
     /// </summary>
-    private async Task<RelayUpgradeHead?> ReadHeadAsync(PipeReader input)
+    private async Task<RelayUpgradeHead?> ReadHeadAsync(ConnectionContext connection)
     {
+        var input = connection.Transport.Input;
         using var timeout = new CancellationTokenSource(_headTimeout, _time);
+
+        // A server shutting down asks its connections to close: one that has not spoken yet goes to Kestrel at once,
+        // which closes it, instead of holding the shutdown until it is aborted.
+        var closing = connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? CancellationToken.None;
+        using var onClosing = closing.Register(static state => ((CancellationTokenSource)state!).Cancel(), timeout);
         long examined = 0;
         try
         {

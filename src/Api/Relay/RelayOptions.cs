@@ -35,6 +35,9 @@ public sealed class RelayOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00", ErrorMessage = "Relay:KeepAliveTimeout must be between 0 and 10 min.")]
     public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary><see cref="KeepAliveTimeout"/> as the WebSocket takes it (zero: infinite).</summary>
+    internal TimeSpan PongTimeout => KeepAliveTimeout == TimeSpan.Zero ? Timeout.InfiniteTimeSpan : KeepAliveTimeout;
+
     /// <summary>
     /// On shutdown, how long live calls may go on before they are handed to another instance. The host's shutdown
     /// timeout is set 15 s above it; keep the load balancer's deregistration delay at least this long.
