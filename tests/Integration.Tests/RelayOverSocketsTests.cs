@@ -42,6 +42,44 @@ public sealed class RelayOverSocketsTests
     }
 
     [Fact]
+    public async Task Below_HTTP_a_server_span_stands_in_for_the_request_so_a_calls_turns_are_one_trace()
+    {
+        var stopped = new ConcurrentQueue<System.Diagnostics.Activity>();
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = source => source.Name.StartsWith("VoiceAgent.", StringComparison.Ordinal),
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = stopped.Enqueue,
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+
+        await using var factory = Start(belowHttp: true);
+        factory.Model.ThenSays("Hello!").ThenSays("Bye now.");
+        await using (var twilio = await factory.ConnectOverSocketAsync(await factory.AnswerAsync()))
+        {
+            await twilio.SetupAsync();
+            await twilio.PromptAsync("Hi");
+            await twilio.ReceiveAnswerAsync();
+            await twilio.PromptAsync("Bye");
+            await twilio.ReceiveAnswerAsync();
+        }
+
+        await WaitForSessionsToCloseAsync(factory);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        System.Diagnostics.Activity? session;
+        while ((session = stopped.FirstOrDefault(a => a.Source.Name == "VoiceAgent.Relay")) is null)
+        {
+            await Task.Delay(10, timeout.Token);
+        }
+
+        Assert.Equal(("GET /ws", System.Diagnostics.ActivityKind.Server), (session.DisplayName, session.Kind));
+        Assert.Equal(101, session.GetTagItem("http.response.status_code"));
+        var turns = stopped.Where(a => a.OperationName == "turn" && a.ParentSpanId == session.SpanId).ToList();
+        Assert.Equal(2, turns.Count);
+        Assert.All(turns, t => Assert.Equal(session.TraceId, t.TraceId));
+    }
+
+    [Fact]
     public async Task The_101_and_each_refusal_are_the_same_bytes_both_ways_in_and_a_refused_connection_stays_open()
     {
         var answers = new Dictionary<bool, List<string>>();

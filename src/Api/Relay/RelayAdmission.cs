@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Net.WebSockets;
 using Mediator;
@@ -73,6 +74,9 @@ internal enum RelayTransport
 /// <summary>Runs an admitted relay session on its WebSocket, for either way in.</summary>
 internal sealed class RelaySessions
 {
+    /// <summary>The relay's spans (traced with "VoiceAgent.*" when OpenTelemetry is configured).</summary>
+    public static readonly ActivitySource Source = new("VoiceAgent.Relay");
+
     private readonly ISender _sender;
     private readonly IActiveCallRegistry _registry;
     private readonly ConversationTelemetry _telemetry;
@@ -113,6 +117,19 @@ internal sealed class RelaySessions
     {
         ArgumentNullException.ThrowIfNull(ticket);
         return Logger.BeginScope(new CallScope(LogIds.Call(ticket.Call.CallSid)));
+    }
+
+    /// <summary>
+    /// Below HTTP there is no request span: this one stands in for it (a server span of the session's life, named as
+    /// ASP.NET Core names the request's), so a call's turns stay one trace. Null when nobody listens.
+    /// </summary>
+    public static Activity? StartServerSpan()
+    {
+        var activity = Source.StartActivity("GET /ws", ActivityKind.Server);
+        activity?.SetTag("http.request.method", "GET");
+        activity?.SetTag("url.path", "/ws");
+        activity?.SetTag("http.response.status_code", StatusCodes.Status101SwitchingProtocols);
+        return activity;
     }
 
     /// <summary>Counts an admitted upgrade by the layer accepting it, before its 101 goes out.</summary>

@@ -101,6 +101,7 @@ internal sealed partial class RelayConnectionHandler
 
         try
         {
+            using var span = RelaySessions.StartServerSpan();
             using var scope = _sessions.BeginScope(ticket);
             using var socket = WebSocket.CreateFromStream(new DuplexPipeStream(connection.Transport), _socketOptions);
             await _sessions.RunAsync(socket, ticket, connection.ConnectionClosed).ConfigureAwait(false);
