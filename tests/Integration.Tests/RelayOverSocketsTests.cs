@@ -19,11 +19,14 @@ public sealed class RelayOverSocketsTests
     private const string Key = "dGhlIHNhbXBsZSBub25jZQ==";
 
     [Theory]
-    [InlineData(true, "connection")]
-    [InlineData(false, "http")]
-    public async Task A_call_over_a_real_socket_is_answered_and_closed_by_the_way_in_configured(bool belowHttp, string transport)
+    [InlineData(true, null, "connection")]
+    [InlineData(false, null, "http")]
+    [InlineData(true, 100L, "http")]
+    public async Task A_call_over_a_real_socket_is_answered_and_closed_by_the_way_in_configured(bool belowHttp, long? upgradeLimit, string transport)
     {
-        await using var factory = Start(belowHttp);
+        // A limit on upgraded connections is Kestrel's HTTP layer's to count: with one set, upgrades stay there.
+        await using var factory = Start(belowHttp, services: services => services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(
+            kestrel => kestrel.Limits.MaxConcurrentUpgradedConnections = upgradeLimit));
         using var upgrades = new UpgradeCounter(factory);
         factory.Model.ThenSays("We're open ", "until ten ", "tonight.").ThenSays("Bye now.");
 
@@ -271,10 +274,10 @@ public sealed class RelayOverSocketsTests
         Assert.Equal(HeadVerdict.NotOurs, RelayUpgradeHead.TryRead(new System.Buffers.ReadOnlySequence<byte>(bytes), out _, out _));
     }
 
-    private static VoiceAgentFactory Start(bool belowHttp, IDictionary<string, string?>? settings = null)
+    private static VoiceAgentFactory Start(bool belowHttp, IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
     {
         var all = new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>()) { ["Relay:ServeBelowHttp"] = belowHttp ? "true" : "false" };
-        var factory = new VoiceAgentFactory(realModel: false, all);
+        var factory = new VoiceAgentFactory(realModel: false, all) { TestServices = services };
         factory.UseKestrel(0);
         factory.StartServer();
         return factory;

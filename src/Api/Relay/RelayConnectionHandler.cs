@@ -21,7 +21,8 @@ namespace VoiceAgent.Api.Relay;
 /// request is a plain relay upgrade (<see cref="RelayUpgradeHead"/>), this handler admits it exactly as the /ws
 /// endpoint does (<see cref="RelayAdmission"/>), answers 101 itself and runs the session on a WebSocket over the
 /// connection's own pipes. Any other first request — webhooks, health checks, an unusual upgrade — goes on to Kestrel
-/// unread, and /ws behind it still serves what comes that way (Relay:ServeBelowHttp=false turns this handler off).
+/// unread, and /ws behind it still serves what comes that way (Relay:ServeBelowHttp=false turns this handler off; so
+/// does a Kestrel MaxConcurrentUpgradedConnections limit, which only Kestrel's HTTP layer can count).
 /// </summary>
 internal sealed partial class RelayConnectionHandler
 {
@@ -32,6 +33,7 @@ internal sealed partial class RelayConnectionHandler
     private readonly RelaySessions _sessions;
     private readonly TimeProvider _time;
     private readonly TimeSpan _headTimeout;
+    private readonly bool _passThrough;
     private readonly bool _serverHeader;
     private readonly bool _trustForwarded;
     private readonly WebSocketCreationOptions _socketOptions;
@@ -52,6 +54,9 @@ internal sealed partial class RelayConnectionHandler
         _sessions = sessions;
         _time = time;
         _headTimeout = kestrel.Value.Limits.RequestHeadersTimeout;
+
+        // Kestrel counts upgraded requests against this limit; connections served here would not be counted.
+        _passThrough = kestrel.Value.Limits.MaxConcurrentUpgradedConnections is not null;
         _serverHeader = kestrel.Value.AddServerHeader;
         _trustForwarded = configuration.GetValue<bool>("Http:TrustForwardedHeaders");
         _logger = logger;
@@ -67,7 +72,7 @@ internal sealed partial class RelayConnectionHandler
     public async Task OnConnectedAsync(ConnectionContext connection)
     {
         ArgumentNullException.ThrowIfNull(connection);
-        var head = await ReadHeadAsync(connection).ConfigureAwait(false);
+        var head = _passThrough ? null : await ReadHeadAsync(connection).ConfigureAwait(false);
         if (head is null)
         {
             await _next(connection).ConfigureAwait(false);
