@@ -116,7 +116,7 @@ internal sealed class RelayUpgradeHead
         }
 
         var target = requestLine["GET ".Length..^" HTTP/1.1".Length];
-        if (!target.StartsWith("/ws"u8) || !IsPrintable(target, allowSpace: false))
+        if (!target.StartsWith(Start["GET ".Length..]) || !IsPrintable(target, allowSpace: false))
         {
             return null;
         }

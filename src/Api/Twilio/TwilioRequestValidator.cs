@@ -31,14 +31,10 @@ internal sealed partial class TwilioRequestValidator(IOptions<TwilioOptions> opt
         return Check(request.Path, request.Headers[SignatureHeader].ToString(), options.Value.PublicUrl(request.Path, request.QueryString.Value), parameters);
     }
 
-    /// <summary>The WebSocket upgrade: Twilio signs the wss:// URL with no parameters.</summary>
-    public bool IsValidUpgrade(HttpRequest request)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        return IsValidUpgrade(request.Path, request.QueryString.Value, request.Headers[SignatureHeader].ToString());
-    }
-
-    /// <summary>The WebSocket upgrade as read below the HTTP layer: its path, raw query (with '?') and signature.</summary>
+    /// <summary>
+    /// The WebSocket upgrade (read by Kestrel or below it): Twilio signs the wss:// URL with no parameters. The path,
+    /// the raw query with its '?', and X-Twilio-Signature.
+    /// </summary>
     public bool IsValidUpgrade(string path, string? query, string? signature) =>
         !Enabled || Check(path, signature, options.Value.PublicUrl(path, query, webSocket: true), []);
 
