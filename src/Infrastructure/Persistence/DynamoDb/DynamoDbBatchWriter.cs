@@ -159,28 +159,18 @@ internal sealed class DynamoDbBatchWriter : IDisposable
         var credentials = await _credentials().GetCredentialsAsync().ConfigureAwait(false);
         _signer.Sign(request, body.WrittenSpan, ContentType, ContentType, credentials, _time.GetUtcNow(), Target);
 
-        byte[] answer;
-        HttpResponseMessage response;
         try
         {
-            response = await _http.SendAsync(request, linked.Token).ConfigureAwait(false);
-            answer = await response.Content.ReadAsByteArrayAsync(linked.Token).ConfigureAwait(false);
+            // Disposed whether its body is read or the read fails.
+            using var response = await _http.SendAsync(request, linked.Token).ConfigureAwait(false);
+            var answer = await response.Content.ReadAsByteArrayAsync(linked.Token).ConfigureAwait(false);
+            CheckCrc(response, answer);
+            return response.StatusCode == HttpStatusCode.OK ? Unprocessed(answer) : throw Refused(response, answer);
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             throw new TimeoutException($"DynamoDB BatchWriteItem did not answer within {_timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s.");
         }
-
-        using (response)
-        {
-            CheckCrc(response, answer);
-            if (response.StatusCode != HttpStatusCode.OK)
-            {
-                throw Refused(response, answer);
-            }
-        }
-
-        return Unprocessed(answer);
     }
 
     /// <summary>DynamoDB's x-amz-crc32 over the answer's bytes: a mismatch is a damaged answer (transient).</summary>
@@ -223,7 +213,8 @@ internal sealed class DynamoDbBatchWriter : IDisposable
         }
 
         return null;
-    }}
+    }
+}
 
 /// <summary>DynamoDB JSON (<c>{"S":"…"}</c>, <c>{"N":"…"}</c>, …) of the SDK's attribute values.</summary>
 internal static class AttributeJson
