@@ -31,4 +31,38 @@ public sealed class MessageEncodingsTests
         Assert.Equal(["a", "b", "c", "a", "a"], encoded);
         Assert.Throws<ArgumentOutOfRangeException>(() => encodings.For([a], 2, Encode));
     }
+
+    [Fact]
+    public void A_history_folded_at_the_front_or_replaced_in_the_middle_keeps_the_encodings_of_the_messages_it_still_sends()
+    {
+        var encodings = new MessageEncodings();
+        var encoded = new List<string>();
+        byte[] Encode(ConversationMessage message)
+        {
+            encoded.Add(message.Text);
+            return System.Text.Encoding.UTF8.GetBytes(message.Text);
+        }
+
+        var history = Enumerable.Range(0, 40).Select(i => Message($"m{i}", i % 2 == 0 ? ConversationRole.User : ConversationRole.Assistant)).ToList();
+        encodings.For(history, 40, Encode);
+        Assert.Equal(40, encoded.Count);
+
+        // The first 10 folded into a summary, one answer in the middle replaced (a barge-in's truncation), two new ones.
+        var truncated = Message("m25 (cut)", ConversationRole.Assistant);
+        var later = history.Skip(10).ToList();
+        later[15] = truncated;
+        later.Add(Message("m40"));
+        later.Add(Message("m41", ConversationRole.Assistant));
+        encoded.Clear();
+        var result = encodings.For(later, later.Count, Encode);
+        Assert.Equal(["m25 (cut)", "m40", "m41"], encoded);
+        Assert.Equal(later.Select(m => m.Text), result.Select(System.Text.Encoding.UTF8.GetString));
+
+        // The replaced message's old encoding is gone; an order the walk cannot follow is still answered right.
+        encoded.Clear();
+        var reordered = new List<ConversationMessage> { later[^1], later[0], history[25] };
+        result = encodings.For(reordered, 3, Encode);
+        Assert.Equal(["m25"], encoded);
+        Assert.Equal(["m41", "m10", "m25"], result.Select(System.Text.Encoding.UTF8.GetString));
+    }
 }

@@ -14,14 +14,24 @@ namespace VoiceAgent.Application.Abstractions;
 public sealed class MessageEncodings
 {
     private readonly Lock _lock = new();
-    private Dictionary<ConversationMessage, byte[]> _current = new(ReferenceEqualityComparer.Instance);
-    private Dictionary<ConversationMessage, byte[]> _next = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>The messages the last request carried, in order, and their encodings (same indexes).</summary>
+    private ConversationMessage[] _kept = [];
+    private byte[][] _keptBytes = [];
     private SystemEncoding? _system;
 
     /// <summary>
     /// The encodings of the first <paramref name="count"/> <paramref name="messages"/>, in order: the kept ones, and
-    /// <paramref name="encode"/>'s for the others (kept from now on). Encodings of other messages are dropped.
+    /// <paramref name="encode"/>'s for the others (kept from now on). Encodings of other messages are dropped. The
+    /// array returned is kept too: read it, do not change it.
     /// </summary>
+    /// <remarks>
+    /// A request's messages are the last request's, in the same order, with some left out at the front (folded into
+    /// the summary) or replaced (a barge-in's truncation), and new ones at the end. So the kept messages are walked
+    /// beside the request's: each message is looked for by reference where the last one was found, and just after it;
+    /// only a new message is compared with every kept one. A turn costs a reference comparison per message, not a
+    /// hash lookup (a long call sends hundreds of messages a turn).
+    /// </remarks>
     public byte[][] For(IReadOnlyList<ConversationMessage> messages, int count, Func<ConversationMessage, byte[]> encode)
     {
         ArgumentNullException.ThrowIfNull(messages);
@@ -29,27 +39,54 @@ public sealed class MessageEncodings
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(count, messages.Count);
         var encoded = new byte[count][];
+        var sent = new ConversationMessage[count];
         lock (_lock)
         {
-            var next = _next;
-            next.Clear();
+            var (kept, keptBytes) = (_kept, _keptBytes);
+            var next = 0;
             for (var i = 0; i < count; i++)
             {
                 var message = messages[i];
-                if (!next.TryGetValue(message, out var bytes) && !_current.TryGetValue(message, out bytes))
+                var found = Find(kept, next, message);
+                if (found >= 0)
                 {
-                    bytes = encode(message);
+                    encoded[i] = keptBytes[found];
+                    next = found + 1;
+                }
+                else
+                {
+                    encoded[i] = encode(message);
                 }
 
-                next[message] = bytes;
-                encoded[i] = bytes;
+                sent[i] = message;
             }
 
-            (_current, _next) = (next, _current);
-            _next.Clear();
+            (_kept, _keptBytes) = (sent, encoded);
         }
 
         return encoded;
+    }
+
+    /// <summary>Where <paramref name="message"/> is among the kept ones: searched from <paramref name="from"/> on, then before it.</summary>
+    private static int Find(ConversationMessage[] kept, int from, ConversationMessage message)
+    {
+        for (var i = from; i < kept.Length; i++)
+        {
+            if (ReferenceEquals(kept[i], message))
+            {
+                return i;
+            }
+        }
+
+        for (var i = 0; i < from && i < kept.Length; i++)
+        {
+            if (ReferenceEquals(kept[i], message))
+            {
+                return i;
+            }
+        }
+
+        return -1;
     }
 
     /// <summary>
