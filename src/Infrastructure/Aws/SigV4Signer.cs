@@ -19,6 +19,7 @@ internal sealed class SigV4Signer(string region, string service)
     private const string Algorithm = "AWS4-HMAC-SHA256";
     private const string Hex = "0123456789ABCDEF";
     private SigningKey? _key;
+    private DateStamp? _stamp;
 
     /// <summary>
     /// Adds <c>x-amz-date</c>, <c>x-amz-content-sha256</c>, <c>x-amz-security-token</c> (session credentials),
@@ -30,8 +31,7 @@ internal sealed class SigV4Signer(string region, string service)
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(credentials);
         var uri = request.RequestUri ?? throw new ArgumentException("The request has no URI.", nameof(request));
-        var utc = now.UtcDateTime;
-        var amzDate = utc.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
+        var (amzDate, scope) = Stamp(now);
         var day = amzDate.AsSpan(0, 8);
         Span<byte> hash = stackalloc byte[32];
         SHA256.HashData(body, hash);
@@ -62,10 +62,12 @@ internal sealed class SigV4Signer(string region, string service)
             SHA256.HashData(canonical.Written, hash);
         }
 
-        var scope = $"{day}/{region}/{service}/aws4_request";
-        var stringToSign = string.Concat(Algorithm, "\n", amzDate, "\n", scope, "\n", Convert.ToHexStringLower(hash));
         Span<byte> signature = stackalloc byte[32];
-        HMACSHA256.HashData(KeyFor(credentials, day), Encoding.UTF8.GetBytes(stringToSign), signature);
+        using (var stringToSign = new PooledUtf8(128 + scope.Length))
+        {
+            stringToSign.Append(Algorithm).Append('\n').Append(amzDate).Append('\n').Append(scope).Append('\n').AppendHex(hash);
+            HMACSHA256.HashData(KeyFor(credentials, day), stringToSign.Written, signature);
+        }
 
         var headers = request.Headers;
         headers.TryAddWithoutValidation("X-Amz-Date", amzDate);
@@ -84,6 +86,26 @@ internal sealed class SigV4Signer(string region, string service)
             Algorithm, " Credential=", credentials.AccessKey, "/", scope, ", SignedHeaders=", SignedHeaders(token is not null, target is not null),
             ", Signature=", Convert.ToHexStringLower(signature)));
     }
+
+    /// <summary>
+    /// The request's x-amz-date and credential scope: made again only when the second changes (a busy service signs
+    /// many requests a second, and both are strings the signature and its headers need).
+    /// </summary>
+    private (string AmzDate, string Scope) Stamp(DateTimeOffset now)
+    {
+        var second = now.UtcTicks / TimeSpan.TicksPerSecond;
+        if (_stamp is { } stamp && stamp.Second == second)
+        {
+            return (stamp.AmzDate, stamp.Scope);
+        }
+
+        var amzDate = now.UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
+        var scope = string.Concat(amzDate.AsSpan(0, 8), $"/{region}/{service}/aws4_request");
+        _stamp = new DateStamp(second, amzDate, scope);
+        return (amzDate, scope);
+    }
+
+    private sealed record DateStamp(long Second, string AmzDate, string Scope);
 
     private static string SignedHeaders(bool token, bool target) => (token, target) switch
     {
@@ -159,6 +181,14 @@ internal sealed class SigV4Signer(string region, string service)
         {
             var span = _buffer.GetSpan(Encoding.UTF8.GetMaxByteCount(text.Length));
             _buffer.Advance(Encoding.UTF8.GetBytes(text, span));
+            return this;
+        }
+
+        public PooledUtf8 AppendHex(ReadOnlySpan<byte> bytes)
+        {
+            var span = _buffer.GetSpan(bytes.Length * 2);
+            Convert.TryToHexStringLower(bytes, span, out var written);
+            _buffer.Advance(written);
             return this;
         }
 

@@ -36,15 +36,21 @@ public sealed class SigV4SignerTests
         var body = Encoding.UTF8.GetBytes("""{"messages":[{"role":"user","content":[{"text":"Une pizza, s'il vous plaît — große"}]}]}""");
         var uri = new Uri(new Uri(endpoint), $"/model/{Uri.EscapeDataString(profile)}/converse-stream");
 
-        var ours = new HttpRequestMessage(HttpMethod.Post, uri);
-        new SigV4Signer(region, "bedrock").Sign(ours, body, Json, EventStream, credentials, at);
+        // One signer, as the service keeps one: the date and scope it keeps for a second move on with the clock,
+        // across a second and across midnight.
+        var signer = new SigV4Signer(region, "bedrock");
+        foreach (var when in new[] { at, at.AddMilliseconds(999), at.AddSeconds(1), at.AddHours(23), at.AddDays(1), at })
+        {
+            var ours = new HttpRequestMessage(HttpMethod.Post, uri);
+            signer.Sign(ours, body, Json, EventStream, credentials, when);
 
-        var sdk = await SdkSignAsync(uri, body, new() { ["Content-Type"] = Json, ["Accept"] = EventStream }, credentials, region, "bedrock", at);
+            var sdk = await SdkSignAsync(uri, body, new() { ["Content-Type"] = Json, ["Accept"] = EventStream }, credentials, region, "bedrock", when);
 
-        Assert.Equal(Header(sdk.Headers, "Authorization"), Single(ours, "Authorization"));
-        Assert.Equal(Header(sdk.Headers, "X-Amz-Date"), Single(ours, "X-Amz-Date"));
-        Assert.Equal(Header(sdk.Headers, "X-Amz-Content-SHA256"), Single(ours, "X-Amz-Content-SHA256"));
-        Assert.Equal(session ? credentials.Token : null, ours.Headers.TryGetValues("X-Amz-Security-Token", out var token) ? token.Single() : null);
+            Assert.Equal(Header(sdk.Headers, "Authorization"), Single(ours, "Authorization"));
+            Assert.Equal(Header(sdk.Headers, "X-Amz-Date"), Single(ours, "X-Amz-Date"));
+            Assert.Equal(Header(sdk.Headers, "X-Amz-Content-SHA256"), Single(ours, "X-Amz-Content-SHA256"));
+            Assert.Equal(session ? credentials.Token : null, ours.Headers.TryGetValues("X-Amz-Security-Token", out var token) ? token.Single() : null);
+        }
     }
 
     [Theory]
