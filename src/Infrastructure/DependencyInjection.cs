@@ -140,7 +140,7 @@ public static class DependencyInjection
             var options = sp.GetRequiredService<DynamoDbOptions>();
             var time = sp.GetRequiredService<TimeProvider>();
             return new DynamoDbCallRepository(
-                client, options, time, DynamoDbBatchWriter.For(client, sp.GetRequiredService<AWSCredentials>, time, options.RequestTimeout));
+                client, options, time, DynamoDbWriter.For(client, sp.GetRequiredService<AWSCredentials>, time, options.RequestTimeout));
         });
         services.AddSingleton<DynamoDbUseCaseRepository>();
         services.AddSingleton<DynamoDbCallerProfileRepository>();

@@ -2,6 +2,7 @@ using Amazon.DynamoDBv2.Model;
 using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Domain.Calls;
 using VoiceAgent.Domain.Conversations;
+using VoiceAgent.Infrastructure.Persistence.DynamoDb;
 
 namespace VoiceAgent.Integration.Tests.Persistence;
 
@@ -30,6 +31,21 @@ public sealed class DynamoDbStoreTests : IClassFixture<MotoServer>, IAsyncLifeti
 
         // Seeding twice is harmless.
         await _store.SeedAsync(Path.Combine(AppContext.BaseDirectory, "seed"));
+    }
+
+    [Fact]
+    public async Task A_relay_ticket_is_claimed_once_and_the_claim_is_an_item_that_expires()
+    {
+        var ledger = new DynamoDbRelayTicketLedger(_store.Calls, TimeProvider.System);
+        var sid = "CA" + Guid.NewGuid().ToString("N");
+        var expires = new DateTimeOffset(2031, 5, 6, 7, 8, 9, TimeSpan.Zero);
+
+        Assert.True(await ledger.TryClaimAsync(sid, "ticket-1", expires, default));
+        Assert.False(await ledger.TryClaimAsync(sid, "ticket-1", expires, default));
+        Assert.True(await ledger.TryClaimAsync(sid, "ticket-2", expires, default));
+
+        var item = (await _store.Client.GetItemAsync(_store.Options.TableName, new Dictionary<string, AttributeValue> { ["pk"] = new() { S = "CALL#" + sid }, ["sk"] = new() { S = "RELAY#ticket-1" } })).Item;
+        Assert.Equal(("relayticket", expires.AddDays(1).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture)), (item["type"].S, item["expiresAt"].N));
     }
 
     [Fact]

@@ -114,7 +114,7 @@ internal sealed class DynamoDbTestStore : IDisposable
     {
         Client = client;
         Options = new DynamoDbOptions { TableName = "voiceagent-" + Guid.NewGuid().ToString("N")[..12], PageSize = pageSize };
-        Batches = DynamoDbBatchWriter.For(Client, () => MotoServer.Credentials, TimeProvider.System, TimeSpan.FromSeconds(5));
+        Batches = DynamoDbWriter.For(Client, () => MotoServer.Credentials, TimeProvider.System, TimeSpan.FromSeconds(5));
         Calls = new DynamoDbCallRepository(Client, Options, TimeProvider.System, Batches);
         UseCases = new DynamoDbUseCaseRepository(Client, Options);
         Profiles = new DynamoDbCallerProfileRepository(Client, Options);
@@ -126,7 +126,7 @@ internal sealed class DynamoDbTestStore : IDisposable
     public AmazonDynamoDBClient Client { get; }
 
     /// <summary>The repository's own BatchWriteItem client (the one production uses for the journal's shared writes).</summary>
-    public DynamoDbBatchWriter Batches { get; }
+    public DynamoDbWriter Batches { get; }
 
     public DynamoDbOptions Options { get; }
 

@@ -1,4 +1,3 @@
-using Amazon.DynamoDBv2;
 using Amazon.DynamoDBv2.Model;
 using VoiceAgent.Application.Abstractions;
 using static VoiceAgent.Infrastructure.Persistence.DynamoDb.ItemCodec;
@@ -10,12 +9,10 @@ namespace VoiceAgent.Infrastructure.Persistence.DynamoDb;
 /// A used relay ticket is an item in its call's partition (<c>RELAY#{ticketId}</c>), put only if absent: the
 /// conditional write that makes a ticket single-use across every instance. It expires (TTL) a day after the ticket.
 /// </summary>
-internal sealed class DynamoDbRelayTicketLedger(IAmazonDynamoDB client, DynamoDbOptions options, TimeProvider time) : IRelayTicketLedger
+internal sealed class DynamoDbRelayTicketLedger(DynamoDbCallRepository calls, TimeProvider time) : IRelayTicketLedger
 {
     public Task<bool> TryClaimAsync(string callSid, string ticketId, DateTimeOffset expiresAt, CancellationToken cancellationToken) =>
-        DynamoDbCallRepository.TryPutNewAsync(
-            client,
-            options,
+        calls.TryPutNewAsync(
             new Dictionary<string, AttributeValue>
             {
                 [Pk] = S(CallPk(callSid)),

@@ -15,10 +15,11 @@ namespace VoiceAgent.Infrastructure.Persistence.DynamoDb;
 
 /// <summary>Calls, turns and tool calls in the single table (see <see cref="TableDesign"/>).</summary>
 /// <remarks>
-/// The journal's shared writes go through <paramref name="batches"/> (our own BatchWriteItem client); every other
-/// operation through the SDK client.
+/// The journal's writes of one item (a PutItem or an UpdateItem), its shared writes (BatchWriteItem), the relay
+/// ticket's claim and the post-call record go through <paramref name="batches"/> (our own client for them); reads,
+/// queries and transactions through the SDK client.
 /// </remarks>
-internal sealed class DynamoDbCallRepository(IAmazonDynamoDB client, DynamoDbOptions options, TimeProvider timeProvider, DynamoDbBatchWriter batches) : ICallRepository
+internal sealed class DynamoDbCallRepository(IAmazonDynamoDB client, DynamoDbOptions options, TimeProvider timeProvider, DynamoDbWriter batches) : ICallRepository
 {
     /// <summary>Items per transaction (DynamoDB's limit) and a margin under its 4 MB request limit.</summary>
     private const int MaxTransactionItems = 100;
@@ -113,7 +114,7 @@ internal sealed class DynamoDbCallRepository(IAmazonDynamoDB client, DynamoDbOpt
         {
             if (attempt == MaxUnprocessedRetries)
             {
-                throw new InvalidOperationException($"DynamoDB left {DynamoDbBatchWriter.Count(unprocessed)} items unprocessed after {attempt + 1} attempts.");
+                throw new InvalidOperationException($"DynamoDB left {DynamoDbWriter.Count(unprocessed)} items unprocessed after {attempt + 1} attempts.");
             }
 
             await Task.Delay(TimeSpan.FromMilliseconds(25 << attempt), timeProvider, cancellationToken).ConfigureAwait(false);
@@ -129,20 +130,12 @@ internal sealed class DynamoDbCallRepository(IAmazonDynamoDB client, DynamoDbOpt
             var only = items[0].Item;
             if (only.Put is { } put)
             {
-                await client.PutItemAsync(new PutItemRequest { TableName = put.TableName, Item = put.Item }, cancellationToken).ConfigureAwait(false);
+                await batches.PutItemAsync(put.TableName, put.Item, null, null, cancellationToken).ConfigureAwait(false);
             }
             else if (only.Update is { } update)
             {
-                await client.UpdateItemAsync(
-                    new UpdateItemRequest
-                    {
-                        TableName = update.TableName,
-                        Key = update.Key,
-                        UpdateExpression = update.UpdateExpression,
-                        ExpressionAttributeNames = update.ExpressionAttributeNames,
-                        ExpressionAttributeValues = update.ExpressionAttributeValues,
-                    },
-                    cancellationToken).ConfigureAwait(false);
+                await batches.UpdateItemAsync(
+                    update.TableName, update.Key, update.UpdateExpression, null, update.ExpressionAttributeNames, update.ExpressionAttributeValues, cancellationToken).ConfigureAwait(false);
             }
             else
             {
@@ -243,25 +236,14 @@ internal sealed class DynamoDbCallRepository(IAmazonDynamoDB client, DynamoDbOpt
             sets.Add($"#{name} = :{name}");
         }
 
-        try
-        {
-            await client.UpdateItemAsync(
-                new UpdateItemRequest
-                {
-                    TableName = options.TableName,
-                    Key = Key(CallPk(callSid), CallSk),
-                    UpdateExpression = "SET " + string.Join(", ", sets),
-                    ConditionExpression = "attribute_exists(#pk) AND attribute_not_exists(#recordedAt)",
-                    ExpressionAttributeNames = names,
-                    ExpressionAttributeValues = attributeValues,
-                },
-                cancellationToken).ConfigureAwait(false);
-            return true;
-        }
-        catch (ConditionalCheckFailedException)
-        {
-            return false;
-        }
+        return await batches.UpdateItemAsync(
+            options.TableName,
+            Key(CallPk(callSid), CallSk),
+            "SET " + string.Join(", ", sets),
+            "attribute_exists(#pk) AND attribute_not_exists(#recordedAt)",
+            names,
+            attributeValues,
+            cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<DayPage<Call>> ListDayAsync(DateOnly day, string? after, int limit, CancellationToken cancellationToken)
@@ -356,26 +338,10 @@ internal sealed class DynamoDbCallRepository(IAmazonDynamoDB client, DynamoDbOpt
     internal static Dictionary<string, AttributeValue> Key(string pk, string sk) => new() { [Pk] = S(pk), [Sk] = S(sk) };
 
     /// <summary>Puts <paramref name="item"/> unless an item with its key exists: the conditional write. False when one did.</summary>
-    internal static async Task<bool> TryPutNewAsync(IAmazonDynamoDB client, DynamoDbOptions options, Dictionary<string, AttributeValue> item, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await client.PutItemAsync(
-                new PutItemRequest
-                {
-                    TableName = options.TableName,
-                    Item = item,
-                    ConditionExpression = "attribute_not_exists(#pk)",
-                    ExpressionAttributeNames = new Dictionary<string, string> { ["#pk"] = Pk },
-                },
-                cancellationToken).ConfigureAwait(false);
-            return true;
-        }
-        catch (ConditionalCheckFailedException)
-        {
-            return false;
-        }
-    }
+    internal Task<bool> TryPutNewAsync(Dictionary<string, AttributeValue> item, CancellationToken cancellationToken) =>
+        batches.PutItemAsync(options.TableName, item, "attribute_not_exists(#pk)", NewItemNames, cancellationToken);
+
+    private static readonly Dictionary<string, string> NewItemNames = new(StringComparer.Ordinal) { ["#pk"] = Pk };
 }
 
 /// <summary>Items that hold one JSON document (use cases, caller profiles): read strictly, written whole.</summary>

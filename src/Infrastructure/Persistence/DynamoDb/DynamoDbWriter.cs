@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Globalization;
 using System.IO.Hashing;
 using System.Net;
@@ -16,17 +15,23 @@ using VoiceAgent.Infrastructure.Buffers;
 namespace VoiceAgent.Infrastructure.Persistence.DynamoDb;
 
 /// <summary>
-/// <c>BatchWriteItem</c> for the journal's shared requests — the DynamoDB request made for every turn — without the
-/// SDK's request pipeline: the items are written as DynamoDB JSON into a pooled buffer, signed by our SigV4 signer
+/// The writes made for every call and turn — <c>BatchWriteItem</c> (the journal's shared requests), <c>PutItem</c> and
+/// <c>UpdateItem</c> (a call's own writes, the relay ticket's single-use claim, the post-call record) — without the
+/// SDK's request pipeline: the request is written as DynamoDB JSON into a pooled buffer, signed by our SigV4 signer
 /// (<c>x-amz-target</c> included) and posted on the writer's own connection pool; the answer is read only for what
 /// DynamoDB left unprocessed (its CRC-32 checked, as the SDK checks it). The SDK's marshalling, endpoint resolution,
-/// signing and unmarshalling were three quarters of the CPU these requests cost (bench/results/production.md). Every
-/// other operation still goes through the SDK client, whose endpoint and signing region this one uses.
+/// signing and unmarshalling were three quarters of the CPU these requests cost (bench/results/production.md), and its
+/// PutItem and UpdateItem about 1 ms of CPU per call set-up. Reads, queries and transactions still go through the SDK
+/// client, whose endpoint and signing region this one uses. Like that client (one retry), a request DynamoDB answers
+/// with a throttle or a server error, or that fails on the way, is sent once more after a short pause.
 /// </summary>
-internal sealed class DynamoDbBatchWriter : IDisposable
+internal sealed class DynamoDbWriter : IDisposable
 {
     private const string ContentType = "application/x-amz-json-1.0";
-    private const string Target = "DynamoDB_20120810.BatchWriteItem";
+    private const string BatchWriteItem = "DynamoDB_20120810.BatchWriteItem";
+    private const string PutItem = "DynamoDB_20120810.PutItem";
+    private const string UpdateItem = "DynamoDB_20120810.UpdateItem";
+    private static readonly TimeSpan RetryPause = TimeSpan.FromMilliseconds(50);
 
     private static readonly JsonWriterOptions JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true };
 
@@ -36,7 +41,7 @@ internal sealed class DynamoDbBatchWriter : IDisposable
     private readonly TimeProvider _time;
     private readonly TimeSpan _timeout;
 
-    public DynamoDbBatchWriter(HttpMessageHandler handler, Uri endpoint, string region, Func<AWSCredentials> credentials, TimeProvider time, TimeSpan timeout)
+    public DynamoDbWriter(HttpMessageHandler handler, Uri endpoint, string region, Func<AWSCredentials> credentials, TimeProvider time, TimeSpan timeout)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         _http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
@@ -59,7 +64,7 @@ internal sealed class DynamoDbBatchWriter : IDisposable
     /// its region), signed for the client's region. An SDK client always has one or the other (it refuses to be built
     /// without: "No RegionEndpoint or ServiceURL configured").
     /// </summary>
-    public static DynamoDbBatchWriter For(IAmazonDynamoDB client, Func<AWSCredentials> credentials, TimeProvider time, TimeSpan timeout)
+    public static DynamoDbWriter For(IAmazonDynamoDB client, Func<AWSCredentials> credentials, TimeProvider time, TimeSpan timeout)
     {
         ArgumentNullException.ThrowIfNull(client);
         var config = client.Config;
@@ -85,7 +90,7 @@ internal sealed class DynamoDbBatchWriter : IDisposable
             ConnectTimeout = TimeSpan.FromSeconds(5),
             AutomaticDecompression = DecompressionMethods.None,
         };
-        return new DynamoDbBatchWriter(handler, endpoint, region, credentials, time, timeout);
+        return new DynamoDbWriter(handler, endpoint, region, credentials, time, timeout);
     }
 
     /// <summary>
@@ -93,50 +98,129 @@ internal sealed class DynamoDbBatchWriter : IDisposable
     /// (raw JSON, to pass to <see cref="RetryAsync"/>) when it left some, else null. Throws
     /// <see cref="AmazonDynamoDBException"/> when DynamoDB refuses the request.
     /// </summary>
-    public Task<byte[]?> PutAsync(string table, IReadOnlyList<Dictionary<string, AttributeValue>> items, CancellationToken cancellationToken)
+    public async Task<byte[]?> PutAsync(string table, IReadOnlyList<Dictionary<string, AttributeValue>> items, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(items);
-        var body = new PooledBufferWriter(512 * items.Count);
-        try
+        var answer = await SendAsync(BatchWriteItem, 512 * items.Count, (Table: table, Items: items), static (json, request) =>
         {
-            using (var json = new Utf8JsonWriter(body, JsonOptions))
+            json.WriteStartObject("RequestItems");
+            json.WriteStartArray(request.Table);
+            foreach (var item in request.Items)
             {
                 json.WriteStartObject();
-                json.WriteStartObject("RequestItems");
-                json.WriteStartArray(table);
-                foreach (var item in items)
-                {
-                    json.WriteStartObject();
-                    json.WriteStartObject("PutRequest");
-                    json.WritePropertyName("Item");
-                    AttributeJson.WriteMap(json, item);
-                    json.WriteEndObject();
-                    json.WriteEndObject();
-                }
-
-                json.WriteEndArray();
+                json.WriteStartObject("PutRequest");
+                json.WritePropertyName("Item");
+                AttributeJson.WriteMap(json, item);
                 json.WriteEndObject();
                 json.WriteEndObject();
             }
-        }
-        catch
-        {
-            body.Dispose();
-            throw;
-        }
 
-        return SendAsync(body, cancellationToken);
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }, cancellationToken).ConfigureAwait(false);
+        return Unprocessed(answer);
     }
 
     /// <summary>Sends again what a previous request left unprocessed (as <see cref="PutAsync"/> returned it).</summary>
-    public Task<byte[]?> RetryAsync(byte[] unprocessed, CancellationToken cancellationToken)
+    public async Task<byte[]?> RetryAsync(byte[] unprocessed, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(unprocessed);
-        var body = new PooledBufferWriter(unprocessed.Length + 20);
-        body.Write("""{"RequestItems":"""u8);
-        body.Write<byte>(unprocessed);
-        body.Write("}"u8);
-        return SendAsync(body, cancellationToken);
+        var answer = await SendAsync(BatchWriteItem, unprocessed.Length + 20, unprocessed, static (json, left) =>
+        {
+            json.WritePropertyName("RequestItems");
+            json.WriteRawValue(left, skipInputValidation: true);
+        }, cancellationToken).ConfigureAwait(false);
+        return Unprocessed(answer);
+    }
+
+    /// <summary>
+    /// <c>PutItem</c> of <paramref name="item"/> whole, on <paramref name="condition"/> when one is given (its
+    /// <c>#names</c> in <paramref name="names"/>). False when DynamoDB refused it for the condition.
+    /// </summary>
+    public async Task<bool> PutItemAsync(
+        string table, Dictionary<string, AttributeValue> item, string? condition, IReadOnlyDictionary<string, string>? names, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        try
+        {
+            await SendAsync(PutItem, 256 + (64 * item.Count), (Table: table, Item: item, Condition: condition, Names: names), static (json, request) =>
+            {
+                json.WriteString("TableName", request.Table);
+                json.WritePropertyName("Item");
+                AttributeJson.WriteMap(json, request.Item);
+                WriteExpressions(json, null, request.Condition, request.Names, null);
+            }, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (ConditionalCheckFailedException) when (condition is not null)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// <c>UpdateItem</c> of the item at <paramref name="key"/>: <paramref name="update"/>, on <paramref name="condition"/>
+    /// when one is given, with the expressions' <c>#names</c> and <c>:values</c>. False when DynamoDB refused it for the
+    /// condition.
+    /// </summary>
+    public async Task<bool> UpdateItemAsync(
+        string table,
+        Dictionary<string, AttributeValue> key,
+        string update,
+        string? condition,
+        IReadOnlyDictionary<string, string>? names,
+        Dictionary<string, AttributeValue>? values,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentException.ThrowIfNullOrEmpty(update);
+        try
+        {
+            var capacity = 256 + update.Length + (64 * (key.Count + (values?.Count ?? 0)));
+            await SendAsync(UpdateItem, capacity, (Table: table, Key: key, Update: update, Condition: condition, Names: names, Values: values), static (json, request) =>
+            {
+                json.WriteString("TableName", request.Table);
+                json.WritePropertyName("Key");
+                AttributeJson.WriteMap(json, request.Key);
+                WriteExpressions(json, request.Update, request.Condition, request.Names, request.Values);
+            }, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (ConditionalCheckFailedException) when (condition is not null)
+        {
+            return false;
+        }
+    }
+
+    private static void WriteExpressions(
+        Utf8JsonWriter json, string? update, string? condition, IReadOnlyDictionary<string, string>? names, Dictionary<string, AttributeValue>? values)
+    {
+        if (update is not null)
+        {
+            json.WriteString("UpdateExpression", update);
+        }
+
+        if (condition is not null)
+        {
+            json.WriteString("ConditionExpression", condition);
+        }
+
+        if (names is { Count: > 0 })
+        {
+            json.WriteStartObject("ExpressionAttributeNames");
+            foreach (var (placeholder, name) in names)
+            {
+                json.WriteString(placeholder, name);
+            }
+
+            json.WriteEndObject();
+        }
+
+        if (values is { Count: > 0 })
+        {
+            json.WritePropertyName("ExpressionAttributeValues");
+            AttributeJson.WriteMap(json, values);
+        }
     }
 
     /// <summary>How many items an UnprocessedItems object (as <see cref="PutAsync"/> returns it) holds.</summary>
@@ -148,16 +232,49 @@ internal sealed class DynamoDbBatchWriter : IDisposable
 
     public void Dispose() => _http.Dispose();
 
-    private async Task<byte[]?> SendAsync(PooledBufferWriter body, CancellationToken cancellationToken)
+    /// <summary>
+    /// One operation: its request object written by <paramref name="write"/>, signed and sent; DynamoDB's answer when it
+    /// accepted it. A throttle, a server error or a failure on the way is tried once more after a short pause.
+    /// </summary>
+    private async Task<byte[]> SendAsync<T>(string target, int capacity, T request, Action<Utf8JsonWriter, T> write, CancellationToken cancellationToken)
     {
-        using var owned = body;
+        using var body = new PooledBufferWriter(capacity);
+        using (var json = new Utf8JsonWriter(body, JsonOptions))
+        {
+            json.WriteStartObject();
+            write(json, request);
+            json.WriteEndObject();
+        }
+
+        try
+        {
+            return await SendOnceAsync(target, body, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsTransient(ex) && !cancellationToken.IsCancellationRequested)
+        {
+            await Task.Delay(RetryPause, _time, cancellationToken).ConfigureAwait(false);
+            return await SendOnceAsync(target, body, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>What the SDK client retries: throttles, server errors, requests that failed on the way or in time.</summary>
+    internal static bool IsTransient(Exception exception) => exception switch
+    {
+        AmazonDynamoDBException dynamo => (int)dynamo.StatusCode >= 500
+            || dynamo.ErrorCode is "ProvisionedThroughputExceededException" or "ThrottlingException" or "RequestLimitExceeded" or "LimitExceededException",
+        HttpRequestException or IOException or TimeoutException => true,
+        _ => false,
+    };
+
+    private async Task<byte[]> SendOnceAsync(string target, PooledBufferWriter body, CancellationToken cancellationToken)
+    {
         using var timeout = new CancellationTokenSource(_timeout, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         using var request = new HttpRequestMessage(HttpMethod.Post, Endpoint) { Content = new ByteArrayContent(body.Array, 0, body.Length) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue(ContentType);
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(ContentType));
         var credentials = await _credentials().GetCredentialsAsync().ConfigureAwait(false);
-        _signer.Sign(request, body.WrittenSpan, ContentType, ContentType, credentials, _time.GetUtcNow(), Target);
+        _signer.Sign(request, body.WrittenSpan, ContentType, ContentType, credentials, _time.GetUtcNow(), target);
 
         try
         {
@@ -165,11 +282,11 @@ internal sealed class DynamoDbBatchWriter : IDisposable
             using var response = await _http.SendAsync(request, linked.Token).ConfigureAwait(false);
             var answer = await response.Content.ReadAsByteArrayAsync(linked.Token).ConfigureAwait(false);
             CheckCrc(response, answer);
-            return response.StatusCode == HttpStatusCode.OK ? Unprocessed(answer) : throw Refused(response, answer);
+            return response.StatusCode == HttpStatusCode.OK ? answer : throw Refused(response, answer);
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            throw new TimeoutException($"DynamoDB BatchWriteItem did not answer within {_timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s.");
+            throw new TimeoutException($"DynamoDB {target[(target.IndexOf('.', StringComparison.Ordinal) + 1)..]} did not answer within {_timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s.");
         }
     }
 
@@ -192,7 +309,10 @@ internal sealed class DynamoDbBatchWriter : IDisposable
         var message = AwsErrorBody.Message(text) ?? $"DynamoDB answered {(int)response.StatusCode}.";
         var requestId = response.Headers.TryGetValues("x-amzn-RequestId", out var ids) ? ids.FirstOrDefault() : null;
         var errorType = (int)response.StatusCode >= 500 ? ErrorType.Receiver : ErrorType.Sender;
-        return new AmazonDynamoDBException(message, null, errorType, code, requestId, response.StatusCode);
+        // The SDK's own type for a failed condition, which callers catch by type.
+        return code == "ConditionalCheckFailedException"
+            ? new ConditionalCheckFailedException(message, null, errorType, code, requestId, response.StatusCode)
+            : new AmazonDynamoDBException(message, null, errorType, code, requestId, response.StatusCode);
     }
 
     /// <summary>The UnprocessedItems object when it holds any request, else null.</summary>

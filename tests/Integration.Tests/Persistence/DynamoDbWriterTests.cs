@@ -19,7 +19,7 @@ namespace VoiceAgent.Integration.Tests.Persistence;
 /// again as DynamoDB returned them, refusals reported with DynamoDB's error code, a damaged answer caught by its CRC.
 /// (The round trip through a real DynamoDB-compatible server is in the repository contract, on moto.)
 /// </summary>
-public sealed class DynamoDbBatchWriterTests : IAsyncLifetime
+public sealed class DynamoDbWriterTests : IAsyncLifetime
 {
     private const string Table = "voiceagent-test";
     private readonly ConcurrentQueue<Recorded> _requests = new();
@@ -72,7 +72,7 @@ public sealed class DynamoDbBatchWriterTests : IAsyncLifetime
         var unprocessed = await writer.PutAsync(Table, [item], CancellationToken.None);
 
         Assert.NotNull(unprocessed);
-        Assert.Equal(1, DynamoDbBatchWriter.Count(unprocessed));
+        Assert.Equal(1, DynamoDbWriter.Count(unprocessed));
         Assert.Null(await writer.RetryAsync(unprocessed, CancellationToken.None));
 
         var sent = _requests.ToArray();
@@ -91,22 +91,84 @@ public sealed class DynamoDbBatchWriterTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_refusal_carries_DynamoDBs_error_code_and_a_damaged_answer_fails_its_CRC()
+    public async Task A_refusal_carries_DynamoDBs_error_code_a_throttle_is_tried_once_more_and_a_damaged_answer_fails_its_CRC()
     {
-        _answers.Enqueue(context => Answer(context, HttpStatusCode.BadRequest,
-            """{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"Rate of requests exceeds the allowed throughput."}"""));
-        _answers.Enqueue(context =>
+        const string throttle = """{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"Rate of requests exceeds the allowed throughput."}""";
+        _answers.Enqueue(context => Answer(context, HttpStatusCode.BadRequest, """{"__type":"com.amazon.coral.validate#ValidationException","message":"One or more parameter values were invalid"}"""));
+        _answers.Enqueue(context => Answer(context, HttpStatusCode.BadRequest, throttle));
+        _answers.Enqueue(context => Answer(context, HttpStatusCode.BadRequest, throttle));
+        _answers.Enqueue(context => Answer(context, HttpStatusCode.BadRequest, throttle));
+        _answers.Enqueue(context => Answer(context, HttpStatusCode.OK, """{"UnprocessedItems":{}}"""));
+        for (var i = 0; i < 2; i++)
         {
-            context.Response.Headers["x-amz-crc32"] = "12345";
-            return Answer(context, HttpStatusCode.OK, """{"UnprocessedItems":{}}""");
-        });
+            _answers.Enqueue(context =>
+            {
+                context.Response.Headers["x-amz-crc32"] = "12345";
+                return Answer(context, HttpStatusCode.OK, """{"UnprocessedItems":{}}""");
+            });
+        }
+
         using var writer = Writer();
         var item = new Dictionary<string, AttributeValue> { ["pk"] = new() { S = "CALL#CA1" } };
 
+        // Refused for the request itself: not sent again.
         var refused = await Assert.ThrowsAsync<AmazonDynamoDBException>(() => writer.PutAsync(Table, [item], CancellationToken.None));
-        Assert.Equal(("ProvisionedThroughputExceededException", "Rate of requests exceeds the allowed throughput.", HttpStatusCode.BadRequest), (refused.ErrorCode, refused.Message, refused.StatusCode));
+        Assert.Equal(("ValidationException", "One or more parameter values were invalid", HttpStatusCode.BadRequest), (refused.ErrorCode, refused.Message, refused.StatusCode));
+        Assert.Single(_requests);
 
+        // Throttled twice: the second refusal is the one reported.
+        var throttled = await Assert.ThrowsAsync<AmazonDynamoDBException>(() => writer.PutAsync(Table, [item], CancellationToken.None));
+        Assert.Equal(("ProvisionedThroughputExceededException", "Rate of requests exceeds the allowed throughput."), (throttled.ErrorCode, throttled.Message));
+        Assert.Equal(3, _requests.Count);
+
+        // Throttled once, then written.
+        Assert.Null(await writer.PutAsync(Table, [item], CancellationToken.None));
+        Assert.Equal(5, _requests.Count);
+
+        // A damaged answer is sent again too; damaged twice, it fails.
         await Assert.ThrowsAsync<IOException>(() => writer.PutAsync(Table, [item], CancellationToken.None));
+        Assert.Equal(7, _requests.Count);
+    }
+
+    [Fact]
+    public async Task PutItem_and_UpdateItem_go_as_the_SDK_sends_them_and_a_failed_condition_is_an_answer_not_an_error()
+    {
+        const string failed = """{"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException","message":"The conditional request failed"}""";
+        _answers.Enqueue(context => Answer(context, HttpStatusCode.OK, "{}"));
+        _answers.Enqueue(context => Answer(context, HttpStatusCode.BadRequest, failed));
+        _answers.Enqueue(context => Answer(context, HttpStatusCode.OK, "{}"));
+        _answers.Enqueue(context => Answer(context, HttpStatusCode.BadRequest, failed));
+        _answers.Enqueue(context => Answer(context, HttpStatusCode.BadRequest, failed));
+        using var writer = Writer();
+        var item = new Dictionary<string, AttributeValue> { ["pk"] = new() { S = "CALL#CA1" }, ["sk"] = new() { S = "RELAY#t1" }, ["expiresAt"] = new() { N = "1800000000" } };
+        var key = new Dictionary<string, AttributeValue> { ["pk"] = new() { S = "CALL#CA1" }, ["sk"] = new() { S = "CALL" } };
+        var names = new Dictionary<string, string> { ["#pk"] = "pk", ["#outcome"] = "outcome" };
+        var values = new Dictionary<string, AttributeValue> { [":outcome"] = new() { S = "completed" } };
+
+        Assert.True(await writer.PutItemAsync(Table, item, "attribute_not_exists(#pk)", new Dictionary<string, string> { ["#pk"] = "pk" }, CancellationToken.None));
+        Assert.False(await writer.PutItemAsync(Table, item, "attribute_not_exists(#pk)", new Dictionary<string, string> { ["#pk"] = "pk" }, CancellationToken.None));
+        Assert.True(await writer.UpdateItemAsync(Table, key, "SET #outcome = :outcome", "attribute_exists(#pk)", names, values, CancellationToken.None));
+        Assert.False(await writer.UpdateItemAsync(Table, key, "SET #outcome = :outcome", "attribute_exists(#pk)", names, values, CancellationToken.None));
+        // Without a condition of its own, a failed condition is an error, of the SDK's type (and not tried again).
+        await Assert.ThrowsAsync<ConditionalCheckFailedException>(() => writer.UpdateItemAsync(Table, key, "SET #outcome = :outcome", null, names, values, CancellationToken.None));
+
+        var sent = _requests.ToArray();
+        Assert.Equal(5, sent.Length);
+        Assert.Equal(["DynamoDB_20120810.PutItem", "DynamoDB_20120810.PutItem", "DynamoDB_20120810.UpdateItem", "DynamoDB_20120810.UpdateItem", "DynamoDB_20120810.UpdateItem"], sent.Select(r => r.Target));
+        Assert.All(sent, r => Assert.Contains("/us-east-1/dynamodb/aws4_request, SignedHeaders=accept;content-type;host;x-amz-content-sha256;x-amz-date;x-amz-target,", r.Authorization, StringComparison.Ordinal));
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""
+            {"TableName":"voiceagent-test","Item":{"pk":{"S":"CALL#CA1"},"sk":{"S":"RELAY#t1"},"expiresAt":{"N":"1800000000"}},
+             "ConditionExpression":"attribute_not_exists(#pk)","ExpressionAttributeNames":{"#pk":"pk"}}
+            """), JsonNode.Parse(sent[0].Body)), sent[0].Body);
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""
+            {"TableName":"voiceagent-test","Key":{"pk":{"S":"CALL#CA1"},"sk":{"S":"CALL"}},"UpdateExpression":"SET #outcome = :outcome",
+             "ConditionExpression":"attribute_exists(#pk)","ExpressionAttributeNames":{"#pk":"pk","#outcome":"outcome"},
+             "ExpressionAttributeValues":{":outcome":{"S":"completed"}}}
+            """), JsonNode.Parse(sent[2].Body)), sent[2].Body);
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""
+            {"TableName":"voiceagent-test","Key":{"pk":{"S":"CALL#CA1"},"sk":{"S":"CALL"}},"UpdateExpression":"SET #outcome = :outcome",
+             "ExpressionAttributeNames":{"#pk":"pk","#outcome":"outcome"},"ExpressionAttributeValues":{":outcome":{"S":"completed"}}}
+            """), JsonNode.Parse(sent[4].Body)), sent[4].Body);
     }
 
     [Fact]
@@ -139,7 +201,7 @@ public sealed class DynamoDbBatchWriterTests : IAsyncLifetime
     {
         using var client = new AmazonDynamoDBClient(new BasicAWSCredentials("AKIDEXAMPLE", "secret"), Amazon.RegionEndpoint.GetBySystemName(region));
 
-        using var writer = DynamoDbBatchWriter.For(client, () => new BasicAWSCredentials("AKIDEXAMPLE", "secret"), TimeProvider.System, TimeSpan.FromSeconds(5));
+        using var writer = DynamoDbWriter.For(client, () => new BasicAWSCredentials("AKIDEXAMPLE", "secret"), TimeProvider.System, TimeSpan.FromSeconds(5));
 
         Assert.Equal((new Uri(endpoint), region), (writer.Endpoint, writer.Region));
     }
@@ -150,12 +212,12 @@ public sealed class DynamoDbBatchWriterTests : IAsyncLifetime
         using var client = new AmazonDynamoDBClient(
             new BasicAWSCredentials("AKIDEXAMPLE", "secret"), new AmazonDynamoDBConfig { ServiceURL = "http://127.0.0.1:5401", AuthenticationRegion = "eu-central-1" });
 
-        using var writer = DynamoDbBatchWriter.For(client, () => new BasicAWSCredentials("AKIDEXAMPLE", "secret"), TimeProvider.System, TimeSpan.FromSeconds(5));
+        using var writer = DynamoDbWriter.For(client, () => new BasicAWSCredentials("AKIDEXAMPLE", "secret"), TimeProvider.System, TimeSpan.FromSeconds(5));
 
         Assert.Equal((new Uri("http://127.0.0.1:5401/"), "eu-central-1"), (writer.Endpoint, writer.Region));
     }
 
-    private DynamoDbBatchWriter Writer() =>
+    private DynamoDbWriter Writer() =>
         new(new SocketsHttpHandler(), _url, "us-east-1", () => new BasicAWSCredentials("AKIDEXAMPLE", "secret"), TimeProvider.System, TimeSpan.FromSeconds(5));
 
     private static async Task Answer(HttpContext context, HttpStatusCode status, string json)
