@@ -134,14 +134,12 @@ public static class DependencyInjection
             return new AmazonDynamoDBClient(sp.GetRequiredService<AWSCredentials>(), config);
         });
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<DynamoDbOptions>>().Value);
-        services.AddSingleton(sp =>
-        {
-            var client = sp.GetRequiredService<IAmazonDynamoDB>();
-            var options = sp.GetRequiredService<DynamoDbOptions>();
-            var time = sp.GetRequiredService<TimeProvider>();
-            return new DynamoDbCallRepository(
-                client, options, time, DynamoDbWriter.For(client, sp.GetRequiredService<AWSCredentials>, time, options.RequestTimeout));
-        });
+        services.AddSingleton(sp => DynamoDbLeanClient.For(
+            sp.GetRequiredService<IAmazonDynamoDB>(),
+            sp.GetRequiredService<AWSCredentials>,
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<DynamoDbOptions>().RequestTimeout));
+        services.AddSingleton<DynamoDbCallRepository>();
         services.AddSingleton<DynamoDbUseCaseRepository>();
         services.AddSingleton<DynamoDbCallerProfileRepository>();
         services.AddSingleton<ICallRepository>(sp => sp.GetRequiredService<DynamoDbCallRepository>());

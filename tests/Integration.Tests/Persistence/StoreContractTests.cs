@@ -114,10 +114,10 @@ internal sealed class DynamoDbTestStore : IDisposable
     {
         Client = client;
         Options = new DynamoDbOptions { TableName = "voiceagent-" + Guid.NewGuid().ToString("N")[..12], PageSize = pageSize };
-        Batches = DynamoDbWriter.For(Client, () => MotoServer.Credentials, TimeProvider.System, TimeSpan.FromSeconds(5));
+        Batches = DynamoDbLeanClient.For(Client, () => MotoServer.Credentials, TimeProvider.System, TimeSpan.FromSeconds(5));
         Calls = new DynamoDbCallRepository(Client, Options, TimeProvider.System, Batches);
-        UseCases = new DynamoDbUseCaseRepository(Client, Options);
-        Profiles = new DynamoDbCallerProfileRepository(Client, Options);
+        UseCases = new DynamoDbUseCaseRepository(Client, Options, Batches);
+        Profiles = new DynamoDbCallerProfileRepository(Client, Options, Batches);
         Orders = new DynamoDbOrderRepository(Client, Options, Calls, TimeProvider.System);
         Records = new DynamoDbRecordStore(Client, Options, Calls, TimeProvider.System);
         Seeder = new DynamoDbSeeder(Client, Options, UseCases, Profiles, NullLogger<DynamoDbSeeder>.Instance);
@@ -125,8 +125,8 @@ internal sealed class DynamoDbTestStore : IDisposable
 
     public AmazonDynamoDBClient Client { get; }
 
-    /// <summary>The repository's own BatchWriteItem client (the one production uses for the journal's shared writes).</summary>
-    public DynamoDbWriter Batches { get; }
+    /// <summary>The repositories' own client for the requests of every call and turn (as production has it).</summary>
+    public DynamoDbLeanClient Batches { get; }
 
     public DynamoDbOptions Options { get; }
 

@@ -16,10 +16,10 @@ namespace VoiceAgent.Infrastructure.Persistence.DynamoDb;
 /// <summary>Calls, turns and tool calls in the single table (see <see cref="TableDesign"/>).</summary>
 /// <remarks>
 /// The journal's writes of one item (a PutItem or an UpdateItem), its shared writes (BatchWriteItem), the relay
-/// ticket's claim and the post-call record go through <paramref name="batches"/> (our own client for them); reads,
+/// ticket's claim and the post-call record go through <paramref name="lean"/> (our own client for them); reads,
 /// queries and transactions through the SDK client.
 /// </remarks>
-internal sealed class DynamoDbCallRepository(IAmazonDynamoDB client, DynamoDbOptions options, TimeProvider timeProvider, DynamoDbWriter batches) : ICallRepository
+internal sealed class DynamoDbCallRepository(IAmazonDynamoDB client, DynamoDbOptions options, TimeProvider timeProvider, DynamoDbLeanClient lean) : ICallRepository
 {
     /// <summary>Items per transaction (DynamoDB's limit) and a margin under its 4 MB request limit.</summary>
     private const int MaxTransactionItems = 100;
@@ -109,16 +109,16 @@ internal sealed class DynamoDbCallRepository(IAmazonDynamoDB client, DynamoDbOpt
 
     private async Task BatchWriteAsync(List<Dictionary<string, AttributeValue>> items, CancellationToken cancellationToken)
     {
-        var unprocessed = await batches.PutAsync(options.TableName, items, cancellationToken).ConfigureAwait(false);
+        var unprocessed = await lean.PutAsync(options.TableName, items, cancellationToken).ConfigureAwait(false);
         for (var attempt = 0; unprocessed is not null; attempt++)
         {
             if (attempt == MaxUnprocessedRetries)
             {
-                throw new InvalidOperationException($"DynamoDB left {DynamoDbWriter.Count(unprocessed)} items unprocessed after {attempt + 1} attempts.");
+                throw new InvalidOperationException($"DynamoDB left {DynamoDbLeanClient.Count(unprocessed)} items unprocessed after {attempt + 1} attempts.");
             }
 
             await Task.Delay(TimeSpan.FromMilliseconds(25 << attempt), timeProvider, cancellationToken).ConfigureAwait(false);
-            unprocessed = await batches.RetryAsync(unprocessed, cancellationToken).ConfigureAwait(false);
+            unprocessed = await lean.RetryAsync(unprocessed, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -130,11 +130,11 @@ internal sealed class DynamoDbCallRepository(IAmazonDynamoDB client, DynamoDbOpt
             var only = items[0].Item;
             if (only.Put is { } put)
             {
-                await batches.PutItemAsync(put.TableName, put.Item, null, null, cancellationToken).ConfigureAwait(false);
+                await lean.PutItemAsync(put.TableName, put.Item, null, null, cancellationToken).ConfigureAwait(false);
             }
             else if (only.Update is { } update)
             {
-                await batches.UpdateItemAsync(
+                await lean.UpdateItemAsync(
                     update.TableName, update.Key, update.UpdateExpression, null, update.ExpressionAttributeNames, update.ExpressionAttributeValues, cancellationToken).ConfigureAwait(false);
             }
             else
@@ -236,7 +236,7 @@ internal sealed class DynamoDbCallRepository(IAmazonDynamoDB client, DynamoDbOpt
             sets.Add($"#{name} = :{name}");
         }
 
-        return await batches.UpdateItemAsync(
+        return await lean.UpdateItemAsync(
             options.TableName,
             Key(CallPk(callSid), CallSk),
             "SET " + string.Join(", ", sets),
@@ -339,7 +339,7 @@ internal sealed class DynamoDbCallRepository(IAmazonDynamoDB client, DynamoDbOpt
 
     /// <summary>Puts <paramref name="item"/> unless an item with its key exists: the conditional write. False when one did.</summary>
     internal Task<bool> TryPutNewAsync(Dictionary<string, AttributeValue> item, CancellationToken cancellationToken) =>
-        batches.PutItemAsync(options.TableName, item, "attribute_not_exists(#pk)", NewItemNames, cancellationToken);
+        lean.PutItemAsync(options.TableName, item, "attribute_not_exists(#pk)", NewItemNames, cancellationToken);
 
     private static readonly Dictionary<string, string> NewItemNames = new(StringComparer.Ordinal) { ["#pk"] = Pk };
 }
@@ -349,11 +349,10 @@ internal static class JsonDocumentItems
 {
     /// <summary>The item's document parsed by <paramref name="parse"/>; null when there is no such item.</summary>
     public static async Task<T?> GetAsync<T>(
-        IAmazonDynamoDB client, DynamoDbOptions options, string pk, string sk, Func<string, string, T> parse, CancellationToken cancellationToken)
+        DynamoDbLeanClient lean, DynamoDbOptions options, string pk, string sk, Func<string, string, T> parse, CancellationToken cancellationToken)
         where T : class
     {
-        var response = await client.GetItemAsync(new GetItemRequest { TableName = options.TableName, Key = DynamoDbCallRepository.Key(pk, sk) }, cancellationToken).ConfigureAwait(false);
-        if (response.Item is not { Count: > 0 } item)
+        if (await lean.GetItemAsync(options.TableName, DynamoDbCallRepository.Key(pk, sk), consistentRead: false, cancellationToken).ConfigureAwait(false) is not { } item)
         {
             return null;
         }
@@ -391,12 +390,12 @@ internal static class JsonDocumentItems
 }
 
 /// <summary>Use cases, stored as their JSON document and listed in the index under <c>USECASES</c>.</summary>
-internal sealed class DynamoDbUseCaseRepository(IAmazonDynamoDB client, DynamoDbOptions options) : IUseCaseRepository
+internal sealed class DynamoDbUseCaseRepository(IAmazonDynamoDB client, DynamoDbOptions options, DynamoDbLeanClient lean) : IUseCaseRepository
 {
     private const string UseCaseSk = "USECASE";
 
     public Task<UseCase?> GetAsync(string useCaseId, CancellationToken cancellationToken) =>
-        JsonDocumentItems.GetAsync(client, options, UseCasePk(useCaseId), UseCaseSk, SeedLoader.ParseUseCase, cancellationToken);
+        JsonDocumentItems.GetAsync(lean, options, UseCasePk(useCaseId), UseCaseSk, SeedLoader.ParseUseCase, cancellationToken);
 
     public async Task<UseCaseListing> ListAsync(CancellationToken cancellationToken)
     {
@@ -435,12 +434,12 @@ internal sealed class DynamoDbUseCaseRepository(IAmazonDynamoDB client, DynamoDb
 }
 
 /// <summary>Caller profiles by E.164 number, stored as their JSON document.</summary>
-internal sealed class DynamoDbCallerProfileRepository(IAmazonDynamoDB client, DynamoDbOptions options) : ICallerProfileRepository
+internal sealed class DynamoDbCallerProfileRepository(IAmazonDynamoDB client, DynamoDbOptions options, DynamoDbLeanClient lean) : ICallerProfileRepository
 {
     private const string ProfileSk = "PROFILE";
 
     public Task<CallerProfile?> FindByPhoneNumberAsync(string phoneNumber, CancellationToken cancellationToken) =>
-        JsonDocumentItems.GetAsync(client, options, CallerPk(phoneNumber), ProfileSk, SeedLoader.ParseCallerProfile, cancellationToken);
+        JsonDocumentItems.GetAsync(lean, options, CallerPk(phoneNumber), ProfileSk, SeedLoader.ParseCallerProfile, cancellationToken);
 
     public Task PutAsync(string phoneNumber, string json, CancellationToken cancellationToken) =>
         JsonDocumentItems.PutAsync(client, options, CallerPk(phoneNumber), ProfileSk, "caller", json, cancellationToken);

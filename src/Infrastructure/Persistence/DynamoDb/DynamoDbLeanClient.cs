@@ -15,22 +15,23 @@ using VoiceAgent.Infrastructure.Buffers;
 namespace VoiceAgent.Infrastructure.Persistence.DynamoDb;
 
 /// <summary>
-/// The writes made for every call and turn — <c>BatchWriteItem</c> (the journal's shared requests), <c>PutItem</c> and
-/// <c>UpdateItem</c> (a call's own writes, the relay ticket's single-use claim, the post-call record) — without the
-/// SDK's request pipeline: the request is written as DynamoDB JSON into a pooled buffer, signed by our SigV4 signer
-/// (<c>x-amz-target</c> included) and posted on the writer's own connection pool; the answer is read only for what
-/// DynamoDB left unprocessed (its CRC-32 checked, as the SDK checks it). The SDK's marshalling, endpoint resolution,
-/// signing and unmarshalling were three quarters of the CPU these requests cost (bench/results/production.md), and its
-/// PutItem and UpdateItem about 1 ms of CPU per call set-up. Reads, queries and transactions still go through the SDK
-/// client, whose endpoint and signing region this one uses. Like that client (one retry), a request DynamoDB answers
-/// with a throttle or a server error, or that fails on the way, is sent once more after a short pause.
+/// The DynamoDB requests made for every call and turn — <c>BatchWriteItem</c> (the journal's shared requests),
+/// <c>PutItem</c> and <c>UpdateItem</c> (a call's own writes, the relay ticket's single-use claim, the post-call record)
+/// and <c>GetItem</c> (the caller's profile and the use case) — without the SDK's request pipeline: the request is
+/// written as DynamoDB JSON into a pooled buffer, signed by our SigV4 signer (<c>x-amz-target</c> included) and posted
+/// on the client's own connection pool; the answer's CRC-32 is checked, as the SDK checks it. The SDK's marshalling,
+/// endpoint resolution, signing and unmarshalling were three quarters of the CPU these requests cost
+/// (bench/results/production.md): about 1.5 ms of CPU per call set-up. Queries and transactions still go through the
+/// SDK client, whose endpoint and signing region this one uses. Like that client (one retry), a request DynamoDB
+/// answers with a throttle or a server error, or that fails on the way, is sent once more after a short pause.
 /// </summary>
-internal sealed class DynamoDbWriter : IDisposable
+internal sealed class DynamoDbLeanClient : IDisposable
 {
     private const string ContentType = "application/x-amz-json-1.0";
     private const string BatchWriteItem = "DynamoDB_20120810.BatchWriteItem";
     private const string PutItem = "DynamoDB_20120810.PutItem";
     private const string UpdateItem = "DynamoDB_20120810.UpdateItem";
+    private const string GetItem = "DynamoDB_20120810.GetItem";
     private static readonly TimeSpan RetryPause = TimeSpan.FromMilliseconds(50);
 
     private static readonly JsonWriterOptions JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true };
@@ -41,7 +42,7 @@ internal sealed class DynamoDbWriter : IDisposable
     private readonly TimeProvider _time;
     private readonly TimeSpan _timeout;
 
-    public DynamoDbWriter(HttpMessageHandler handler, Uri endpoint, string region, Func<AWSCredentials> credentials, TimeProvider time, TimeSpan timeout)
+    public DynamoDbLeanClient(HttpMessageHandler handler, Uri endpoint, string region, Func<AWSCredentials> credentials, TimeProvider time, TimeSpan timeout)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         _http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
@@ -64,7 +65,7 @@ internal sealed class DynamoDbWriter : IDisposable
     /// its region), signed for the client's region. An SDK client always has one or the other (it refuses to be built
     /// without: "No RegionEndpoint or ServiceURL configured").
     /// </summary>
-    public static DynamoDbWriter For(IAmazonDynamoDB client, Func<AWSCredentials> credentials, TimeProvider time, TimeSpan timeout)
+    public static DynamoDbLeanClient For(IAmazonDynamoDB client, Func<AWSCredentials> credentials, TimeProvider time, TimeSpan timeout)
     {
         ArgumentNullException.ThrowIfNull(client);
         var config = client.Config;
@@ -90,7 +91,7 @@ internal sealed class DynamoDbWriter : IDisposable
             ConnectTimeout = TimeSpan.FromSeconds(5),
             AutomaticDecompression = DecompressionMethods.None,
         };
-        return new DynamoDbWriter(handler, endpoint, region, credentials, time, timeout);
+        return new DynamoDbLeanClient(handler, endpoint, region, credentials, time, timeout);
     }
 
     /// <summary>
@@ -190,6 +191,27 @@ internal sealed class DynamoDbWriter : IDisposable
         {
             return false;
         }
+    }
+
+    /// <summary><c>GetItem</c>: the item at <paramref name="key"/>, whole; null when there is none.</summary>
+    public async Task<Dictionary<string, AttributeValue>?> GetItemAsync(
+        string table, Dictionary<string, AttributeValue> key, bool consistentRead, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var answer = await SendAsync(GetItem, 256, (Table: table, Key: key, Consistent: consistentRead), static (json, request) =>
+        {
+            json.WriteString("TableName", request.Table);
+            json.WritePropertyName("Key");
+            AttributeJson.WriteMap(json, request.Key);
+            if (request.Consistent)
+            {
+                json.WriteBoolean("ConsistentRead", true);
+            }
+        }, cancellationToken).ConfigureAwait(false);
+        using var document = JsonDocument.Parse(answer);
+        return document.RootElement.TryGetProperty("Item", out var item) && item.ValueKind == JsonValueKind.Object && item.EnumerateObject().Any()
+            ? AttributeJson.ReadMap(item)
+            : null;
     }
 
     private static void WriteExpressions(
@@ -336,9 +358,49 @@ internal sealed class DynamoDbWriter : IDisposable
     }
 }
 
-/// <summary>DynamoDB JSON (<c>{"S":"…"}</c>, <c>{"N":"…"}</c>, …) of the SDK's attribute values.</summary>
+/// <summary>DynamoDB JSON (<c>{"S":"…"}</c>, <c>{"N":"…"}</c>, …) of the SDK's attribute values, both ways.</summary>
 internal static class AttributeJson
 {
+    public static Dictionary<string, AttributeValue> ReadMap(JsonElement map)
+    {
+        var item = new Dictionary<string, AttributeValue>(StringComparer.Ordinal);
+        foreach (var attribute in map.EnumerateObject())
+        {
+            item[attribute.Name] = Read(attribute.Value);
+        }
+
+        return item;
+    }
+
+    public static AttributeValue Read(JsonElement value)
+    {
+        if (value.ValueKind != JsonValueKind.Object)
+        {
+            throw new FormatException("A DynamoDB attribute value is not an object.");
+        }
+
+        foreach (var typed in value.EnumerateObject())
+        {
+            var v = typed.Value;
+            return typed.Name switch
+            {
+                "S" => new AttributeValue { S = v.GetString() },
+                "N" => new AttributeValue { N = v.GetString() },
+                "BOOL" => new AttributeValue { BOOL = v.GetBoolean() },
+                "NULL" => new AttributeValue { NULL = v.GetBoolean() },
+                "M" => new AttributeValue { M = ReadMap(v) },
+                "L" => new AttributeValue { L = [.. v.EnumerateArray().Select(Read)] },
+                "SS" => new AttributeValue { SS = [.. v.EnumerateArray().Select(e => e.GetString()!)] },
+                "NS" => new AttributeValue { NS = [.. v.EnumerateArray().Select(e => e.GetString()!)] },
+                "B" => new AttributeValue { B = new MemoryStream(v.GetBytesFromBase64()) },
+                "BS" => new AttributeValue { BS = [.. v.EnumerateArray().Select(e => new MemoryStream(e.GetBytesFromBase64()))] },
+                _ => throw new FormatException($"Unknown DynamoDB attribute type '{typed.Name}'."),
+            };
+        }
+
+        throw new FormatException("A DynamoDB attribute value with no type.");
+    }
+
     public static void WriteMap(Utf8JsonWriter json, Dictionary<string, AttributeValue> map)
     {
         json.WriteStartObject();

@@ -19,7 +19,7 @@ namespace VoiceAgent.Integration.Tests.Persistence;
 /// again as DynamoDB returned them, refusals reported with DynamoDB's error code, a damaged answer caught by its CRC.
 /// (The round trip through a real DynamoDB-compatible server is in the repository contract, on moto.)
 /// </summary>
-public sealed class DynamoDbWriterTests : IAsyncLifetime
+public sealed class DynamoDbLeanClientTests : IAsyncLifetime
 {
     private const string Table = "voiceagent-test";
     private readonly ConcurrentQueue<Recorded> _requests = new();
@@ -72,7 +72,7 @@ public sealed class DynamoDbWriterTests : IAsyncLifetime
         var unprocessed = await writer.PutAsync(Table, [item], CancellationToken.None);
 
         Assert.NotNull(unprocessed);
-        Assert.Equal(1, DynamoDbWriter.Count(unprocessed));
+        Assert.Equal(1, DynamoDbLeanClient.Count(unprocessed));
         Assert.Null(await writer.RetryAsync(unprocessed, CancellationToken.None));
 
         var sent = _requests.ToArray();
@@ -172,6 +172,52 @@ public sealed class DynamoDbWriterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task GetItem_reads_every_attribute_type_back_as_the_SDK_would_and_no_item_is_null()
+    {
+        const string stored = """
+            {"Item":{"pk":{"S":"CALLER#+15550001234"},"n":{"N":"-1.5e3"},"yes":{"BOOL":true},"nothing":{"NULL":true},
+              "usage":{"M":{"in":{"N":"1200"},"tags":{"SS":["x","y"]}}},"list":{"L":[{"S":"a"},{"L":[{"N":"2"}]}]},
+              "counts":{"NS":["1","2"]},"raw":{"B":"AQID"},"raws":{"BS":["AQ==","AgM="]},"text":{"S":"S\u00fbre \"large\" \ud83c\udf55"}}}
+            """;
+        _answers.Enqueue(context => Answer(context, HttpStatusCode.OK, stored));
+        _answers.Enqueue(context => Answer(context, HttpStatusCode.OK, "{}"));
+        using var client = Writer();
+        var key = new Dictionary<string, AttributeValue> { ["pk"] = new() { S = "CALLER#+15550001234" }, ["sk"] = new() { S = "PROFILE" } };
+
+        var item = await client.GetItemAsync(Table, key, consistentRead: true, CancellationToken.None);
+        var none = await client.GetItemAsync(Table, key, consistentRead: false, CancellationToken.None);
+
+        Assert.Null(none);
+        Assert.NotNull(item);
+        Assert.Equal(("CALLER#+15550001234", "-1.5e3", true, true), (item["pk"].S, item["n"].N, item["yes"].BOOL, item["nothing"].NULL));
+        Assert.Equal("1200", item["usage"].M["in"].N);
+        Assert.Equal(["x", "y"], item["usage"].M["tags"].SS);
+        Assert.Equal(("a", "2"), (item["list"].L[0].S, item["list"].L[1].L[0].N));
+        Assert.Equal(["1", "2"], item["counts"].NS);
+        Assert.Equal([1, 2, 3], item["raw"].B.ToArray());
+        Assert.Equal([[1], [2, 3]], item["raws"].BS.Select(b => b.ToArray()));
+        Assert.Equal("S\u00fbre \"large\" \ud83c\udf55", item["text"].S);
+
+        // Written back as DynamoDB JSON, the item is what was stored.
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var json = new System.Text.Json.Utf8JsonWriter(buffer))
+        {
+            AttributeJson.WriteMap(json, item);
+        }
+
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse(stored)!["Item"], JsonNode.Parse(buffer.WrittenSpan)));
+
+        var sent = _requests.ToArray();
+        Assert.Equal(["DynamoDB_20120810.GetItem", "DynamoDB_20120810.GetItem"], sent.Select(r => r.Target));
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""
+            {"TableName":"voiceagent-test","Key":{"pk":{"S":"CALLER#+15550001234"},"sk":{"S":"PROFILE"}},"ConsistentRead":true}
+            """), JsonNode.Parse(sent[0].Body)), sent[0].Body);
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""
+            {"TableName":"voiceagent-test","Key":{"pk":{"S":"CALLER#+15550001234"},"sk":{"S":"PROFILE"}}}
+            """), JsonNode.Parse(sent[1].Body)), sent[1].Body);
+    }
+
+    [Fact]
     public async Task Items_DynamoDB_keeps_leaving_unprocessed_fail_the_shared_write_after_four_attempts()
     {
         const string left = """{"UnprocessedItems":{"voiceagent-test":[{"PutRequest":{"Item":{"pk":{"S":"CALL#CA1"}}}}]}}""";
@@ -201,7 +247,7 @@ public sealed class DynamoDbWriterTests : IAsyncLifetime
     {
         using var client = new AmazonDynamoDBClient(new BasicAWSCredentials("AKIDEXAMPLE", "secret"), Amazon.RegionEndpoint.GetBySystemName(region));
 
-        using var writer = DynamoDbWriter.For(client, () => new BasicAWSCredentials("AKIDEXAMPLE", "secret"), TimeProvider.System, TimeSpan.FromSeconds(5));
+        using var writer = DynamoDbLeanClient.For(client, () => new BasicAWSCredentials("AKIDEXAMPLE", "secret"), TimeProvider.System, TimeSpan.FromSeconds(5));
 
         Assert.Equal((new Uri(endpoint), region), (writer.Endpoint, writer.Region));
     }
@@ -212,12 +258,12 @@ public sealed class DynamoDbWriterTests : IAsyncLifetime
         using var client = new AmazonDynamoDBClient(
             new BasicAWSCredentials("AKIDEXAMPLE", "secret"), new AmazonDynamoDBConfig { ServiceURL = "http://127.0.0.1:5401", AuthenticationRegion = "eu-central-1" });
 
-        using var writer = DynamoDbWriter.For(client, () => new BasicAWSCredentials("AKIDEXAMPLE", "secret"), TimeProvider.System, TimeSpan.FromSeconds(5));
+        using var writer = DynamoDbLeanClient.For(client, () => new BasicAWSCredentials("AKIDEXAMPLE", "secret"), TimeProvider.System, TimeSpan.FromSeconds(5));
 
         Assert.Equal((new Uri("http://127.0.0.1:5401/"), "eu-central-1"), (writer.Endpoint, writer.Region));
     }
 
-    private DynamoDbWriter Writer() =>
+    private DynamoDbLeanClient Writer() =>
         new(new SocketsHttpHandler(), _url, "us-east-1", () => new BasicAWSCredentials("AKIDEXAMPLE", "secret"), TimeProvider.System, TimeSpan.FromSeconds(5));
 
     private static async Task Answer(HttpContext context, HttpStatusCode status, string json)
