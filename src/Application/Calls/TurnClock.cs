@@ -117,12 +117,19 @@ public sealed class TurnClock
     }
 
     /// <summary>The stages in milliseconds from <paramref name="startedAt"/> (the prompt's arrival).</summary>
-    public TurnTimings ToTimings(long startedAt, TimeProvider time)
+    public TurnTimings ToTimings(long startedAt, TimeProvider time) => ToTimings(startedAt, time, out _);
+
+    /// <summary>
+    /// The stages, and whether the answer's final text frame was among them (<see cref="AnswerWritten"/>), read at the
+    /// same instant: a frame the transport writes meanwhile is in both or in neither.
+    /// </summary>
+    public TurnTimings ToTimings(long startedAt, TimeProvider time, out bool answerWritten)
     {
         ArgumentNullException.ThrowIfNull(time);
         int? Ms(long at) => at == 0 ? null : (int)Math.Round(time.GetElapsedTime(startedAt, at).TotalMilliseconds);
         lock (_lock)
         {
+            answerWritten = _answerWritten;
             return new TurnTimings
             {
                 ModelRequestMs = Ms(_modelRequest),

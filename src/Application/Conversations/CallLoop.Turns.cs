@@ -325,13 +325,15 @@ internal sealed partial class CallLoop
         }
 
         var usage = TakeUsage(turn);
-        var timings = turn.Clock.ToTimings(turn.StartedAt, _services.Time);
+        // Whether the last frame is out is read with the timings: read after them, a frame written in between left the
+        // answer stored without its text timings and the transport's late report ignored.
+        var timings = turn.Clock.ToTimings(turn.StartedAt, _services.Time, out var answerWritten);
         if (spoken is not null && Conversation.Last is { Role: ConversationRole.User })
         {
             turn.AnswerIndex = Conversation.AddAssistant([new TextBlock(spoken)], turn.Moderation, usage, timings);
         }
 
-        if (turn.AnswerIndex is null || turn.IsCancelled || turn.Clock.AnswerWritten)
+        if (turn.AnswerIndex is null || turn.IsCancelled || answerWritten)
         {
             // No answer frame will follow (or the last one is out already): the timings are final now, and the answer
             // is stored with them once.
