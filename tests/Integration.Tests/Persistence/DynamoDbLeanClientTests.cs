@@ -172,6 +172,48 @@ public sealed class DynamoDbLeanClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_transaction_goes_as_the_SDK_sends_it_retried_with_the_same_idempotency_token_and_a_cancellation_carries_its_reasons()
+    {
+        _answers.Enqueue(context => Answer(context, HttpStatusCode.InternalServerError, """{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"Internal server error"}"""));
+        _answers.Enqueue(context => Answer(context, HttpStatusCode.OK, "{}"));
+        _answers.Enqueue(context => Answer(context, HttpStatusCode.BadRequest, """
+            {"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+             "CancellationReasons":[{"Code":"None"},{"Code":"ValidationException","Message":"Item size has exceeded the maximum allowed size"},{"Code":"None"}],
+             "Message":"Transaction cancelled, please refer cancellation reasons for specific reasons [None, ValidationException, None]"}
+            """));
+        using var client = Writer();
+        var key = new Dictionary<string, AttributeValue> { ["pk"] = new() { S = "CALL#CA1" }, ["sk"] = new() { S = "CALL" } };
+        TransactWriteItem[] items =
+        [
+            new() { Put = new Put { TableName = Table, Item = new() { ["pk"] = new() { S = "CALL#CA1" }, ["sk"] = new() { S = "MSG#000001" } } } },
+            new() { Update = new Update { TableName = Table, Key = key, UpdateExpression = "SET #a0 = if_not_exists(#a0, :v0)", ExpressionAttributeNames = new() { ["#a0"] = "from" }, ExpressionAttributeValues = new() { [":v0"] = new() { S = "+15550001234" } } } },
+            new() { Delete = new Delete { TableName = Table, Key = new() { ["pk"] = new() { S = "CALL#CA1" }, ["sk"] = new() { S = "MSG#000002" } } } },
+        ];
+
+        await client.TransactWriteItemsAsync(items, CancellationToken.None);
+        var cancelled = await Assert.ThrowsAsync<TransactionCanceledException>(() => client.TransactWriteItemsAsync(items, CancellationToken.None));
+
+        Assert.Equal(["None", "ValidationException", "None"], cancelled.CancellationReasons.Select(r => r.Code));
+        Assert.Equal("Item size has exceeded the maximum allowed size", cancelled.CancellationReasons[1].Message);
+        Assert.True(DynamoDbErrors.IsPermanent(cancelled)); // the item's fault: set aside, not retried
+        var sent = _requests.ToArray();
+        Assert.Equal(3, sent.Length);
+        Assert.All(sent, r => Assert.Equal("DynamoDB_20120810.TransactWriteItems", r.Target));
+        var (first, retry, next) = (JsonNode.Parse(sent[0].Body)!.AsObject(), JsonNode.Parse(sent[1].Body)!.AsObject(), JsonNode.Parse(sent[2].Body)!.AsObject());
+        Assert.Equal(sent[0].Body, sent[1].Body); // the retry is the same request: the same token
+        Assert.True(Guid.TryParse(first["ClientRequestToken"]!.GetValue<string>(), out _));
+        Assert.NotEqual(first["ClientRequestToken"]!.GetValue<string>(), next["ClientRequestToken"]!.GetValue<string>());
+        first.Remove("ClientRequestToken");
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""
+            {"TransactItems":[
+              {"Put":{"TableName":"voiceagent-test","Item":{"pk":{"S":"CALL#CA1"},"sk":{"S":"MSG#000001"}}}},
+              {"Update":{"TableName":"voiceagent-test","Key":{"pk":{"S":"CALL#CA1"},"sk":{"S":"CALL"}},"UpdateExpression":"SET #a0 = if_not_exists(#a0, :v0)",
+                         "ExpressionAttributeNames":{"#a0":"from"},"ExpressionAttributeValues":{":v0":{"S":"+15550001234"}}}},
+              {"Delete":{"TableName":"voiceagent-test","Key":{"pk":{"S":"CALL#CA1"},"sk":{"S":"MSG#000002"}}}}]}
+            """), first), first.ToJsonString());
+    }
+
+    [Fact]
     public async Task GetItem_reads_every_attribute_type_back_as_the_SDK_would_and_no_item_is_null()
     {
         const string stored = """

@@ -16,14 +16,15 @@ namespace VoiceAgent.Infrastructure.Persistence.DynamoDb;
 
 /// <summary>
 /// The DynamoDB requests made for every call and turn — <c>BatchWriteItem</c> (the journal's shared requests),
-/// <c>PutItem</c> and <c>UpdateItem</c> (a call's own writes, the relay ticket's single-use claim, the post-call record)
-/// and <c>GetItem</c> (the caller's profile and the use case) — without the SDK's request pipeline: the request is
-/// written as DynamoDB JSON into a pooled buffer, signed by our SigV4 signer (<c>x-amz-target</c> included) and posted
-/// on the client's own connection pool; the answer's CRC-32 is checked, as the SDK checks it. The SDK's marshalling,
-/// endpoint resolution, signing and unmarshalling were three quarters of the CPU these requests cost
-/// (bench/results/production.md): about 1.5 ms of CPU per call set-up. Queries and transactions still go through the
-/// SDK client, whose endpoint and signing region this one uses. Like that client (one retry), a request DynamoDB
-/// answers with a throttle or a server error, or that fails on the way, is sent once more after a short pause.
+/// <c>PutItem</c>, <c>UpdateItem</c> and <c>TransactWriteItems</c> (a call's own writes, the relay ticket's single-use
+/// claim, the post-call record) and <c>GetItem</c> (the caller's profile and the use case) — without the SDK's request
+/// pipeline: the request is written as DynamoDB JSON into a pooled buffer, signed by our SigV4 signer
+/// (<c>x-amz-target</c> included) and posted on the client's own connection pool; the answer's CRC-32 is checked, as
+/// the SDK checks it, and DynamoDB's errors come back as the SDK's exception types. The SDK's marshalling, endpoint
+/// resolution, signing and unmarshalling were three quarters of the CPU these requests cost
+/// (bench/results/production.md): about 1.5 ms of CPU per call set-up. Queries and listings still go through the SDK
+/// client, whose endpoint and signing region this one uses. Like that client (one retry), a request DynamoDB answers
+/// with a throttle or a server error, or that fails on the way, is sent once more after a short pause.
 /// </summary>
 internal sealed class DynamoDbLeanClient : IDisposable
 {
@@ -32,6 +33,7 @@ internal sealed class DynamoDbLeanClient : IDisposable
     private const string PutItem = "DynamoDB_20120810.PutItem";
     private const string UpdateItem = "DynamoDB_20120810.UpdateItem";
     private const string GetItem = "DynamoDB_20120810.GetItem";
+    private const string TransactWriteItems = "DynamoDB_20120810.TransactWriteItems";
     private static readonly TimeSpan RetryPause = TimeSpan.FromMilliseconds(50);
 
     private static readonly JsonWriterOptions JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true };
@@ -193,6 +195,64 @@ internal sealed class DynamoDbLeanClient : IDisposable
         }
     }
 
+    /// <summary>
+    /// <c>TransactWriteItems</c>: every one of <paramref name="items"/> (a Put, an Update or a Delete each) is written, or
+    /// none. The request carries an idempotency token (as the SDK adds one), so the one retry cannot apply it twice.
+    /// A cancelled transaction throws the SDK's <see cref="TransactionCanceledException"/> with DynamoDB's reasons.
+    /// </summary>
+    public Task TransactWriteItemsAsync(IReadOnlyList<TransactWriteItem> items, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        var capacity = 512;
+        foreach (var item in items)
+        {
+            capacity += 256 + (64 * ((item.Put?.Item?.Count ?? 0) + (item.Update?.ExpressionAttributeValues?.Count ?? 0))) + (item.Update?.UpdateExpression?.Length ?? 0);
+        }
+
+        return SendAsync(TransactWriteItems, capacity, (Items: items, Token: Guid.NewGuid().ToString("D")), static (json, request) =>
+        {
+            json.WriteStartArray("TransactItems");
+            foreach (var item in request.Items)
+            {
+                json.WriteStartObject();
+                if (item.Put is { } put)
+                {
+                    json.WriteStartObject("Put");
+                    json.WriteString("TableName", put.TableName);
+                    json.WritePropertyName("Item");
+                    AttributeJson.WriteMap(json, put.Item);
+                    WriteExpressions(json, null, put.ConditionExpression, put.ExpressionAttributeNames, put.ExpressionAttributeValues);
+                }
+                else if (item.Update is { } update)
+                {
+                    json.WriteStartObject("Update");
+                    json.WriteString("TableName", update.TableName);
+                    json.WritePropertyName("Key");
+                    AttributeJson.WriteMap(json, update.Key);
+                    WriteExpressions(json, update.UpdateExpression, update.ConditionExpression, update.ExpressionAttributeNames, update.ExpressionAttributeValues);
+                }
+                else if (item.Delete is { } delete)
+                {
+                    json.WriteStartObject("Delete");
+                    json.WriteString("TableName", delete.TableName);
+                    json.WritePropertyName("Key");
+                    AttributeJson.WriteMap(json, delete.Key);
+                    WriteExpressions(json, null, delete.ConditionExpression, delete.ExpressionAttributeNames, delete.ExpressionAttributeValues);
+                }
+                else
+                {
+                    throw new ArgumentException("A transaction item that is not a Put, an Update or a Delete.", nameof(items));
+                }
+
+                json.WriteEndObject();
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteString("ClientRequestToken", request.Token);
+        }, cancellationToken);
+    }
+
     /// <summary><c>GetItem</c>: the item at <paramref name="key"/>, whole; null when there is none.</summary>
     public async Task<Dictionary<string, AttributeValue>?> GetItemAsync(
         string table, Dictionary<string, AttributeValue> key, bool consistentRead, CancellationToken cancellationToken)
@@ -331,10 +391,45 @@ internal sealed class DynamoDbLeanClient : IDisposable
         var message = AwsErrorBody.Message(text) ?? $"DynamoDB answered {(int)response.StatusCode}.";
         var requestId = response.Headers.TryGetValues("x-amzn-RequestId", out var ids) ? ids.FirstOrDefault() : null;
         var errorType = (int)response.StatusCode >= 500 ? ErrorType.Receiver : ErrorType.Sender;
-        // The SDK's own type for a failed condition, which callers catch by type.
-        return code == "ConditionalCheckFailedException"
-            ? new ConditionalCheckFailedException(message, null, errorType, code, requestId, response.StatusCode)
-            : new AmazonDynamoDBException(message, null, errorType, code, requestId, response.StatusCode);
+        // The SDK's own types for a failed condition and a cancelled transaction (with its reasons), which callers
+        // catch and classify by type.
+        return code switch
+        {
+            "ConditionalCheckFailedException" => new ConditionalCheckFailedException(message, null, errorType, code, requestId, response.StatusCode),
+            "TransactionCanceledException" => new TransactionCanceledException(message, null, errorType, code, requestId, response.StatusCode)
+            {
+                CancellationReasons = CancellationReasons(text),
+            },
+            _ => new AmazonDynamoDBException(message, null, errorType, code, requestId, response.StatusCode),
+        };
+    }
+
+    /// <summary>A cancelled transaction's reasons, one per item in order (<c>{"Code":"None"}</c> for the innocent ones).</summary>
+    private static List<CancellationReason> CancellationReasons(string text)
+    {
+        var reasons = new List<CancellationReason>();
+        try
+        {
+            using var document = JsonDocument.Parse(text);
+            if (document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty("CancellationReasons", out var list) && list.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var reason in list.EnumerateArray())
+                {
+                    reasons.Add(new CancellationReason
+                    {
+                        Code = reason.TryGetProperty("Code", out var code) ? code.GetString() : null,
+                        Message = reason.TryGetProperty("Message", out var message) ? message.GetString() : null,
+                    });
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // Not JSON: no reasons to give.
+        }
+
+        return reasons;
     }
 
     /// <summary>The UnprocessedItems object when it holds any request, else null.</summary>

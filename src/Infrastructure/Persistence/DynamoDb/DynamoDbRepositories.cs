@@ -15,9 +15,9 @@ namespace VoiceAgent.Infrastructure.Persistence.DynamoDb;
 
 /// <summary>Calls, turns and tool calls in the single table (see <see cref="TableDesign"/>).</summary>
 /// <remarks>
-/// The journal's writes of one item (a PutItem or an UpdateItem), its shared writes (BatchWriteItem), the relay
-/// ticket's claim and the post-call record go through <paramref name="lean"/> (our own client for them); reads,
-/// queries and transactions through the SDK client.
+/// The journal's writes (PutItem, UpdateItem, TransactWriteItems, and its shared BatchWriteItem requests), the relay
+/// ticket's claim and the post-call record go through <paramref name="lean"/> (our own client for them); reads and
+/// queries of the call's history and listings through the SDK client.
 /// </remarks>
 internal sealed class DynamoDbCallRepository(IAmazonDynamoDB client, DynamoDbOptions options, TimeProvider timeProvider, DynamoDbLeanClient lean) : ICallRepository
 {
@@ -151,7 +151,7 @@ internal sealed class DynamoDbCallRepository(IAmazonDynamoDB client, DynamoDbOpt
         {
             if (chunk.Count == MaxTransactionItems || (chunk.Count > 0 && bytes + size > MaxTransactionBytes))
             {
-                await client.TransactWriteItemsAsync(new TransactWriteItemsRequest { TransactItems = chunk }, cancellationToken).ConfigureAwait(false);
+                await lean.TransactWriteItemsAsync(chunk, cancellationToken).ConfigureAwait(false);
                 chunk = new List<TransactWriteItem>(MaxTransactionItems);
                 bytes = 0;
             }
@@ -160,7 +160,7 @@ internal sealed class DynamoDbCallRepository(IAmazonDynamoDB client, DynamoDbOpt
             bytes += size;
         }
 
-        await client.TransactWriteItemsAsync(new TransactWriteItemsRequest { TransactItems = chunk }, cancellationToken).ConfigureAwait(false);
+        await lean.TransactWriteItemsAsync(chunk, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
