@@ -7,29 +7,32 @@ public sealed class MessageEncodingsTests
 {
     private static ConversationMessage Message(string text, ConversationRole role = ConversationRole.User) => new(role, [new TextBlock(text)]);
 
+    /// <summary>An encoder that notes each message it encodes in <paramref name="encoded"/>.</summary>
+    private static Func<ConversationMessage, byte[]> Recording(List<string> encoded) => message =>
+    {
+        encoded.Add(message.Text);
+        return System.Text.Encoding.UTF8.GetBytes(message.Text);
+    };
+
     [Fact]
     public void Each_message_is_encoded_once_while_it_is_sent_and_again_only_after_a_request_left_it_out()
     {
         var encodings = new MessageEncodings();
         var encoded = new List<string>();
-        byte[] Encode(ConversationMessage message)
-        {
-            encoded.Add(message.Text);
-            return System.Text.Encoding.UTF8.GetBytes(message.Text);
-        }
+        var encode = Recording(encoded);
 
         var (a, b, c) = (Message("a"), Message("b", ConversationRole.Assistant), Message("c"));
-        Assert.Equal(["a"], encodings.For([a], 1, Encode).Select(System.Text.Encoding.UTF8.GetString));
-        Assert.Equal(["a", "b"], encodings.For([a, b, c], 2, Encode).Select(System.Text.Encoding.UTF8.GetString)); // c: not asked for
-        Assert.Equal(["a", "b", "c"], encodings.For([a, b, c], 3, Encode).Select(System.Text.Encoding.UTF8.GetString));
+        Assert.Equal(["a"], encodings.For([a], 1, encode).Select(System.Text.Encoding.UTF8.GetString));
+        Assert.Equal(["a", "b"], encodings.For([a, b, c], 2, encode).Select(System.Text.Encoding.UTF8.GetString)); // c: not asked for
+        Assert.Equal(["a", "b", "c"], encodings.For([a, b, c], 3, encode).Select(System.Text.Encoding.UTF8.GetString));
         Assert.Equal(["a", "b", "c"], encoded);
 
         // An equal message that is another object is encoded for itself; a message left out is dropped.
         var a2 = Message("a");
-        encodings.For([a2, c], 2, Encode);
-        encodings.For([a, c], 2, Encode);
+        encodings.For([a2, c], 2, encode);
+        encodings.For([a, c], 2, encode);
         Assert.Equal(["a", "b", "c", "a", "a"], encoded);
-        Assert.Throws<ArgumentOutOfRangeException>(() => encodings.For([a], 2, Encode));
+        Assert.Throws<ArgumentOutOfRangeException>(() => encodings.For([a], 2, encode));
     }
 
     [Fact]
@@ -37,14 +40,10 @@ public sealed class MessageEncodingsTests
     {
         var encodings = new MessageEncodings();
         var encoded = new List<string>();
-        byte[] Encode(ConversationMessage message)
-        {
-            encoded.Add(message.Text);
-            return System.Text.Encoding.UTF8.GetBytes(message.Text);
-        }
+        var encode = Recording(encoded);
 
         var history = Enumerable.Range(0, 40).Select(i => Message($"m{i}", i % 2 == 0 ? ConversationRole.User : ConversationRole.Assistant)).ToList();
-        encodings.For(history, 40, Encode);
+        encodings.For(history, 40, encode);
         Assert.Equal(40, encoded.Count);
 
         // The first 10 folded into a summary, one answer in the middle replaced (a barge-in's truncation), two new ones.
@@ -54,14 +53,14 @@ public sealed class MessageEncodingsTests
         later.Add(Message("m40"));
         later.Add(Message("m41", ConversationRole.Assistant));
         encoded.Clear();
-        var result = encodings.For(later, later.Count, Encode);
+        var result = encodings.For(later, later.Count, encode);
         Assert.Equal(["m25 (cut)", "m40", "m41"], encoded);
         Assert.Equal(later.Select(m => m.Text), result.Select(System.Text.Encoding.UTF8.GetString));
 
         // The replaced message's old encoding is gone; an order the walk cannot follow is still answered right.
         encoded.Clear();
         var reordered = new List<ConversationMessage> { later[^1], later[0], history[25] };
-        result = encodings.For(reordered, 3, Encode);
+        result = encodings.For(reordered, 3, encode);
         Assert.Equal(["m25"], encoded);
         Assert.Equal(["m41", "m10", "m25"], result.Select(System.Text.Encoding.UTF8.GetString));
     }
