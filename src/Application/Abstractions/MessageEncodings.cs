@@ -78,7 +78,7 @@ public sealed class MessageEncodings
             }
         }
 
-        for (var i = 0; i < from && i < kept.Length; i++)
+        for (var i = 0; i < from; i++)
         {
             if (ReferenceEquals(kept[i], message))
             {

@@ -71,18 +71,6 @@ public sealed class TurnClock
         }
     }
 
-    /// <summary>Whether the answer's final text frame has been written: its timings are complete.</summary>
-    public bool AnswerWritten
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _answerWritten;
-            }
-        }
-    }
-
     public void Interrupted(long at)
     {
         lock (_lock)
@@ -120,8 +108,8 @@ public sealed class TurnClock
     public TurnTimings ToTimings(long startedAt, TimeProvider time) => ToTimings(startedAt, time, out _);
 
     /// <summary>
-    /// The stages, and whether the answer's final text frame was among them (<see cref="AnswerWritten"/>), read at the
-    /// same instant: a frame the transport writes meanwhile is in both or in neither.
+    /// The stages, and whether the answer's final text frame was among them (its timings are then complete), read at
+    /// the same instant: a frame the transport writes meanwhile is in both or in neither.
     /// </summary>
     public TurnTimings ToTimings(long startedAt, TimeProvider time, out bool answerWritten)
     {

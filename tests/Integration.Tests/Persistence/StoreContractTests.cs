@@ -114,10 +114,10 @@ internal sealed class DynamoDbTestStore : IDisposable
     {
         Client = client;
         Options = new DynamoDbOptions { TableName = "voiceagent-" + Guid.NewGuid().ToString("N")[..12], PageSize = pageSize };
-        Batches = DynamoDbLeanClient.For(Client, () => MotoServer.Credentials, TimeProvider.System, TimeSpan.FromSeconds(5));
-        Calls = new DynamoDbCallRepository(Client, Options, TimeProvider.System, Batches);
-        UseCases = new DynamoDbUseCaseRepository(Client, Options, Batches);
-        Profiles = new DynamoDbCallerProfileRepository(Client, Options, Batches);
+        Lean = DynamoDbLeanClient.For(Client, () => MotoServer.Credentials, TimeProvider.System, TimeSpan.FromSeconds(5));
+        Calls = new DynamoDbCallRepository(Client, Options, TimeProvider.System, Lean);
+        UseCases = new DynamoDbUseCaseRepository(Client, Options, Lean);
+        Profiles = new DynamoDbCallerProfileRepository(Client, Options, Lean);
         Orders = new DynamoDbOrderRepository(Client, Options, Calls, TimeProvider.System);
         Records = new DynamoDbRecordStore(Client, Options, Calls, TimeProvider.System);
         Seeder = new DynamoDbSeeder(Client, Options, UseCases, Profiles, NullLogger<DynamoDbSeeder>.Instance);
@@ -126,7 +126,7 @@ internal sealed class DynamoDbTestStore : IDisposable
     public AmazonDynamoDBClient Client { get; }
 
     /// <summary>The repositories' own client for the requests of every call and turn (as production has it).</summary>
-    public DynamoDbLeanClient Batches { get; }
+    public DynamoDbLeanClient Lean { get; }
 
     public DynamoDbOptions Options { get; }
 
@@ -146,7 +146,7 @@ internal sealed class DynamoDbTestStore : IDisposable
 
     public void Dispose()
     {
-        Batches.Dispose();
+        Lean.Dispose();
         Client.Dispose();
     }
 }

@@ -63,7 +63,7 @@ internal sealed class DynamoDbLeanClient : IDisposable
     public string Region { get; }
 
     /// <summary>
-    /// A writer to where <paramref name="client"/> sends its requests (its service URL, or the endpoint it resolves for
+    /// A client to where <paramref name="client"/> sends its requests (its service URL, or the endpoint it resolves for
     /// its region), signed for the client's region. An SDK client always has one or the other (it refuses to be built
     /// without: "No RegionEndpoint or ServiceURL configured").
     /// </summary>
@@ -140,25 +140,12 @@ internal sealed class DynamoDbLeanClient : IDisposable
     /// <c>PutItem</c> of <paramref name="item"/> whole, on <paramref name="condition"/> when one is given (its
     /// <c>#names</c> in <paramref name="names"/>). False when DynamoDB refused it for the condition.
     /// </summary>
-    public async Task<bool> PutItemAsync(
+    public Task<bool> PutItemAsync(
         string table, Dictionary<string, AttributeValue> item, string? condition, IReadOnlyDictionary<string, string>? names, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(item);
-        try
-        {
-            await SendAsync(PutItem, 256 + (64 * item.Count), (Table: table, Item: item, Condition: condition, Names: names), static (json, request) =>
-            {
-                json.WriteString("TableName", request.Table);
-                json.WritePropertyName("Item");
-                AttributeJson.WriteMap(json, request.Item);
-                WriteExpressions(json, null, request.Condition, request.Names, null);
-            }, cancellationToken).ConfigureAwait(false);
-            return true;
-        }
-        catch (ConditionalCheckFailedException) when (condition is not null)
-        {
-            return false;
-        }
+        return SendConditionalAsync(PutItem, 256 + (64 * item.Count), condition, (Table: table, Item: item, Condition: condition, Names: names), static (json, request) =>
+            WriteItemRequest(json, request.Table, "Item", request.Item, null, request.Condition, request.Names, null), cancellationToken);
     }
 
     /// <summary>
@@ -166,7 +153,7 @@ internal sealed class DynamoDbLeanClient : IDisposable
     /// when one is given, with the expressions' <c>#names</c> and <c>:values</c>. False when DynamoDB refused it for the
     /// condition.
     /// </summary>
-    public async Task<bool> UpdateItemAsync(
+    public Task<bool> UpdateItemAsync(
         string table,
         Dictionary<string, AttributeValue> key,
         string update,
@@ -177,16 +164,18 @@ internal sealed class DynamoDbLeanClient : IDisposable
     {
         ArgumentNullException.ThrowIfNull(key);
         ArgumentException.ThrowIfNullOrEmpty(update);
+        var capacity = 256 + update.Length + (64 * (key.Count + (values?.Count ?? 0)));
+        return SendConditionalAsync(UpdateItem, capacity, condition, (Table: table, Key: key, Update: update, Condition: condition, Names: names, Values: values), static (json, request) =>
+            WriteItemRequest(json, request.Table, "Key", request.Key, request.Update, request.Condition, request.Names, request.Values), cancellationToken);
+    }
+
+    /// <summary>A write on a condition: true when done, false when DynamoDB refused it for <paramref name="condition"/>.</summary>
+    private async Task<bool> SendConditionalAsync<T>(
+        string target, int capacity, string? condition, T request, Action<Utf8JsonWriter, T> write, CancellationToken cancellationToken)
+    {
         try
         {
-            var capacity = 256 + update.Length + (64 * (key.Count + (values?.Count ?? 0)));
-            await SendAsync(UpdateItem, capacity, (Table: table, Key: key, Update: update, Condition: condition, Names: names, Values: values), static (json, request) =>
-            {
-                json.WriteString("TableName", request.Table);
-                json.WritePropertyName("Key");
-                AttributeJson.WriteMap(json, request.Key);
-                WriteExpressions(json, request.Update, request.Condition, request.Names, request.Values);
-            }, cancellationToken).ConfigureAwait(false);
+            await SendAsync(target, capacity, request, write, cancellationToken).ConfigureAwait(false);
             return true;
         }
         catch (ConditionalCheckFailedException) when (condition is not null)
@@ -218,26 +207,17 @@ internal sealed class DynamoDbLeanClient : IDisposable
                 if (item.Put is { } put)
                 {
                     json.WriteStartObject("Put");
-                    json.WriteString("TableName", put.TableName);
-                    json.WritePropertyName("Item");
-                    AttributeJson.WriteMap(json, put.Item);
-                    WriteExpressions(json, null, put.ConditionExpression, put.ExpressionAttributeNames, put.ExpressionAttributeValues);
+                    WriteItemRequest(json, put.TableName, "Item", put.Item, null, put.ConditionExpression, put.ExpressionAttributeNames, put.ExpressionAttributeValues);
                 }
                 else if (item.Update is { } update)
                 {
                     json.WriteStartObject("Update");
-                    json.WriteString("TableName", update.TableName);
-                    json.WritePropertyName("Key");
-                    AttributeJson.WriteMap(json, update.Key);
-                    WriteExpressions(json, update.UpdateExpression, update.ConditionExpression, update.ExpressionAttributeNames, update.ExpressionAttributeValues);
+                    WriteItemRequest(json, update.TableName, "Key", update.Key, update.UpdateExpression, update.ConditionExpression, update.ExpressionAttributeNames, update.ExpressionAttributeValues);
                 }
                 else if (item.Delete is { } delete)
                 {
                     json.WriteStartObject("Delete");
-                    json.WriteString("TableName", delete.TableName);
-                    json.WritePropertyName("Key");
-                    AttributeJson.WriteMap(json, delete.Key);
-                    WriteExpressions(json, null, delete.ConditionExpression, delete.ExpressionAttributeNames, delete.ExpressionAttributeValues);
+                    WriteItemRequest(json, delete.TableName, "Key", delete.Key, null, delete.ConditionExpression, delete.ExpressionAttributeNames, delete.ExpressionAttributeValues);
                 }
                 else
                 {
@@ -260,9 +240,7 @@ internal sealed class DynamoDbLeanClient : IDisposable
         ArgumentNullException.ThrowIfNull(key);
         var answer = await SendAsync(GetItem, 256, (Table: table, Key: key, Consistent: consistentRead), static (json, request) =>
         {
-            json.WriteString("TableName", request.Table);
-            json.WritePropertyName("Key");
-            AttributeJson.WriteMap(json, request.Key);
+            WriteItemRequest(json, request.Table, "Key", request.Key, null, null, null, null);
             if (request.Consistent)
             {
                 json.WriteBoolean("ConsistentRead", true);
@@ -274,9 +252,23 @@ internal sealed class DynamoDbLeanClient : IDisposable
             : null;
     }
 
-    private static void WriteExpressions(
-        Utf8JsonWriter json, string? update, string? condition, IReadOnlyDictionary<string, string>? names, Dictionary<string, AttributeValue>? values)
+    /// <summary>
+    /// The properties of a one-item request (a GetItem, a PutItem, an UpdateItem, or a transaction's Put, Update or Delete): the
+    /// table, the item or its key (<paramref name="mapName"/>), and the expressions given.
+    /// </summary>
+    private static void WriteItemRequest(
+        Utf8JsonWriter json,
+        string table,
+        string mapName,
+        Dictionary<string, AttributeValue> map,
+        string? update,
+        string? condition,
+        IReadOnlyDictionary<string, string>? names,
+        Dictionary<string, AttributeValue>? values)
     {
+        json.WriteString("TableName", table);
+        json.WritePropertyName(mapName);
+        AttributeJson.WriteMap(json, map);
         if (update is not null)
         {
             json.WriteString("UpdateExpression", update);
@@ -340,7 +332,7 @@ internal sealed class DynamoDbLeanClient : IDisposable
     }
 
     /// <summary>What the SDK client retries: throttles, server errors, requests that failed on the way or in time.</summary>
-    internal static bool IsTransient(Exception exception) => exception switch
+    private static bool IsTransient(Exception exception) => exception switch
     {
         AmazonDynamoDBException dynamo => (int)dynamo.StatusCode >= 500
             || dynamo.ErrorCode is "ProvisionedThroughputExceededException" or "ThrottlingException" or "RequestLimitExceeded" or "LimitExceededException",
