@@ -64,4 +64,32 @@ public sealed class MessageEncodingsTests
         Assert.Equal(["m25"], encoded);
         Assert.Equal(["m41", "m10", "m25"], result.Select(System.Text.Encoding.UTF8.GetString));
     }
+
+    [Fact]
+    public void A_growing_history_is_encoded_in_place_and_what_an_earlier_request_was_given_does_not_change()
+    {
+        var encodings = new MessageEncodings();
+        var encoded = new List<string>();
+        var encode = Recording(encoded);
+        var history = Enumerable.Range(0, 30).Select(i => Message($"m{i}", i % 2 == 0 ? ConversationRole.User : ConversationRole.Assistant)).ToList();
+
+        // Turn after turn, one or two messages more: each encoded once, however often the arrays grow.
+        var given = new List<(int Count, ArraySegment<byte[]> Segment)>();
+        foreach (var count in Enumerable.Range(1, history.Count).Where(c => c % 3 != 1 || c == 1))
+        {
+            given.Add((count, encodings.For(history, count, encode)));
+        }
+
+        Assert.Equal(history.Select(m => m.Text), encoded);
+        Assert.All(given, g => Assert.Equal(history.Take(g.Count).Select(m => m.Text), g.Segment.Select(System.Text.Encoding.UTF8.GetString)));
+
+        // A shorter request, then a different message in the middle: new arrays; every earlier segment still reads the same.
+        Assert.Equal(["m0", "m1", "m2"], encodings.For(history, 3, encode).Select(System.Text.Encoding.UTF8.GetString));
+        var replaced = history.ToList();
+        replaced[1] = Message("m1 (cut)", ConversationRole.Assistant);
+        Assert.Equal(["m0", "m1 (cut)", "m2", "m3"], encodings.For(replaced, 4, encode).Select(System.Text.Encoding.UTF8.GetString));
+        Assert.Equal(["m0", "m1 (cut)", "m2", "m3", "m4"], encodings.For(replaced, 5, encode).Select(System.Text.Encoding.UTF8.GetString));
+        Assert.All(given, g => Assert.Equal(history.Take(g.Count).Select(m => m.Text), g.Segment.Select(System.Text.Encoding.UTF8.GetString)));
+        Assert.Equal([.. history.Select(m => m.Text), "m1 (cut)", "m3", "m4"], encoded);
+    }
 }

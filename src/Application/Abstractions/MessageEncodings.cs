@@ -15,62 +15,120 @@ public sealed class MessageEncodings
 {
     private readonly Lock _lock = new();
 
-    /// <summary>The messages the last request carried, in order, and their encodings (same indexes).</summary>
+    /// <summary>
+    /// The messages the last request carried, in order, and their encodings (same indexes): the first
+    /// <see cref="_keptCount"/> of each array, which may have room for more.
+    /// </summary>
     private ConversationMessage[] _kept = [];
     private byte[][] _keptBytes = [];
+    private int _keptCount;
     private SystemEncoding? _system;
 
     /// <summary>
     /// The encodings of the first <paramref name="count"/> <paramref name="messages"/>, in order: the kept ones, and
     /// <paramref name="encode"/>'s for the others (kept from now on). Encodings of other messages are dropped. The
-    /// array returned is kept too: read it, do not change it.
+    /// segment returned is kept too: read it, do not change it.
     /// </summary>
     /// <remarks>
-    /// A request's messages are the last request's, in the same order, with some left out at the front (folded into
-    /// the summary) or replaced (a barge-in's truncation), and new ones at the end. So the kept messages are walked
+    /// <para>
+    /// The usual turn sends the last request's messages, in place, and one or two new ones after them: those are
+    /// encoded and written after the kept ones in the same arrays, and nothing else is allocated (two arrays the
+    /// length of the history each turn were most of what a turn kept past a collection). A segment handed out earlier
+    /// stays as it was: its array is only ever written past its end, and once an array is replaced it is not written
+    /// again.
+    /// </para>
+    /// <para>
+    /// Otherwise a request's messages are the last request's with some left out at the front (folded into the
+    /// summary) or replaced (a barge-in's truncation), and new ones at the end. So the kept messages are walked
     /// beside the request's: each message is looked for by reference where the last one was found, and just after it;
     /// only a new message is compared with every kept one. A turn costs a reference comparison per message, not a
     /// hash lookup (a long call sends hundreds of messages a turn).
+    /// </para>
     /// </remarks>
-    public byte[][] For(IReadOnlyList<ConversationMessage> messages, int count, Func<ConversationMessage, byte[]> encode)
+    public ArraySegment<byte[]> For(IReadOnlyList<ConversationMessage> messages, int count, Func<ConversationMessage, byte[]> encode)
     {
         ArgumentNullException.ThrowIfNull(messages);
         ArgumentNullException.ThrowIfNull(encode);
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(count, messages.Count);
-        var encoded = new byte[count][];
-        var sent = new ConversationMessage[count];
         lock (_lock)
         {
-            var (kept, keptBytes) = (_kept, _keptBytes);
-            var next = 0;
-            for (var i = 0; i < count; i++)
-            {
-                var message = messages[i];
-                var found = Find(kept, next, message);
-                if (found >= 0)
-                {
-                    encoded[i] = keptBytes[found];
-                    next = found + 1;
-                }
-                else
-                {
-                    encoded[i] = encode(message);
-                }
+            return Extends(messages, count) ? Append(messages, count, encode) : Rebuild(messages, count, encode);
+        }
+    }
 
-                sent[i] = message;
-            }
-
-            (_kept, _keptBytes) = (sent, encoded);
+    /// <summary>Whether the request sends every kept message, at its place, and maybe more after them.</summary>
+    private bool Extends(IReadOnlyList<ConversationMessage> messages, int count)
+    {
+        if (count < _keptCount)
+        {
+            return false;
         }
 
-        return encoded;
+        for (var i = 0; i < _keptCount; i++)
+        {
+            if (!ReferenceEquals(messages[i], _kept[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private ArraySegment<byte[]> Append(IReadOnlyList<ConversationMessage> messages, int count, Func<ConversationMessage, byte[]> encode)
+    {
+        if (count > _kept.Length)
+        {
+            // Grown by doubling, as a list is; the old arrays stay with the segments already handed out.
+            var capacity = Math.Max(count, Math.Max(8, _kept.Length * 2));
+            var kept = new ConversationMessage[capacity];
+            var keptBytes = new byte[capacity][];
+            Array.Copy(_kept, kept, _keptCount);
+            Array.Copy(_keptBytes, keptBytes, _keptCount);
+            (_kept, _keptBytes) = (kept, keptBytes);
+        }
+
+        for (var i = _keptCount; i < count; i++)
+        {
+            _keptBytes[i] = encode(messages[i]);
+            _kept[i] = messages[i];
+        }
+
+        _keptCount = count;
+        return new ArraySegment<byte[]>(_keptBytes, 0, count);
+    }
+
+    private ArraySegment<byte[]> Rebuild(IReadOnlyList<ConversationMessage> messages, int count, Func<ConversationMessage, byte[]> encode)
+    {
+        var encoded = new byte[count][];
+        var sent = new ConversationMessage[count];
+        var next = 0;
+        for (var i = 0; i < count; i++)
+        {
+            var message = messages[i];
+            var found = Find(_kept, _keptCount, next, message);
+            if (found >= 0)
+            {
+                encoded[i] = _keptBytes[found];
+                next = found + 1;
+            }
+            else
+            {
+                encoded[i] = encode(message);
+            }
+
+            sent[i] = message;
+        }
+
+        (_kept, _keptBytes, _keptCount) = (sent, encoded, count);
+        return new ArraySegment<byte[]>(encoded);
     }
 
     /// <summary>Where <paramref name="message"/> is among the kept ones: searched from <paramref name="from"/> on, then before it.</summary>
-    private static int Find(ConversationMessage[] kept, int from, ConversationMessage message)
+    private static int Find(ConversationMessage[] kept, int count, int from, ConversationMessage message)
     {
-        for (var i = from; i < kept.Length; i++)
+        for (var i = from; i < count; i++)
         {
             if (ReferenceEquals(kept[i], message))
             {

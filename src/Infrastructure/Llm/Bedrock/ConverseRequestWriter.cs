@@ -105,10 +105,10 @@ internal static class ConverseRequestWriter
         // Every message but the one the moving cache point closes is the same as last turn's: with the call's store,
         // each is encoded once per call and copied as it is after that.
         var last = cachePoint ? messages.Count - 1 : messages.Count;
-        var encoded = encodings is null || last <= 0 ? null : encodings.For(messages, last, EncodeMessage);
+        var encoded = encodings is null || last <= 0 ? default : encodings.For(messages, last, EncodeMessage);
         for (var i = 0; i < messages.Count; i++)
         {
-            if (encoded is not null && i < last)
+            if (i < encoded.Count)
             {
                 json.WriteRawValue(encoded[i], skipInputValidation: true);
             }
