@@ -19,6 +19,44 @@ public sealed class ConversationTests
     }
 
     [Fact]
+    public void A_snapshot_keeps_the_messages_of_its_moment_whatever_changes_after_it()
+    {
+        var conversation = new Conversation();
+        conversation.AddUserText("Hi");
+        conversation.AddAssistant([new TextBlock("Hello! What can I get you?")]);
+        conversation.AddUserText("A pizza");
+        var early = conversation.Snapshot();
+        var tail = conversation.Snapshot(1);
+
+        // Appended, joined, truncated to nothing and replaced, for as long as the arrays grow.
+        for (var i = 0; i < 6; i++)
+        {
+            conversation.AddAssistant([new TextBlock($"Answer {i}")]);
+            conversation.AddUserText($"More {i}");
+        }
+
+        var late = conversation.Snapshot();
+        conversation.AddUserText(" and a drink");
+        conversation.AddAssistant([new TextBlock("Sure, anything else?")]);
+        var answered = conversation.Snapshot();
+        conversation.TruncateLastAssistant(heard: null);
+        conversation.AddAssistant([new TextBlock("Coming up.")]);
+        conversation.TruncateLastAssistant("Coming");
+
+        Assert.Equal(["Hi", "Hello! What can I get you?", "A pizza"], early.Select(m => m.Text));
+        Assert.Equal(["Hello! What can I get you?", "A pizza"], tail.Select(m => m.Text));
+        Assert.Equal(2, tail.Count);
+        Assert.Equal("A pizza", tail[1].Text);
+        Assert.Throws<ArgumentOutOfRangeException>(() => tail[2]);
+        Assert.Equal(15, late.Count);
+        Assert.Equal("More 5", late[^1].Text);
+        Assert.Equal(["More 5 and a drink", "Sure, anything else?"], answered.TakeLast(2).Select(m => m.Text));
+        Assert.Equal(["More 5 and a drink", "Coming"], conversation.Messages.TakeLast(2).Select(m => m.Text));
+        Assert.Equal(16, conversation.Messages.Count);
+        Assert.Throws<ArgumentOutOfRangeException>(() => conversation.Snapshot(17));
+    }
+
+    [Fact]
     public void Caller_text_after_caller_text_joins_the_same_message()
     {
         var conversation = new Conversation();

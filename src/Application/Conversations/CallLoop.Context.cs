@@ -58,8 +58,7 @@ internal sealed partial class CallLoop
     /// <summary>The history the model is sent: what has not been folded into the summary.</summary>
     private IReadOnlyList<ConversationMessage> Verbatim()
     {
-        var messages = Conversation.Messages;
-        return _foldedUpTo == 0 ? [.. messages] : [.. messages.Skip(_foldedUpTo)];
+        return Conversation.Snapshot(_foldedUpTo);
     }
 
     /// <summary>After a turn: when the verbatim history is past the budget, its older part is folded in the background.</summary>

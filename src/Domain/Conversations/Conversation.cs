@@ -10,11 +10,33 @@ namespace VoiceAgent.Domain.Conversations;
 /// </summary>
 public sealed class Conversation
 {
-    private readonly List<ConversationMessage> _messages = [];
+    /// <summary>
+    /// The messages: the first <see cref="_count"/> of <see cref="_items"/>. Copied on write: the first
+    /// <see cref="_shared"/> belong to snapshots handed out as well, so a change among them moves the messages to a new
+    /// array first, and the snapshots keep reading the old one.
+    /// </summary>
+    private ConversationMessage[] _items = [];
+    private int _count;
+    private int _shared;
 
-    public IReadOnlyList<ConversationMessage> Messages => _messages;
+    public Conversation() => Messages = new LiveMessages(this);
 
-    public ConversationMessage? Last => _messages.Count == 0 ? null : _messages[^1];
+    /// <summary>The messages as they are now: a view that follows every change.</summary>
+    public IReadOnlyList<ConversationMessage> Messages { get; }
+
+    public ConversationMessage? Last => _count == 0 ? null : _items[_count - 1];
+
+    /// <summary>
+    /// The messages from <paramref name="from"/> on, as they are now, for a model request that outlives later changes:
+    /// no copy is made unless one of them changes afterwards (it rarely does: a turn appends), and then once.
+    /// </summary>
+    public IReadOnlyList<ConversationMessage> Snapshot(int from = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(from);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(from, _count);
+        _shared = Math.Max(_shared, _count);
+        return new MessageSlice(_items, from, _count - from);
+    }
 
     /// <summary>Tool uses of the last assistant message that still wait for their results.</summary>
     public IReadOnlyList<ToolUseBlock> PendingToolUses =>
@@ -60,12 +82,11 @@ public sealed class Conversation
         var block = new TextBlock(text);
         if (Last is { Role: ConversationRole.User } last)
         {
-            _messages[^1] = new ConversationMessage(ConversationRole.User, [.. last.Content, block]);
-            return _messages.Count - 1;
+            Set(_count - 1, new ConversationMessage(ConversationRole.User, [.. last.Content, block]));
+            return _count - 1;
         }
 
-        _messages.Add(new ConversationMessage(ConversationRole.User, [block]));
-        return _messages.Count - 1;
+        return Add(new ConversationMessage(ConversationRole.User, [block]));
     }
 
     /// <summary>Adds the model's answer: text and/or tool uses, following a caller message.</summary>
@@ -107,8 +128,7 @@ public sealed class Conversation
             }
         }
 
-        _messages.Add(new ConversationMessage(ConversationRole.Assistant, [.. content]) { Moderation = moderation, Usage = usage, Timings = timings });
-        return _messages.Count - 1;
+        return Add(new ConversationMessage(ConversationRole.Assistant, [.. content]) { Moderation = moderation, Usage = usage, Timings = timings });
     }
 
     /// <summary>Answers every pending tool use of the last assistant message, in one caller-side message.</summary>
@@ -143,20 +163,19 @@ public sealed class Conversation
             throw new DomainException($"Every tool use needs a result; missing: {missing}.");
         }
 
-        _messages.Add(new ConversationMessage(ConversationRole.User, [.. results]));
-        return _messages.Count - 1;
+        return Add(new ConversationMessage(ConversationRole.User, [.. results]));
     }
 
     /// <summary>Sets the timings of the assistant message at <paramref name="index"/> (its text frames were written after it was added).</summary>
     public void ReplaceTimings(int index, TurnTimings timings)
     {
         ArgumentNullException.ThrowIfNull(timings);
-        if (index < 0 || index >= _messages.Count || _messages[index].Role != ConversationRole.Assistant)
+        if (index < 0 || index >= _count || _items[index].Role != ConversationRole.Assistant)
         {
             throw new DomainException($"Message {index} is not an assistant message.");
         }
 
-        _messages[index] = _messages[index] with { Timings = timings };
+        Set(index, _items[index] with { Timings = timings });
     }
 
     /// <summary>
@@ -172,12 +191,12 @@ public sealed class Conversation
             return TruncationResult.None;
         }
 
-        var index = _messages.Count - 1;
+        var index = _count - 1;
         var kept = HeardPart(last.Text, heard);
         var toolUses = last.ToolUses.ToList();
         if (kept.Length == 0 && toolUses.Count == 0)
         {
-            _messages.RemoveAt(index);
+            RemoveLast();
             return new TruncationResult(index, Removed: true);
         }
 
@@ -189,12 +208,12 @@ public sealed class Conversation
         }
 
         content.AddRange(toolUses);
-        _messages[index] = new ConversationMessage(ConversationRole.Assistant, content)
+        Set(index, new ConversationMessage(ConversationRole.Assistant, content)
         {
             Moderation = last.Moderation,
             Usage = last.Usage,
             Timings = interruptedMs is { } ms && last.Timings is { } timings ? timings with { InterruptedMs = ms } : last.Timings,
-        };
+        });
         return new TruncationResult(index, Removed: false);
     }
 
@@ -238,6 +257,86 @@ public sealed class Conversation
 
             AddUserText(text.Text);
         }
+    }
+
+    private int Add(ConversationMessage message)
+    {
+        if (_count == _items.Length)
+        {
+            Reallocate(Math.Max(4, _items.Length * 2));
+        }
+        else if (_count < _shared)
+        {
+            // The slot was a message a snapshot still reads (the last one, removed after the snapshot).
+            Reallocate(_items.Length);
+        }
+
+        _items[_count] = message;
+        return _count++;
+    }
+
+    private void Set(int index, ConversationMessage message)
+    {
+        if (index < _shared)
+        {
+            Reallocate(_items.Length);
+        }
+
+        _items[index] = message;
+    }
+
+    private void RemoveLast()
+    {
+        _count--;
+        if (_count >= _shared)
+        {
+            _items[_count] = null!;
+        }
+    }
+
+    /// <summary>Moves the messages to a new array that no snapshot reads.</summary>
+    private void Reallocate(int capacity)
+    {
+        var items = new ConversationMessage[capacity];
+        Array.Copy(_items, items, _count);
+        (_items, _shared) = (items, 0);
+    }
+
+    private sealed class LiveMessages(Conversation conversation) : IReadOnlyList<ConversationMessage>
+    {
+        public int Count => conversation._count;
+
+        public ConversationMessage this[int index] =>
+            (uint)index < (uint)conversation._count ? conversation._items[index] : throw new ArgumentOutOfRangeException(nameof(index));
+
+        public IEnumerator<ConversationMessage> GetEnumerator()
+        {
+            for (var i = 0; i < conversation._count; i++)
+            {
+                yield return conversation._items[i];
+            }
+        }
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    }
+
+    /// <summary>Messages at a moment: a range of an array that is not written in that range any more.</summary>
+    private sealed class MessageSlice(ConversationMessage[] items, int start, int count) : IReadOnlyList<ConversationMessage>
+    {
+        public int Count => count;
+
+        public ConversationMessage this[int index] =>
+            (uint)index < (uint)count ? items[start + index] : throw new ArgumentOutOfRangeException(nameof(index));
+
+        public IEnumerator<ConversationMessage> GetEnumerator()
+        {
+            for (var i = 0; i < count; i++)
+            {
+                yield return items[start + i];
+            }
+        }
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 }
 
