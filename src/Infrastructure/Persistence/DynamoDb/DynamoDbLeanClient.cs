@@ -101,10 +101,18 @@ internal sealed class DynamoDbLeanClient : IDisposable
     /// (raw JSON, to pass to <see cref="RetryAsync"/>) when it left some, else null. Throws
     /// <see cref="AmazonDynamoDBException"/> when DynamoDB refuses the request.
     /// </summary>
-    public async Task<byte[]?> PutAsync(string table, IReadOnlyList<Dictionary<string, AttributeValue>> items, CancellationToken cancellationToken)
+    public Task<byte[]?> PutAsync(string table, IReadOnlyList<Dictionary<string, AttributeValue>> items, CancellationToken cancellationToken) =>
+        PutAsync(table, items, AttributeJson.WriteMap, cancellationToken);
+
+    /// <summary>
+    /// <see cref="PutAsync(string, IReadOnlyList{Dictionary{string, AttributeValue}}, CancellationToken)"/> of items
+    /// that <paramref name="writeItem"/> writes as DynamoDB JSON maps themselves (no attribute objects on the way).
+    /// </summary>
+    public async Task<byte[]?> PutAsync<T>(string table, IReadOnlyList<T> items, Action<Utf8JsonWriter, T> writeItem, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(items);
-        var answer = await SendAsync(BatchWriteItem, 512 * items.Count, (Table: table, Items: items), static (json, request) =>
+        ArgumentNullException.ThrowIfNull(writeItem);
+        var answer = await SendAsync(BatchWriteItem, 512 * items.Count, (Table: table, Items: items, Write: writeItem), static (json, request) =>
         {
             json.WriteStartObject("RequestItems");
             json.WriteStartArray(request.Table);
@@ -113,7 +121,7 @@ internal sealed class DynamoDbLeanClient : IDisposable
                 json.WriteStartObject();
                 json.WriteStartObject("PutRequest");
                 json.WritePropertyName("Item");
-                AttributeJson.WriteMap(json, item);
+                request.Write(json, item);
                 json.WriteEndObject();
                 json.WriteEndObject();
             }

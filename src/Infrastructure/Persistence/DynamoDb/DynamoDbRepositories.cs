@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Amazon.DynamoDBv2;
 using Amazon.DynamoDBv2.Model;
 using VoiceAgent.Application.Abstractions;
@@ -85,12 +86,12 @@ internal sealed class DynamoDbCallRepository(IAmazonDynamoDB client, DynamoDbOpt
         }
 
         var expiresAt = ExpiresAt();
-        var items = new List<Dictionary<string, AttributeValue>>(MaxBatchItems);
+        var items = new List<(string CallSid, IndexedMessage Message, long ExpiresAt)>(MaxBatchItems);
         foreach (var call in shared)
         {
             foreach (var message in call.Messages)
             {
-                items.Add(FromMessage(call.CallSid, message, expiresAt));
+                items.Add((call.CallSid, message, expiresAt));
                 if (items.Count == MaxBatchItems)
                 {
                     await BatchWriteAsync(items, cancellationToken).ConfigureAwait(false);
@@ -107,9 +108,9 @@ internal sealed class DynamoDbCallRepository(IAmazonDynamoDB client, DynamoDbOpt
         return left;
     }
 
-    private async Task BatchWriteAsync(List<Dictionary<string, AttributeValue>> items, CancellationToken cancellationToken)
+    private async Task BatchWriteAsync(List<(string CallSid, IndexedMessage Message, long ExpiresAt)> items, CancellationToken cancellationToken)
     {
-        var unprocessed = await lean.PutAsync(options.TableName, items, cancellationToken).ConfigureAwait(false);
+        var unprocessed = await lean.PutAsync(options.TableName, items, WriteMessageItem, cancellationToken).ConfigureAwait(false);
         for (var attempt = 0; unprocessed is not null; attempt++)
         {
             if (attempt == MaxUnprocessedRetries)
@@ -121,6 +122,9 @@ internal sealed class DynamoDbCallRepository(IAmazonDynamoDB client, DynamoDbOpt
             unprocessed = await lean.RetryAsync(unprocessed, cancellationToken).ConfigureAwait(false);
         }
     }
+
+    private static readonly Action<Utf8JsonWriter, (string CallSid, IndexedMessage Message, long ExpiresAt)> WriteMessageItem =
+        static (json, item) => ItemCodec.WriteMessage(json, item.CallSid, item.Message, item.ExpiresAt);
 
     /// <summary>One item: its own request (half the cost of a transaction). More: transactions, all or none each.</summary>
     private async Task WriteItemsAsync(List<(TransactWriteItem Item, int Bytes)> items, CancellationToken cancellationToken)

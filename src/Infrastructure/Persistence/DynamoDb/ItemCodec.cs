@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using Amazon.DynamoDBv2.Model;
 using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Application.Persistence;
@@ -6,6 +7,7 @@ using VoiceAgent.Domain.Calls;
 using VoiceAgent.Domain.Common;
 using VoiceAgent.Domain.Conversations;
 using VoiceAgent.Domain.Tools;
+using VoiceAgent.Infrastructure.Buffers;
 using static VoiceAgent.Infrastructure.Persistence.DynamoDb.TableDesign;
 
 namespace VoiceAgent.Infrastructure.Persistence.DynamoDb;
@@ -176,6 +178,96 @@ internal static class ItemCodec
         return item;
     }
 
+    /// <summary>
+    /// The item <see cref="FromMessage"/> makes, written straight as DynamoDB JSON (the same bytes
+    /// <see cref="AttributeJson.WriteMap"/> writes of it): the journal writes one per message of every turn, and the
+    /// attribute objects, their dictionary and the content's string were an eighth of what a turn allocated.
+    /// </summary>
+    public static void WriteMessage(Utf8JsonWriter json, string callSid, IndexedMessage message, long expiresAt)
+    {
+        json.WriteStartObject();
+        Span<char> text = stackalloc char[128];
+        if (CallPkPrefix.Length + callSid.Length <= text.Length)
+        {
+            CallPkPrefix.CopyTo(text);
+            callSid.CopyTo(text[CallPkPrefix.Length..]);
+            WriteS(json, Pk, text[..(CallPkPrefix.Length + callSid.Length)]);
+        }
+        else
+        {
+            WriteS(json, Pk, CallPk(callSid));
+        }
+
+        MessagePrefix.CopyTo(text);
+        message.Index.TryFormat(text[MessagePrefix.Length..], out var digits, "D6", CultureInfo.InvariantCulture);
+        WriteS(json, Sk, text[..(MessagePrefix.Length + digits)]);
+        WriteS(json, ItemType, "message");
+        WriteN(json, "position", message.Index);
+        WriteS(json, "role", message.Message.Role == ConversationRole.User ? "user" : "assistant");
+        using (var scratch = new PooledBufferWriter(512))
+        {
+            using var inner = new Utf8JsonWriter(scratch);
+            ContentJson.Write(inner, message.Message.Content);
+            inner.Flush();
+            if (scratch.Length <= ContentLimit)
+            {
+                WriteS(json, "content", scratch.WrittenSpan);
+            }
+            else
+            {
+                WriteS(json, "content", FittedContent(message.Message.Content));
+            }
+
+            WriteN(json, ExpiresAt, expiresAt);
+            if (!string.IsNullOrEmpty(message.Message.Moderation))
+            {
+                WriteS(json, "moderation", message.Message.Moderation);
+            }
+
+            if (message.Message.Timings is { } timings)
+            {
+                scratch.Clear();
+                inner.Reset(scratch);
+                TimingsJson.Write(inner, timings);
+                inner.Flush();
+                WriteS(json, "timings", scratch.WrittenSpan);
+            }
+        }
+
+        if (message.Message.Usage is { IsNone: false } usage)
+        {
+            WriteN(json, "inputTokens", usage.Input);
+            WriteN(json, "outputTokens", usage.Output);
+            WriteN(json, "cacheReadTokens", usage.CacheRead);
+            WriteN(json, "cacheWriteTokens", usage.CacheWrite);
+        }
+
+        json.WriteEndObject();
+    }
+
+    private static void WriteS(Utf8JsonWriter json, string name, ReadOnlySpan<char> value)
+    {
+        json.WriteStartObject(name);
+        json.WriteString("S", value);
+        json.WriteEndObject();
+    }
+
+    private static void WriteS(Utf8JsonWriter json, string name, ReadOnlySpan<byte> utf8)
+    {
+        json.WriteStartObject(name);
+        json.WriteString("S", utf8);
+        json.WriteEndObject();
+    }
+
+    private static void WriteN(Utf8JsonWriter json, string name, long value)
+    {
+        Span<char> digits = stackalloc char[20];
+        value.TryFormat(digits, out var length, default, CultureInfo.InvariantCulture);
+        json.WriteStartObject(name);
+        json.WriteString("N", digits[..length]);
+        json.WriteEndObject();
+    }
+
     // Sized for every attribute a message item can have (7 here, moderation, timings and four token counts): the
     // journal makes one per message, and growing it twice was 2-3 % of the bytes a turn allocated.
     private static Dictionary<string, AttributeValue> MessageItem(string callSid, IndexedMessage message, long expiresAt) => new(13)
@@ -303,13 +395,16 @@ internal static class ItemCodec
         }
     }
 
+    /// <summary>The UTF-8 bytes a message's content may take in its item.</summary>
+    private const int ContentLimit = ItemSize.Budget - 2_000;
+
     /// <summary>
     /// A message's content as stored: whole when it fits in an item; otherwise its largest blocks cut, with a marker,
     /// until it does (a tool use's input becomes a small JSON object saying so, so the content stays valid).
     /// </summary>
     private static string FittedContent(IReadOnlyList<ContentBlock> content)
     {
-        const int limit = ItemSize.Budget - 2_000;
+        const int limit = ContentLimit;
         var json = ContentJson.Write(content);
         var size = System.Text.Encoding.UTF8.GetByteCount(json);
         if (size <= limit)
