@@ -20,6 +20,7 @@ internal sealed class SigV4Signer(string region, string service)
     private const string Hex = "0123456789ABCDEF";
     private SigningKey? _key;
     private DateStamp? _stamp;
+    private Target? _target;
 
     /// <summary>
     /// Adds <c>x-amz-date</c>, <c>x-amz-content-sha256</c>, <c>x-amz-security-token</c> (session credentials),
@@ -30,7 +31,7 @@ internal sealed class SigV4Signer(string region, string service)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(credentials);
-        var uri = request.RequestUri ?? throw new ArgumentException("The request has no URI.", nameof(request));
+        var uri = TargetOf(request.RequestUri ?? throw new ArgumentException("The request has no URI.", nameof(request)));
         var (amzDate, scope) = Stamp(now);
         var day = amzDate.AsSpan(0, 8);
         Span<byte> hash = stackalloc byte[32];
@@ -41,11 +42,11 @@ internal sealed class SigV4Signer(string region, string service)
         using (var canonical = new PooledUtf8(1024 + (token?.Length ?? 0)))
         {
             canonical.Append(request.Method.Method).Append('\n');
-            AppendCanonicalPath(canonical, uri.AbsolutePath);
+            canonical.Append(uri.CanonicalPath);
             canonical.Append("\n\n"); // no query string
             canonical.Append("accept:").Append(accept).Append('\n');
             canonical.Append("content-type:").Append(contentType).Append('\n');
-            canonical.Append("host:").Append(uri.IsDefaultPort ? uri.Host : uri.Authority).Append('\n');
+            canonical.Append("host:").Append(uri.Host).Append('\n');
             canonical.Append("x-amz-content-sha256:").Append(payloadHash).Append('\n');
             canonical.Append("x-amz-date:").Append(amzDate).Append('\n');
             if (token is not null)
@@ -82,10 +83,45 @@ internal sealed class SigV4Signer(string region, string service)
             headers.TryAddWithoutValidation("X-Amz-Target", target);
         }
 
-        headers.TryAddWithoutValidation("Authorization", string.Concat(
-            Algorithm, " Credential=", credentials.AccessKey, "/", scope, ", SignedHeaders=", SignedHeaders(token is not null, target is not null),
-            ", Signature=", Convert.ToHexStringLower(signature)));
+        headers.TryAddWithoutValidation("Authorization", Authorization(credentials.AccessKey, scope, SignedHeaders(token is not null, target is not null), signature));
     }
+
+    /// <summary>The Authorization header's value, made in one string (it is the longest a request carries).</summary>
+    private static string Authorization(string accessKey, string scope, string signedHeaders, ReadOnlySpan<byte> signature)
+    {
+        const string credential = " Credential=", headers = ", SignedHeaders=", signed = ", Signature=";
+        var length = Algorithm.Length + credential.Length + accessKey.Length + 1 + scope.Length + headers.Length + signedHeaders.Length + signed.Length + (signature.Length * 2);
+        Span<char> text = length <= 512 ? stackalloc char[length] : new char[length];
+        var at = 0;
+        foreach (var part in (ReadOnlySpan<string>)[Algorithm, credential, accessKey, "/", scope, headers, signedHeaders, signed])
+        {
+            part.CopyTo(text[at..]);
+            at += part.Length;
+        }
+
+        Convert.TryToHexStringLower(signature, text[at..], out _);
+        return new string(text);
+    }
+
+    /// <summary>
+    /// What the signature needs of a request's URI (its canonical path and host), worked out again only for another
+    /// URI object: the clients send to a few URIs they keep.
+    /// </summary>
+    private Target TargetOf(Uri uri)
+    {
+        if (_target is { } target && ReferenceEquals(target.Uri, uri))
+        {
+            return target;
+        }
+
+        using var path = new PooledUtf8(64);
+        AppendCanonicalPath(path, uri.AbsolutePath);
+        target = new Target(uri, Encoding.ASCII.GetString(path.Written), uri.IsDefaultPort ? uri.Host : uri.Authority);
+        _target = target;
+        return target;
+    }
+
+    private sealed record Target(Uri Uri, string CanonicalPath, string Host);
 
     /// <summary>
     /// The request's x-amz-date and credential scope: made again only when the second changes (a busy service signs

@@ -36,15 +36,19 @@ public sealed class SigV4SignerTests
         var body = Encoding.UTF8.GetBytes("""{"messages":[{"role":"user","content":[{"text":"Une pizza, s'il vous plaît — große"}]}]}""");
         var uri = new Uri(new Uri(endpoint), $"/model/{Uri.EscapeDataString(profile)}/converse-stream");
 
+        var fallback = new Uri(new Uri(endpoint), $"/model/{Uri.EscapeDataString("eu.amazon.nova-pro-v1:0")}/converse-stream");
+
         // One signer, as the service keeps one: the date and scope it keeps for a second move on with the clock,
-        // across a second and across midnight.
+        // across a second and across midnight; the path and host it keeps for a URI follow the URI each request has
+        // (the same object, another profile's, an equal one made again).
         var signer = new SigV4Signer(region, "bedrock");
-        foreach (var when in new[] { at, at.AddMilliseconds(999), at.AddSeconds(1), at.AddHours(23), at.AddDays(1), at })
+        var targets = new[] { uri, fallback, uri, new Uri(uri.AbsoluteUri), fallback, uri };
+        foreach (var (when, target) in new[] { at, at.AddMilliseconds(999), at.AddSeconds(1), at.AddHours(23), at.AddDays(1), at }.Zip(targets))
         {
-            var ours = new HttpRequestMessage(HttpMethod.Post, uri);
+            var ours = new HttpRequestMessage(HttpMethod.Post, target);
             signer.Sign(ours, body, Json, EventStream, credentials, when);
 
-            var sdk = await SdkSignAsync(uri, body, new() { ["Content-Type"] = Json, ["Accept"] = EventStream }, credentials, region, "bedrock", when);
+            var sdk = await SdkSignAsync(target, body, new() { ["Content-Type"] = Json, ["Accept"] = EventStream }, credentials, region, "bedrock", when);
 
             Assert.Equal(Header(sdk.Headers, "Authorization"), Single(ours, "Authorization"));
             Assert.Equal(Header(sdk.Headers, "X-Amz-Date"), Single(ours, "X-Amz-Date"));

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
@@ -24,6 +25,9 @@ internal sealed class ConverseStreamClient(HttpClient http, BedrockOptions optio
     private const string EventStreamType = "application/vnd.amazon.eventstream";
     private readonly Uri _endpoint = options.ResolveEndpoint();
     private readonly SigV4Signer _signer = new(options.Region!, "bedrock");
+
+    /// <summary>Each inference profile's ConverseStream URI, made once (a profile is asked every turn of every call).</summary>
+    private readonly ConcurrentDictionary<string, Uri> _uris = new(StringComparer.Ordinal);
 
     public IAsyncEnumerable<ModelStreamEvent> StreamAsync(string profile, ModelRequest request, CancellationToken cancellationToken) =>
         StreamAsync(profile, request, cachePoints: true, cancellationToken);
@@ -108,7 +112,7 @@ internal sealed class ConverseStreamClient(HttpClient http, BedrockOptions optio
 
     private HttpRequestMessage CreateRequest(string profile, PooledBufferWriter body)
     {
-        var uri = new Uri(_endpoint, $"/model/{Uri.EscapeDataString(profile)}/converse-stream");
+        var uri = _uris.GetOrAdd(profile, static (profile, endpoint) => new Uri(endpoint, $"/model/{Uri.EscapeDataString(profile)}/converse-stream"), _endpoint);
         var message = new HttpRequestMessage(HttpMethod.Post, uri) { Content = new ByteArrayContent(body.Array, 0, body.Length) };
         message.Content.Headers.ContentType = new MediaTypeHeaderValue(JsonType);
         message.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(EventStreamType));
