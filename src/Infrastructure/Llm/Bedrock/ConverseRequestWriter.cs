@@ -122,18 +122,14 @@ internal static class ConverseRequestWriter
     }
 
     private static readonly Func<ConversationMessage, byte[]> EncodeMessage =
-        static message => Encoded(message, 256, static (json, message) => WriteMessage(json, message, cachePoint: false));
+        static message => Encoded(message, static (json, message) => WriteMessage(json, message, cachePoint: false));
 
-    /// <summary>What <paramref name="write"/> writes of <paramref name="value"/>, as a UTF-8 array to keep (written in a pooled buffer).</summary>
-    private static byte[] Encoded<T>(T value, int capacity, Action<Utf8JsonWriter, T> write)
+    /// <summary>What <paramref name="write"/> writes of <paramref name="value"/>, as a UTF-8 array to keep (written in the thread's scratch buffer).</summary>
+    private static byte[] Encoded<T>(T value, Action<Utf8JsonWriter, T> write)
     {
-        using var buffer = new PooledBufferWriter(capacity);
-        using (var json = new Utf8JsonWriter(buffer))
-        {
-            write(json, value);
-        }
-
-        return buffer.WrittenSpan.ToArray();
+        using var scratch = ScratchJson.Start();
+        write(scratch.Writer, value);
+        return scratch.Written.ToArray();
     }
 
     private static void WriteMessage(Utf8JsonWriter json, ConversationMessage message, bool cachePoint)
@@ -174,7 +170,7 @@ internal static class ConverseRequestWriter
     }
 
     private static readonly Func<string, int, bool, byte[]> EncodeSystem = static (prompt, split, cachePoint) =>
-        Encoded((Prompt: prompt, Split: split, CachePoint: cachePoint), 64 + prompt.Length, static (json, system) =>
+        Encoded((Prompt: prompt, Split: split, CachePoint: cachePoint), static (json, system) =>
             WriteSystemArray(json, system.Prompt, system.Split, system.CachePoint));
 
     private static void WriteSystemArray(Utf8JsonWriter json, string whole, int split, bool cachePoint)
@@ -259,7 +255,7 @@ internal static class ConverseRequestWriter
     private static readonly SearchValues<char> MetadataCharacters =
         SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 \t._:/=+$@-");
 
-    private static byte[] Encode(ToolSpec tool) => Encoded(tool, 256 + tool.Description.Length + tool.InputSchemaJson.Length, static (json, tool) =>
+    private static byte[] Encode(ToolSpec tool) => Encoded(tool, static (json, tool) =>
     {
         json.WriteStartObject();
         json.WriteStartObject("toolSpec");

@@ -204,14 +204,12 @@ internal static class ItemCodec
         WriteS(json, ItemType, "message");
         WriteN(json, "position", message.Index);
         WriteS(json, "role", message.Message.Role == ConversationRole.User ? "user" : "assistant");
-        using (var scratch = new PooledBufferWriter(512))
+        using (var scratch = ScratchJson.Start())
         {
-            using var inner = new Utf8JsonWriter(scratch);
-            ContentJson.Write(inner, message.Message.Content);
-            inner.Flush();
-            if (scratch.Length <= ContentLimit)
+            ContentJson.Write(scratch.Writer, message.Message.Content);
+            if (scratch.Written.Length <= ContentLimit)
             {
-                WriteS(json, "content", scratch.WrittenSpan);
+                WriteS(json, "content", scratch.Written);
             }
             else
             {
@@ -226,11 +224,9 @@ internal static class ItemCodec
 
             if (message.Message.Timings is { } timings)
             {
-                scratch.Clear();
-                inner.Reset(scratch);
-                TimingsJson.Write(inner, timings);
-                inner.Flush();
-                WriteS(json, "timings", scratch.WrittenSpan);
+                scratch.Restart();
+                TimingsJson.Write(scratch.Writer, timings);
+                WriteS(json, "timings", scratch.Written);
             }
         }
 
