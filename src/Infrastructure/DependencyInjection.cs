@@ -95,7 +95,7 @@ public static class DependencyInjection
             };
 
             // No retry handler here: Polly in BedrockLanguageModel is the only layer that retries.
-            var http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+            var http = new HttpMessageInvoker(handler);
             var options = sp.GetRequiredService<IOptions<BedrockOptions>>().Value;
             return new ConverseStreamClient(
                 http, options, sp.GetRequiredService<AWSCredentials>, sp.GetRequiredService<TimeProvider>(), sp.GetService<IHostEnvironment>()?.EnvironmentName);

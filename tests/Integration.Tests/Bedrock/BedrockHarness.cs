@@ -14,7 +14,7 @@ internal sealed class BedrockHarness : IDisposable
 {
     private readonly ServiceProvider _metrics;
     private readonly MeterListener _listener = new();
-    private readonly HttpClient _http = new() { Timeout = Timeout.InfiniteTimeSpan };
+    private readonly HttpMessageInvoker _http = new(new SocketsHttpHandler());
 
     public BedrockHarness(FakeBedrockServer server, Action<BedrockOptions>? configure = null, TimeProvider? time = null, string? environment = null)
     {

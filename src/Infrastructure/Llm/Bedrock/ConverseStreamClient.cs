@@ -16,9 +16,12 @@ namespace VoiceAgent.Infrastructure.Llm.Bedrock;
 /// One ConverseStream call on one model or inference profile: a SigV4-signed POST, then the
 /// application/vnd.amazon.eventstream response decoded as it arrives. Text deltas are yielded the moment their
 /// frame is complete; tool-use input is gathered per content block and yielded at its contentBlockStop.
-/// No retries here: the resilience layer decides.
+/// No retries here: the resilience layer decides. Sent through an <see cref="HttpMessageInvoker"/>, not an
+/// <see cref="HttpClient"/>: the request's own deadlines stop it, and HttpClient's linked cancellation source per request,
+/// its pending-request tracking and its extra async step are work the client does not need.
+/// The response is not buffered: its body is read as it arrives.
 /// </summary>
-internal sealed class ConverseStreamClient(HttpClient http, BedrockOptions options, Func<AWSCredentials> credentials, TimeProvider time, string? environment = null)
+internal sealed class ConverseStreamClient(HttpMessageInvoker http, BedrockOptions options, Func<AWSCredentials> credentials, TimeProvider time, string? environment = null)
 {
     private const int ReadBufferSize = 16 * 1024;
     private const string JsonType = "application/json";
@@ -46,7 +49,7 @@ internal sealed class ConverseStreamClient(HttpClient http, BedrockOptions optio
         // Disposed last: the pooled body goes back only once the request that sends it is disposed.
         using var body = ConverseRequestWriter.Write(request, options, CachePointsFor(profile, request, cachePoints), environment);
         using var message = CreateRequest(profile, body);
-        using var response = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        using var response = await http.SendAsync(message, cancellationToken).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
         {
             throw await ErrorFromResponseAsync(profile, response, cancellationToken).ConfigureAwait(false);

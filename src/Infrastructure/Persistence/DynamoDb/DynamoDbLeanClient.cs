@@ -38,7 +38,8 @@ internal sealed class DynamoDbLeanClient : IDisposable
 
     private static readonly JsonWriterOptions JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true };
 
-    private readonly HttpClient _http;
+    /// <summary>Not an HttpClient: each request has its own timeout, and HttpClient's linked cancellation per request is not needed.</summary>
+    private readonly HttpMessageInvoker _http;
     private readonly SigV4Signer _signer;
     private readonly Func<AWSCredentials> _credentials;
     private readonly TimeProvider _time;
@@ -47,7 +48,7 @@ internal sealed class DynamoDbLeanClient : IDisposable
     public DynamoDbLeanClient(HttpMessageHandler handler, Uri endpoint, string region, Func<AWSCredentials> credentials, TimeProvider time, TimeSpan timeout)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
-        _http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+        _http = new HttpMessageInvoker(handler);
         Endpoint = endpoint;
         Region = region;
         _signer = new SigV4Signer(region, "dynamodb");
