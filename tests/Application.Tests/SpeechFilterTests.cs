@@ -21,6 +21,19 @@ public sealed class SpeechFilterTests
     }
 
     [Fact]
+    public void A_delta_spoken_whole_comes_back_as_it_is_and_one_it_changes_as_new_text()
+    {
+        var filter = new SpeechFilter();
+        var plain = "Sure, a large ";
+
+        Assert.Same(plain, filter.Feed(plain));
+        Assert.Equal("pepperoni", filter.Feed("**pepperoni**"));
+        Assert.Equal(string.Empty, filter.Feed("<thinking>"));
+        Assert.Equal(string.Empty, filter.Feed("hidden"));
+        Assert.Equal(" coming up.", filter.Feed("</thinking> coming up."));
+    }
+
+    [Fact]
     public async Task The_turn_speaks_and_records_only_the_filtered_text()
     {
         await using var harness = new Harness();

@@ -18,6 +18,9 @@ public sealed class TurnHandle : IDisposable
     private readonly CancellationTokenSource _cts;
     private readonly Lock _speech = new();
     private readonly StringBuilder _spoken = new();
+
+    /// <summary>How much of <see cref="_spoken"/> was taken already (kept rather than cleared: clearing a grown builder allocates).</summary>
+    private int _taken;
     private volatile bool _cancelled;
     private int _disposed;
     private int _firstTokenWritten;
@@ -214,9 +217,19 @@ public sealed class TurnHandle : IDisposable
 
     private string? TakeSpokenLocked()
     {
-        var spoken = _spoken.ToString().Trim();
-        _spoken.Clear();
-        return spoken.Length > 0 ? spoken : null;
+        var (start, end) = (_taken, _spoken.Length);
+        _taken = end;
+        while (start < end && char.IsWhiteSpace(_spoken[start]))
+        {
+            start++;
+        }
+
+        while (end > start && char.IsWhiteSpace(_spoken[end - 1]))
+        {
+            end--;
+        }
+
+        return end > start ? _spoken.ToString(start, end - start) : null;
     }
 
     private static string Separated(char before, string text) =>

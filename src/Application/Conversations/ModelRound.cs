@@ -224,7 +224,7 @@ internal sealed partial class ModelRound(ILanguageModel model, IOptions<PricingO
             if (text.Length > 0)
             {
                 spoke = true;
-                lastSpoken = text.TrimEnd() is { Length: > 0 } trimmed ? trimmed[^1] : lastSpoken;
+                lastSpoken = text.AsSpan().TrimEnd() is { Length: > 0 } trimmed ? trimmed[^1] : lastSpoken;
             }
 
             return turn.SayAsync(call.Output, text, last: false);

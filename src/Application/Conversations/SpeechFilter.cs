@@ -12,7 +12,8 @@ internal sealed class SpeechFilter
     private const string Open = "<thinking>";
     private const string Close = "</thinking>";
 
-    private readonly StringBuilder _held = new();
+    /// <summary>A possible tag's start, held until it is told apart from text; made when a '&lt;' first comes.</summary>
+    private StringBuilder? _held;
     private readonly StringBuilder _output = new();
     private bool _thinking;
     private bool _lineStart = true;
@@ -21,7 +22,10 @@ internal sealed class SpeechFilter
     private bool _spaceDue;
     private char _last = ' ';
 
-    /// <summary>The part of <paramref name="delta"/> that can be spoken now (possibly empty).</summary>
+    /// <summary>
+    /// The part of <paramref name="delta"/> that can be spoken now (possibly empty): the delta itself when all of it
+    /// can, as most deltas (no string made per token).
+    /// </summary>
     public string Feed(string delta)
     {
         _output.Clear();
@@ -30,15 +34,15 @@ internal sealed class SpeechFilter
             Accept(c);
         }
 
-        return _output.ToString();
+        return _output.Equals(delta.AsSpan()) ? delta : _output.ToString();
     }
 
     /// <summary>Whatever was held back at the end of the message (a '&lt;' that turned out not to be a tag).</summary>
     public string Flush()
     {
         _output.Clear();
-        var held = _held.ToString();
-        _held.Clear();
+        var held = _held?.ToString() ?? string.Empty;
+        _held?.Clear();
         if (!_thinking)
         {
             foreach (var c in held)
@@ -53,8 +57,9 @@ internal sealed class SpeechFilter
 
     private void Accept(char c)
     {
-        if (_held.Length > 0 || c == '<')
+        if (_held is { Length: > 0 } || c == '<')
         {
+            _held ??= new StringBuilder(Close.Length);
             _held.Append(c);
             var tag = _thinking ? Close : Open;
             var held = _held.ToString();
