@@ -291,7 +291,9 @@ internal sealed partial class CallJournalWriter : IHostedService, IDisposable
                 return writes;
             }
 
-            var shared = writes.Except(left).ToList();
+            // The calls left are some of these very objects: told apart by reference (a record's own hash walks every field).
+            var leftOver = new HashSet<CallWrites>(left, ReferenceEqualityComparer.Instance);
+            var shared = writes.Where(w => !leftOver.Contains(w)).ToList();
             _batchItems.Record(shared.Sum(w => w.Count));
             _journal.Written(shared.Sum(w => ready[w.CallSid].Count));
             foreach (var written in shared)
