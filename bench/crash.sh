@@ -46,7 +46,7 @@ import json, sys, collections
 label, killed_at, turns_path, items_path = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 heard = collections.defaultdict(list)
 for line in open(turns_path):
-    sid, at = line.split()
+    sid, at = line.split()[:2]
     if int(at) <= killed_at:
         heard[sid].append(int(at))
 stored = collections.Counter()

@@ -260,13 +260,16 @@ internal static class Modes
                     var sent = Stopwatch.GetTimestamp();
                     await call.SendBytesAsync(prompt, ct);
                     var first = true;
+                    var sentAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+                    var firstTokenMs = double.NaN;
                     while (await call.ReceiveSummaryAsync(ct) is { } frame)
                     {
                         if (first && frame.TextLength > 0)
                         {
+                            firstTokenMs = Stopwatch.GetElapsedTime(sent, frame.ReceivedAt).TotalMilliseconds;
                             if (measured)
                             {
-                                local.Add(Stopwatch.GetElapsedTime(sent, frame.ReceivedAt).TotalMilliseconds);
+                                local.Add(firstTokenMs);
                             }
                             else
                             {
@@ -286,7 +289,7 @@ internal static class Modes
                         {
                             if (o.TurnLog is not null)
                             {
-                                answered.Enqueue(string.Create(CultureInfo.InvariantCulture, $"{call.CallSid} {DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()}"));
+                                answered.Enqueue(string.Create(CultureInfo.InvariantCulture, $"{call.CallSid} {DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()} {sentAt} {firstTokenMs:0.000}"));
                             }
 
                             break;
@@ -318,10 +321,32 @@ internal static class Modes
             await Task.Delay(warmup, ct);
             return HostCpu.Sample();
         }, ct);
+        // The simulator's own longest collection pause, and when (s from the start): a pause here delays every turn
+        // it measures, so a long one is told apart from a stall of the service.
+        var (longestPause, longestAt) = (TimeSpan.Zero, 0.0);
+        using var watching = new CancellationTokenSource();
+        var pauses = Task.Run(async () =>
+        {
+            var last = GC.GetTotalPauseDuration();
+            while (!watching.IsCancellationRequested)
+            {
+                await Task.Delay(10, CancellationToken.None);
+                var now = GC.GetTotalPauseDuration();
+                if (now - last > longestPause)
+                {
+                    (longestPause, longestAt) = (now - last, until.Elapsed.TotalSeconds);
+                }
+
+                last = now;
+            }
+        }, CancellationToken.None);
         await Task.WhenAll(calls);
+        await watching.CancelAsync();
+        await pauses;
         if (o.TurnLog is not null)
         {
-            // Every answered turn: the call and when its last frame arrived (unix ms), for the crash bench.
+            // Every answered turn: the call, when its last frame arrived and when its prompt was sent (unix ms), and its
+            // prompt→first-token ms: for the crash bench, and to see when the slow turns of a run happened.
             await File.WriteAllLinesAsync(o.TurnLog, answered, CancellationToken.None);
         }
 
@@ -331,7 +356,7 @@ internal static class Modes
         var gcCount = GC.CollectionCount(0) - gcBefore;
         firstToken.Sort();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"calls={o.Calls} seconds={elapsed:0.0} turns={turns} measured={firstToken.Count} (after {o.WarmupSeconds} s warm-up: {warmupTurns} not measured) errors={errors} prompt->first-token ms p50={P(firstToken, 50):0.000} p95={P(firstToken, 95):0.000} p99={P(firstToken, 99):0.000} p99.9={P(firstToken, 99.9):0.000} max={P(firstToken, 100):0.000} text-frames/s={frames / elapsed:0} text-bytes/s={bytes / elapsed:0} simulator-gcs={gcCount} simulator-gc-pause-ms={gcPause.TotalMilliseconds:0.0} host-cpu-steal={steal:0.0}%"));
+            $"calls={o.Calls} seconds={elapsed:0.0} turns={turns} measured={firstToken.Count} (after {o.WarmupSeconds} s warm-up: {warmupTurns} not measured) errors={errors} prompt->first-token ms p50={P(firstToken, 50):0.000} p95={P(firstToken, 95):0.000} p99={P(firstToken, 99):0.000} p99.9={P(firstToken, 99.9):0.000} max={P(firstToken, 100):0.000} text-frames/s={frames / elapsed:0} text-bytes/s={bytes / elapsed:0} simulator-gcs={gcCount} simulator-gc-pause-ms={gcPause.TotalMilliseconds:0.0} simulator-gc-longest-ms={longestPause.TotalMilliseconds:0.0}@{longestAt:0.0}s host-cpu-steal={steal:0.0}%"));
         return errors == 0 ? 0 : 1;
     }
 
