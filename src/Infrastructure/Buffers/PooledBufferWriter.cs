@@ -40,9 +40,6 @@ internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
         return _buffer.AsSpan(_written);
     }
 
-    /// <summary>Forgets what was written, keeping the array for what is written next.</summary>
-    public void Clear() => _written = 0;
-
     public void Dispose()
     {
         var buffer = _buffer;

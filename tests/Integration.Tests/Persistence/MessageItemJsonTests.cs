@@ -31,7 +31,7 @@ public sealed class MessageItemJsonTests
                 }
             },
             { "CA1", 2, new ConversationMessage(ConversationRole.User, [new ToolResultBlock("tu-1", """{"orderId":"O-1"}""", ToolResultStatus.Success)]) },
-            { new string('C', 200), 3, new ConversationMessage(ConversationRole.Assistant, [new TextBlock("A caller id longer than the stack buffer.")]) { Moderation = "" } },
+            { new string('C', 200), 3, new ConversationMessage(ConversationRole.Assistant, [new TextBlock("A 200-character caller id, and an empty moderation.")]) { Moderation = "" } },
             // Past what an item may hold: the content is cut to fit, the same way on both paths.
             { "CA2", 4, new ConversationMessage(ConversationRole.Assistant, [new TextBlock(new string('x', 200_000) + "\u00e9" + new string('y', 200_000))]) },
         };

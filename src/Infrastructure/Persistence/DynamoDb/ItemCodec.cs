@@ -186,21 +186,8 @@ internal static class ItemCodec
     public static void WriteMessage(Utf8JsonWriter json, string callSid, IndexedMessage message, long expiresAt)
     {
         json.WriteStartObject();
-        Span<char> text = stackalloc char[128];
-        if (CallPkPrefix.Length + callSid.Length <= text.Length)
-        {
-            CallPkPrefix.CopyTo(text);
-            callSid.CopyTo(text[CallPkPrefix.Length..]);
-            WriteS(json, Pk, text[..(CallPkPrefix.Length + callSid.Length)]);
-        }
-        else
-        {
-            WriteS(json, Pk, CallPk(callSid));
-        }
-
-        MessagePrefix.CopyTo(text);
-        message.Index.TryFormat(text[MessagePrefix.Length..], out var digits, "D6", CultureInfo.InvariantCulture);
-        WriteS(json, Sk, text[..(MessagePrefix.Length + digits)]);
+        WriteS(json, Pk, CallPk(callSid));
+        WriteS(json, Sk, MessageSk(message.Index));
         WriteS(json, ItemType, "message");
         WriteN(json, "position", message.Index);
         WriteS(json, "role", message.Message.Role == ConversationRole.User ? "user" : "assistant");
@@ -400,16 +387,15 @@ internal static class ItemCodec
     /// </summary>
     private static string FittedContent(IReadOnlyList<ContentBlock> content)
     {
-        const int limit = ContentLimit;
         var json = ContentJson.Write(content);
         var size = System.Text.Encoding.UTF8.GetByteCount(json);
-        if (size <= limit)
+        if (size <= ContentLimit)
         {
             return json;
         }
 
         var blocks = content.ToList();
-        for (var attempt = 0; attempt < blocks.Count + 8 && size > limit; attempt++)
+        for (var attempt = 0; attempt < blocks.Count + 8 && size > ContentLimit; attempt++)
         {
             var largest = 0;
             for (var i = 1; i < blocks.Count; i++)
@@ -421,7 +407,7 @@ internal static class ItemCodec
             }
 
             var block = blocks[largest];
-            var target = (int)Math.Max(256, Length(block) - (size - limit) - 512L);
+            var target = (int)Math.Max(256, Length(block) - (size - ContentLimit) - 512L);
             blocks[largest] = block switch
             {
                 TextBlock t => new TextBlock(ItemSize.Cut(t.Text, target)),

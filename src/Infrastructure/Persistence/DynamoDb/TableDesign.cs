@@ -41,9 +41,7 @@ internal static class TableDesign
     /// <summary>The index partition that lists every use case (to find the one that answers a dialled number).</summary>
     public const string UseCaseList = "USECASES";
 
-    public const string CallPkPrefix = "CALL#";
-
-    public static string CallPk(string callSid) => CallPkPrefix + callSid;
+    public static string CallPk(string callSid) => "CALL#" + callSid;
 
     public static string MessageSk(int index) => MessagePrefix + index.ToString("D6", System.Globalization.CultureInfo.InvariantCulture);
 
