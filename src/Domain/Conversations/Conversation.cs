@@ -302,41 +302,47 @@ public sealed class Conversation
         (_items, _shared) = (items, 0);
     }
 
-    private sealed class LiveMessages(Conversation conversation) : IReadOnlyList<ConversationMessage>
+    /// <summary>A range of an array of messages, read through a list; where the range comes from is the subclass's.</summary>
+    private abstract class MessageView : IReadOnlyList<ConversationMessage>
     {
-        public int Count => conversation._count;
+        public abstract int Count { get; }
+
+        protected abstract ConversationMessage[] Items { get; }
+
+        protected abstract int Start { get; }
 
         public ConversationMessage this[int index] =>
-            (uint)index < (uint)conversation._count ? conversation._items[index] : throw new ArgumentOutOfRangeException(nameof(index));
+            (uint)index < (uint)Count ? Items[Start + index] : throw new ArgumentOutOfRangeException(nameof(index));
 
         public IEnumerator<ConversationMessage> GetEnumerator()
         {
-            for (var i = 0; i < conversation._count; i++)
+            for (var i = 0; i < Count; i++)
             {
-                yield return conversation._items[i];
+                yield return this[i];
             }
         }
 
         System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 
-    /// <summary>Messages at a moment: a range of an array that is not written in that range any more.</summary>
-    private sealed class MessageSlice(ConversationMessage[] items, int start, int count) : IReadOnlyList<ConversationMessage>
+    /// <summary>The conversation's messages as they are whenever read.</summary>
+    private sealed class LiveMessages(Conversation conversation) : MessageView
     {
-        public int Count => count;
+        public override int Count => conversation._count;
 
-        public ConversationMessage this[int index] =>
-            (uint)index < (uint)count ? items[start + index] : throw new ArgumentOutOfRangeException(nameof(index));
+        protected override ConversationMessage[] Items => conversation._items;
 
-        public IEnumerator<ConversationMessage> GetEnumerator()
-        {
-            for (var i = 0; i < count; i++)
-            {
-                yield return items[start + i];
-            }
-        }
+        protected override int Start => 0;
+    }
 
-        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    /// <summary>Messages at a moment: a range of an array that is not written in that range any more.</summary>
+    private sealed class MessageSlice(ConversationMessage[] items, int start, int count) : MessageView
+    {
+        public override int Count => count;
+
+        protected override ConversationMessage[] Items => items;
+
+        protected override int Start => start;
     }
 }
 
