@@ -258,9 +258,9 @@ internal static class Modes
                 {
                     var measured = until.Elapsed >= warmup;
                     var sent = Stopwatch.GetTimestamp();
+                    var sentAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
                     await call.SendBytesAsync(prompt, ct);
                     var first = true;
-                    var sentAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
                     var firstTokenMs = double.NaN;
                     while (await call.ReceiveSummaryAsync(ct) is { } frame)
                     {
