@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Text;
 using VoiceAgent.Application.Abstractions;
 using VoiceAgent.Domain.Conversations;
 
@@ -8,11 +10,13 @@ public sealed class MessageEncodingsTests
     private static ConversationMessage Message(string text, ConversationRole role = ConversationRole.User) => new(role, [new TextBlock(text)]);
 
     /// <summary>An encoder that notes each message it encodes in <paramref name="encoded"/>.</summary>
-    private static Func<ConversationMessage, byte[]> Recording(List<string> encoded) => message =>
+    private static Action<ConversationMessage, IBufferWriter<byte>> Recording(List<string> encoded) => (message, into) =>
     {
         encoded.Add(message.Text);
-        return System.Text.Encoding.UTF8.GetBytes(message.Text);
+        into.Write(Encoding.UTF8.GetBytes(message.Text));
     };
+
+    private static IEnumerable<string> Texts(ArraySegment<ReadOnlyMemory<byte>> encodings) => encodings.Select(static e => Encoding.UTF8.GetString(e.Span));
 
     [Fact]
     public void Each_message_is_encoded_once_while_it_is_sent_and_again_only_after_a_request_left_it_out()
@@ -22,9 +26,9 @@ public sealed class MessageEncodingsTests
         var encode = Recording(encoded);
 
         var (a, b, c) = (Message("a"), Message("b", ConversationRole.Assistant), Message("c"));
-        Assert.Equal(["a"], encodings.For([a], 1, encode).Select(System.Text.Encoding.UTF8.GetString));
-        Assert.Equal(["a", "b"], encodings.For([a, b, c], 2, encode).Select(System.Text.Encoding.UTF8.GetString)); // c: not asked for
-        Assert.Equal(["a", "b", "c"], encodings.For([a, b, c], 3, encode).Select(System.Text.Encoding.UTF8.GetString));
+        Assert.Equal(["a"], Texts(encodings.For([a], 1, encode)));
+        Assert.Equal(["a", "b"], Texts(encodings.For([a, b, c], 2, encode))); // c: not asked for
+        Assert.Equal(["a", "b", "c"], Texts(encodings.For([a, b, c], 3, encode)));
         Assert.Equal(["a", "b", "c"], encoded);
 
         // An equal message that is another object is encoded for itself; a message left out is dropped.
@@ -55,14 +59,14 @@ public sealed class MessageEncodingsTests
         encoded.Clear();
         var result = encodings.For(later, later.Count, encode);
         Assert.Equal(["m25 (cut)", "m40", "m41"], encoded);
-        Assert.Equal(later.Select(m => m.Text), result.Select(System.Text.Encoding.UTF8.GetString));
+        Assert.Equal(later.Select(m => m.Text), Texts(result));
 
         // The replaced message's old encoding is gone; an order the walk cannot follow is still answered right.
         encoded.Clear();
         var reordered = new List<ConversationMessage> { later[^1], later[0], history[25] };
         result = encodings.For(reordered, 3, encode);
         Assert.Equal(["m25"], encoded);
-        Assert.Equal(["m41", "m10", "m25"], result.Select(System.Text.Encoding.UTF8.GetString));
+        Assert.Equal(["m41", "m10", "m25"], Texts(result));
     }
 
     [Fact]
@@ -74,22 +78,51 @@ public sealed class MessageEncodingsTests
         var history = Enumerable.Range(0, 30).Select(i => Message($"m{i}", i % 2 == 0 ? ConversationRole.User : ConversationRole.Assistant)).ToList();
 
         // Turn after turn, one or two messages more: each encoded once, however often the arrays grow.
-        var given = new List<(int Count, ArraySegment<byte[]> Segment)>();
+        var given = new List<(int Count, ArraySegment<ReadOnlyMemory<byte>> Segment)>();
         foreach (var count in Enumerable.Range(1, history.Count).Where(c => c % 3 != 1 || c == 1))
         {
             given.Add((count, encodings.For(history, count, encode)));
         }
 
         Assert.Equal(history.Select(m => m.Text), encoded);
-        Assert.All(given, g => Assert.Equal(history.Take(g.Count).Select(m => m.Text), g.Segment.Select(System.Text.Encoding.UTF8.GetString)));
+        Assert.All(given, g => Assert.Equal(history.Take(g.Count).Select(m => m.Text), Texts(g.Segment)));
 
         // A shorter request, then a different message in the middle: new arrays; every earlier segment still reads the same.
-        Assert.Equal(["m0", "m1", "m2"], encodings.For(history, 3, encode).Select(System.Text.Encoding.UTF8.GetString));
+        Assert.Equal(["m0", "m1", "m2"], Texts(encodings.For(history, 3, encode)));
         var replaced = history.ToList();
         replaced[1] = Message("m1 (cut)", ConversationRole.Assistant);
-        Assert.Equal(["m0", "m1 (cut)", "m2", "m3"], encodings.For(replaced, 4, encode).Select(System.Text.Encoding.UTF8.GetString));
-        Assert.Equal(["m0", "m1 (cut)", "m2", "m3", "m4"], encodings.For(replaced, 5, encode).Select(System.Text.Encoding.UTF8.GetString));
-        Assert.All(given, g => Assert.Equal(history.Take(g.Count).Select(m => m.Text), g.Segment.Select(System.Text.Encoding.UTF8.GetString)));
+        Assert.Equal(["m0", "m1 (cut)", "m2", "m3"], Texts(encodings.For(replaced, 4, encode)));
+        Assert.Equal(["m0", "m1 (cut)", "m2", "m3", "m4"], Texts(encodings.For(replaced, 5, encode)));
+        Assert.All(given, g => Assert.Equal(history.Take(g.Count).Select(m => m.Text), Texts(g.Segment)));
         Assert.Equal([.. history.Select(m => m.Text), "m1 (cut)", "m3", "m4"], encoded);
+    }
+
+    [Fact]
+    public void An_encoding_written_in_pieces_or_longer_than_the_shared_arrays_stays_whole_and_unchanged_by_later_ones()
+    {
+        var encodings = new MessageEncodings();
+
+        // Written a byte at a time, each piece asking for no more room than it needs: a message that does not fit what
+        // is left of an array moves whole to the next one, and what was handed out before it stays as it was.
+        Action<ConversationMessage, IBufferWriter<byte>> bytewise = (message, into) =>
+        {
+            foreach (var b in Encoding.UTF8.GetBytes(message.Text))
+            {
+                into.GetSpan(1)[0] = b;
+                into.Advance(1);
+            }
+        };
+        var history = Enumerable.Range(0, 60)
+            .Select(i => Message(i == 31 ? new string('x', 10_000) : $"message {i} " + new string((char)('a' + (i % 26)), i * 7 % 300),
+                i % 2 == 0 ? ConversationRole.User : ConversationRole.Assistant))
+            .ToList();
+        var given = new List<(int Count, ArraySegment<ReadOnlyMemory<byte>> Segment)>();
+        for (var count = 1; count <= history.Count; count++)
+        {
+            given.Add((count, encodings.For(history, count, bytewise)));
+        }
+
+        Assert.All(given, g => Assert.Equal(history.Take(g.Count).Select(m => m.Text), Texts(g.Segment)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => encodings.For([Message("y")], 1, static (_, into) => into.Advance(into.GetSpan().Length + 1)));
     }
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using VoiceAgent.Domain.Conversations;
 
 namespace VoiceAgent.Application.Abstractions;
@@ -11,6 +12,11 @@ namespace VoiceAgent.Application.Abstractions;
 /// the same prompt (the same string: a call's prompt is rendered once). Safe for the call's overlapping requests (a
 /// held preemptive answer).
 /// </summary>
+/// <remarks>
+/// The encodings are written one after another into a few shared arrays (<see cref="Chunks"/>), not an array each: a
+/// long call's history is hundreds of kept encodings, and every object a call keeps is one more for each full
+/// collection to mark (on one vCPU the background collection shares the core with the calls).
+/// </remarks>
 public sealed class MessageEncodings
 {
     private readonly Lock _lock = new();
@@ -20,14 +26,16 @@ public sealed class MessageEncodings
     /// <see cref="_keptCount"/> of each array, which may have room for more.
     /// </summary>
     private ConversationMessage[] _kept = [];
-    private byte[][] _keptBytes = [];
+    private ReadOnlyMemory<byte>[] _keptBytes = [];
     private int _keptCount;
     private SystemEncoding? _system;
+    private readonly Chunks _chunks = new();
 
     /// <summary>
     /// The encodings of the first <paramref name="count"/> <paramref name="messages"/>, in order: the kept ones, and
     /// <paramref name="encode"/>'s for the others (kept from now on). Encodings of other messages are dropped. The
-    /// segment returned is kept too: read it, do not change it.
+    /// segment returned is kept too: read it, do not change it. <paramref name="encode"/> writes one message's encoding
+    /// to the writer it is given (it may write in pieces: an encoding stays whole).
     /// </summary>
     /// <remarks>
     /// <para>
@@ -45,7 +53,7 @@ public sealed class MessageEncodings
     /// hash lookup (a long call sends hundreds of messages a turn).
     /// </para>
     /// </remarks>
-    public ArraySegment<byte[]> For(IReadOnlyList<ConversationMessage> messages, int count, Func<ConversationMessage, byte[]> encode)
+    public ArraySegment<ReadOnlyMemory<byte>> For(IReadOnlyList<ConversationMessage> messages, int count, Action<ConversationMessage, IBufferWriter<byte>> encode)
     {
         ArgumentNullException.ThrowIfNull(messages);
         ArgumentNullException.ThrowIfNull(encode);
@@ -76,14 +84,14 @@ public sealed class MessageEncodings
         return true;
     }
 
-    private ArraySegment<byte[]> Append(IReadOnlyList<ConversationMessage> messages, int count, Func<ConversationMessage, byte[]> encode)
+    private ArraySegment<ReadOnlyMemory<byte>> Append(IReadOnlyList<ConversationMessage> messages, int count, Action<ConversationMessage, IBufferWriter<byte>> encode)
     {
         if (count > _kept.Length)
         {
             // Grown by doubling, as a list is; the old arrays stay with the segments already handed out.
             var capacity = Math.Max(count, Math.Max(8, _kept.Length * 2));
             var kept = new ConversationMessage[capacity];
-            var keptBytes = new byte[capacity][];
+            var keptBytes = new ReadOnlyMemory<byte>[capacity];
             Array.Copy(_kept, kept, _keptCount);
             Array.Copy(_keptBytes, keptBytes, _keptCount);
             (_kept, _keptBytes) = (kept, keptBytes);
@@ -91,17 +99,17 @@ public sealed class MessageEncodings
 
         for (var i = _keptCount; i < count; i++)
         {
-            _keptBytes[i] = encode(messages[i]);
+            _keptBytes[i] = _chunks.Encode(messages[i], encode);
             _kept[i] = messages[i];
         }
 
         _keptCount = count;
-        return new ArraySegment<byte[]>(_keptBytes, 0, count);
+        return new ArraySegment<ReadOnlyMemory<byte>>(_keptBytes, 0, count);
     }
 
-    private ArraySegment<byte[]> Rebuild(IReadOnlyList<ConversationMessage> messages, int count, Func<ConversationMessage, byte[]> encode)
+    private ArraySegment<ReadOnlyMemory<byte>> Rebuild(IReadOnlyList<ConversationMessage> messages, int count, Action<ConversationMessage, IBufferWriter<byte>> encode)
     {
-        var encoded = new byte[count][];
+        var encoded = new ReadOnlyMemory<byte>[count];
         var sent = new ConversationMessage[count];
         var next = 0;
         for (var i = 0; i < count; i++)
@@ -115,14 +123,14 @@ public sealed class MessageEncodings
             }
             else
             {
-                encoded[i] = encode(message);
+                encoded[i] = _chunks.Encode(message, encode);
             }
 
             sent[i] = message;
         }
 
         (_kept, _keptBytes, _keptCount) = (sent, encoded, count);
-        return new ArraySegment<byte[]>(encoded);
+        return new ArraySegment<ReadOnlyMemory<byte>>(encoded);
     }
 
     /// <summary>Where <paramref name="message"/> is among the kept ones: searched from <paramref name="from"/> on, then before it.</summary>
@@ -174,4 +182,69 @@ public sealed class MessageEncodings
     }
 
     private sealed record SystemEncoding(string Prompt, int Split, bool CachePoint, byte[] Bytes);
+
+    /// <summary>
+    /// Where the encodings are written: arrays of 512 bytes, doubling up to 4 KB (an encoding longer than that gets an
+    /// array of its own size), each filled before the next is taken. An encoding is handed out as the part of its array
+    /// it was written to and never written over: an array a request still reads stays as it was. An encoding that
+    /// does not fit what is left of an array moves, whole, to the next one.
+    /// </summary>
+    private sealed class Chunks : IBufferWriter<byte>
+    {
+        private const int FirstSize = 512;
+        private const int LargestSize = 4096;
+
+        private byte[] _chunk = [];
+
+        /// <summary>Where the encoding being written starts in <see cref="_chunk"/>: the end of those handed out.</summary>
+        private int _start;
+
+        /// <summary>Where the encoding being written ends so far.</summary>
+        private int _end;
+
+        public ReadOnlyMemory<byte> Encode(ConversationMessage message, Action<ConversationMessage, IBufferWriter<byte>> encode)
+        {
+            _end = _start;
+            encode(message, this);
+            var encoding = new ReadOnlyMemory<byte>(_chunk, _start, _end - _start);
+            _start = _end;
+            return encoding;
+        }
+
+        public void Advance(int count)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(count);
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(count, _chunk.Length - _end);
+            _end += count;
+        }
+
+        public Memory<byte> GetMemory(int sizeHint = 0)
+        {
+            MakeRoom(sizeHint);
+            return _chunk.AsMemory(_end);
+        }
+
+        public Span<byte> GetSpan(int sizeHint = 0)
+        {
+            MakeRoom(sizeHint);
+            return _chunk.AsSpan(_end);
+        }
+
+        /// <summary>Makes room for at least <paramref name="sizeHint"/> bytes (one when 0) after what is written.</summary>
+        private void MakeRoom(int sizeHint)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(sizeHint);
+            var needed = Math.Max(sizeHint, 1);
+            if (_chunk.Length - _end >= needed)
+            {
+                return;
+            }
+
+            var written = _end - _start;
+            var size = Math.Max(written + needed, Math.Clamp(_chunk.Length * 2, FirstSize, LargestSize));
+            var chunk = new byte[size];
+            _chunk.AsSpan(_start, written).CopyTo(chunk);
+            (_chunk, _start, _end) = (chunk, 0, written);
+        }
+    }
 }

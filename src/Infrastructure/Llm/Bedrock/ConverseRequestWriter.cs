@@ -110,7 +110,7 @@ internal static class ConverseRequestWriter
         {
             if (i < encoded.Count)
             {
-                json.WriteRawValue(encoded[i], skipInputValidation: true);
+                json.WriteRawValue(encoded[i].Span, skipInputValidation: true);
             }
             else
             {
@@ -121,8 +121,14 @@ internal static class ConverseRequestWriter
         json.WriteEndArray();
     }
 
-    private static readonly Func<ConversationMessage, byte[]> EncodeMessage =
-        static message => Encoded(message, static (json, message) => WriteMessage(json, message, cachePoint: false));
+    private static readonly Action<ConversationMessage, IBufferWriter<byte>> EncodeMessage = static (message, into) =>
+    {
+        using var scratch = ScratchJson.Start();
+        WriteMessage(scratch.Writer, message, cachePoint: false);
+        var written = scratch.Written;
+        written.CopyTo(into.GetSpan(written.Length));
+        into.Advance(written.Length);
+    };
 
     /// <summary>What <paramref name="write"/> writes of <paramref name="value"/>, as a UTF-8 array to keep (written in the thread's scratch buffer).</summary>
     private static byte[] Encoded<T>(T value, Action<Utf8JsonWriter, T> write)
