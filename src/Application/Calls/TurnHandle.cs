@@ -90,7 +90,7 @@ public sealed class TurnHandle : IDisposable
     {
         lock (_speech)
         {
-            _usage = _usage is null ? usage : _usage.Plus(usage);
+            _usage = _usage is { } added ? added.Plus(usage) : usage;
             _cost += cost;
         }
     }

@@ -17,7 +17,6 @@ public sealed class PricingOptions
     /// <summary>The cost of <paramref name="usage"/> on <paramref name="profile"/>; null when the profile has no price.</summary>
     public decimal? Cost(string? profile, TokenUsage usage)
     {
-        ArgumentNullException.ThrowIfNull(usage);
         var price = profile is null ? null : Find(profile) ?? Find(WithoutRegionPrefix(profile));
         if (price is null)
         {

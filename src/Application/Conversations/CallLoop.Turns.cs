@@ -408,9 +408,9 @@ internal sealed partial class CallLoop
     private TokenUsage? TakeUsage(TurnHandle turn)
     {
         var (usage, cost) = turn.TakeUsage();
-        if (usage is not null)
+        if (usage is { } taken)
         {
-            _call.Call.AddUsage(usage, cost);
+            _call.Call.AddUsage(taken, cost);
         }
 
         return usage;

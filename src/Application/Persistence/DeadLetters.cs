@@ -165,9 +165,9 @@ internal static class DeadLetters
         }
     }
 
-    private static void WriteUsage(Utf8JsonWriter json, TokenUsage? usage)
+    private static void WriteUsage(Utf8JsonWriter json, TokenUsage? written)
     {
-        if (usage is null)
+        if (written is not { } usage)
         {
             return;
         }

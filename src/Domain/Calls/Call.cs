@@ -108,7 +108,6 @@ public sealed class Call
     /// <summary>Adds one model call's tokens and cost (also how storage restores the totals).</summary>
     public void AddUsage(TokenUsage usage, decimal costUsd)
     {
-        ArgumentNullException.ThrowIfNull(usage);
         if (costUsd < 0)
         {
             throw new DomainException("A cost cannot be negative.");

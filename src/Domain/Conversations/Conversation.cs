@@ -128,7 +128,9 @@ public sealed class Conversation
             }
         }
 
-        return Add(new ConversationMessage(ConversationRole.Assistant, [.. content]) { Moderation = moderation, Usage = usage, Timings = timings });
+        // A copy the caller cannot change; one object for the usual one-block answer (a copied list is two).
+        IReadOnlyList<ContentBlock> kept = content.Count == 1 ? [content[0]] : [.. content];
+        return Add(new ConversationMessage(ConversationRole.Assistant, kept) { Moderation = moderation, Usage = usage, Timings = timings });
     }
 
     /// <summary>Answers every pending tool use of the last assistant message, in one caller-side message.</summary>
