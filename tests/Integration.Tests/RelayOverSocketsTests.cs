@@ -56,9 +56,11 @@ public sealed class RelayOverSocketsTests
         };
         System.Diagnostics.ActivitySource.AddActivityListener(listener);
 
+        // The listener hears every test's spans (test classes run side by side): this call is told apart by its own CallSid.
+        var callSid = "CA" + Guid.NewGuid().ToString("N");
         await using var factory = Start(belowHttp: true);
         factory.Model.ThenSays("Hello!").ThenSays("Bye now.");
-        await using (var twilio = await factory.ConnectOverSocketAsync(await factory.AnswerAsync()))
+        await using (var twilio = await factory.ConnectOverSocketAsync(await factory.AnswerAsync(callSid), callSid))
         {
             await twilio.SetupAsync();
             await twilio.PromptAsync("Hi");
@@ -69,17 +71,18 @@ public sealed class RelayOverSocketsTests
 
         await WaitForSessionsToCloseAsync(factory);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        List<System.Diagnostics.Activity> turns;
         System.Diagnostics.Activity? session;
-        while ((session = stopped.FirstOrDefault(a => a.Source.Name == "VoiceAgent.Relay")) is null)
+        while ((turns = [.. stopped.Where(a => a.OperationName == "turn" && Equals(a.GetTagItem("voiceagent.call_sid"), callSid))]).Count < 2
+            || (session = stopped.FirstOrDefault(a => a.Source.Name == "VoiceAgent.Relay" && a.SpanId == turns[0].ParentSpanId)) is null)
         {
             await Task.Delay(10, timeout.Token);
         }
 
         Assert.Equal(("GET /ws", System.Diagnostics.ActivityKind.Server), (session.DisplayName, session.Kind));
         Assert.Equal(101, session.GetTagItem("http.response.status_code"));
-        var turns = stopped.Where(a => a.OperationName == "turn" && a.ParentSpanId == session.SpanId).ToList();
         Assert.Equal(2, turns.Count);
-        Assert.All(turns, t => Assert.Equal(session.TraceId, t.TraceId));
+        Assert.All(turns, t => Assert.Equal((session.TraceId, session.SpanId), (t.TraceId, t.ParentSpanId)));
     }
 
     [Fact]
