@@ -25,7 +25,7 @@ public sealed class TurnTimingTests
         await harness.Sender.Send(new PromptReceived(call.CallSid, "How long for pickup?", Last: true, Lang: null, ReceivedAt: harness.Time.GetTimestamp()));
         await call.IdleAsync();
 
-        var timings = call.Conversation.Messages[^1].Timings!;
+        var timings = call.Conversation.Messages[^1].Timings!.Value;
         Assert.Equal("About fifteen minutes.", call.Conversation.Messages[^1].Text);
         Assert.Equal(0, timings.ModelRequestMs);
         Assert.Equal(300, timings.FirstModelTokenMs);
@@ -51,7 +51,7 @@ public sealed class TurnTimingTests
         harness.Time.Advance(TimeSpan.FromMilliseconds(450));
         await harness.Sender.Send(new Interrupted(call.CallSid, "Which", 450));
         await call.IdleAsync();
-        Assert.Equal(450, call.Conversation.Messages[^1].Timings!.InterruptedMs);
+        Assert.Equal(450, call.Conversation.Messages[^1].Timings!.Value.InterruptedMs);
 
         // The next answer is complete (Twilio is still speaking it) when the caller cuts in.
         await harness.Sender.Send(new PromptReceived(call.CallSid, "Large", Last: true, Lang: null, ReceivedAt: harness.Time.GetTimestamp()));
@@ -61,7 +61,7 @@ public sealed class TurnTimingTests
         await call.IdleAsync();
 
         Assert.Equal("Sure, a", call.Conversation.Messages[^1].Text);
-        Assert.Equal(900, call.Conversation.Messages[^1].Timings!.InterruptedMs);
+        Assert.Equal(900, call.Conversation.Messages[^1].Timings!.Value.InterruptedMs);
     }
 
     private static async IAsyncEnumerable<ModelStreamEvent> Timed(FakeTimeProvider time, int firstTokenMs, ModelStreamEvent content, [EnumeratorCancellation] CancellationToken ct)

@@ -78,21 +78,21 @@ public sealed class RelayTests
         var answers = messages.Where(m => m.Role == ConversationRole.Assistant).ToList();
         Assert.All(answers, answer =>
         {
-            var t = answer.Timings!;
+            var t = answer.Timings!.Value;
             Assert.True(
                 t.ModelRequestMs >= 0 && t.FirstModelTokenMs >= t.ModelRequestMs && t.FirstTextMs >= t.FirstModelTokenMs && t.LastTextMs >= t.FirstTextMs,
                 $"stages in order: {t}");
             Assert.Equal(1, t.ModelRounds);
         });
-        Assert.Equal(["info: name=roundTripDelayMs value=85"], answers[0].Timings!.RelayEvents);
-        Assert.Empty(answers[1].Timings!.RelayEvents);
-        Assert.Equal(["error: Invalid message received: card [card number]"], answers[2].Timings!.RelayEvents);
+        Assert.Equal(["info: name=roundTripDelayMs value=85"], answers[0].Timings!.Value.RelayEvents);
+        Assert.Empty(answers[1].Timings!.Value.RelayEvents);
+        Assert.Equal(["error: Invalid message received: card [card number]"], answers[2].Timings!.Value.RelayEvents);
 
         // The call record takes the latencies with its next change, at the latest when it ends.
         await factory.PostSignedAsync("/action", new Dictionary<string, string> { ["CallSid"] = RelayClient.CallSid, ["SessionStatus"] = "completed" });
         await WaitForMessagesAsync(factory, 6);
         var call = (await factory.Get<ICallRepository>().GetAsync(RelayClient.CallSid, CancellationToken.None))!;
-        Assert.Equal(answers.Select(a => a.Timings!.FirstTextMs!.Value), call.FirstTextMs);
+        Assert.Equal(answers.Select(a => a.Timings!.Value.FirstTextMs!.Value), call.FirstTextMs);
         Assert.Equal(call.FirstTextMs.Order().ElementAt(1), call.FirstTextP50Ms);
         Assert.Equal(call.FirstTextMs.Max(), call.FirstTextP95Ms);
     }

@@ -108,7 +108,6 @@ public sealed class ConversationTelemetry
     /// <summary>A closed turn's stages, by stage (model_request, first_model_token, first_text, last_text, interrupted).</summary>
     public void TurnTimed(string useCaseId, TurnTimings timings)
     {
-        ArgumentNullException.ThrowIfNull(timings);
         void Stage(string stage, int? ms)
         {
             if (ms is { } value)

@@ -14,7 +14,6 @@ public static class TimingsJson
     public static void Write(Utf8JsonWriter json, TurnTimings timings)
     {
         ArgumentNullException.ThrowIfNull(json);
-        ArgumentNullException.ThrowIfNull(timings);
         json.WriteStartObject();
         Number(json, "modelRequestMs", timings.ModelRequestMs);
         Number(json, "firstModelTokenMs", timings.FirstModelTokenMs);

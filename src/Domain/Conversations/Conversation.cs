@@ -171,7 +171,6 @@ public sealed class Conversation
     /// <summary>Sets the timings of the assistant message at <paramref name="index"/> (its text frames were written after it was added).</summary>
     public void ReplaceTimings(int index, TurnTimings timings)
     {
-        ArgumentNullException.ThrowIfNull(timings);
         if (index < 0 || index >= _count || _items[index].Role != ConversationRole.Assistant)
         {
             throw new DomainException($"Message {index} is not an assistant message.");

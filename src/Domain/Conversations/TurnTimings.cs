@@ -5,10 +5,15 @@ namespace VoiceAgent.Domain.Conversations;
 /// when a preemptive answer started before the final prompt), the model's first token, the first and last text frames
 /// written to Twilio, and the caller's barge-in; the time tools ran, the rounds, the profile that answered and how
 /// many profiles were passed over before it, and what Twilio reported during the turn (its info and error frames).
-/// Kept with the turn's answer; never sent to the model.
+/// Kept with the turn's answer; never sent to the model. A value, not an object: every answer of a call's history
+/// carries one.
 /// </summary>
-public sealed record TurnTimings
+public readonly record struct TurnTimings
 {
+    public TurnTimings()
+    {
+    }
+
     public int? ModelRequestMs { get; init; }
 
     public int? FirstModelTokenMs { get; init; }
@@ -32,7 +37,7 @@ public sealed record TurnTimings
     public int Fallbacks { get; init; }
 
     /// <summary>Twilio's info and error frames that arrived during the turn, as "info: …" / "error: …" (at most 20).</summary>
-    public IReadOnlyList<string> RelayEvents { get; init; } = [];
+    public IReadOnlyList<string> RelayEvents { get => field ?? []; init; } = [];
 
     public const int MaxRelayEvents = 20;
 }
