@@ -9,6 +9,7 @@ namespace VoiceAgent.Integration.Tests;
 public sealed class TimeToFirstTokenTests
 {
     private static readonly TimeSpan ModelDelay = TimeSpan.FromMilliseconds(150);
+    private const double CoarseClockSlackMs = 10;
 
     [Fact]
     public async Task Is_measured_once_per_answer_from_the_prompt_on_the_socket_to_the_first_token_written()
@@ -42,7 +43,9 @@ public sealed class TimeToFirstTokenTests
 
         Assert.Equal(2, measured.Count);
         var (slow, useCase) = measured.First();
-        Assert.InRange(slow, ModelDelay.TotalMilliseconds, 10_000);
+        // Task.Delay runs on the coarse tick count (a few ms per tick on Linux), which can end the delay a little
+        // before the high-resolution clock the measurement uses has seen all of it.
+        Assert.InRange(slow, ModelDelay.TotalMilliseconds - CoarseClockSlackMs, 10_000);
         Assert.Equal("pizza", useCase);
         Assert.InRange(measured.Last().Ms, 0, slow);
 
