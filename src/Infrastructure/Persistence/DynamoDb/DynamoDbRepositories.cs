@@ -86,12 +86,12 @@ internal sealed class DynamoDbCallRepository(IAmazonDynamoDB client, DynamoDbOpt
         }
 
         var expiresAt = ExpiresAt();
-        var items = new List<(string CallSid, IndexedMessage Message, long ExpiresAt)>(MaxBatchItems);
+        var items = new List<BatchedMessage>(MaxBatchItems);
         foreach (var call in shared)
         {
             foreach (var message in call.Messages)
             {
-                items.Add((call.CallSid, message, expiresAt));
+                items.Add(new BatchedMessage(call.CallSid, message, expiresAt));
                 if (items.Count == MaxBatchItems)
                 {
                     await BatchWriteAsync(items, cancellationToken).ConfigureAwait(false);
@@ -108,7 +108,7 @@ internal sealed class DynamoDbCallRepository(IAmazonDynamoDB client, DynamoDbOpt
         return left;
     }
 
-    private async Task BatchWriteAsync(List<(string CallSid, IndexedMessage Message, long ExpiresAt)> items, CancellationToken cancellationToken)
+    private async Task BatchWriteAsync(List<BatchedMessage> items, CancellationToken cancellationToken)
     {
         var unprocessed = await lean.PutAsync(options.TableName, items, WriteMessageItem, cancellationToken).ConfigureAwait(false);
         for (var attempt = 0; unprocessed is not null; attempt++)
@@ -123,7 +123,10 @@ internal sealed class DynamoDbCallRepository(IAmazonDynamoDB client, DynamoDbOpt
         }
     }
 
-    private static readonly Action<Utf8JsonWriter, (string CallSid, IndexedMessage Message, long ExpiresAt)> WriteMessageItem =
+    /// <summary>A message item to put in a batch, written straight as DynamoDB JSON.</summary>
+    private readonly record struct BatchedMessage(string CallSid, IndexedMessage Message, long ExpiresAt);
+
+    private static readonly Action<Utf8JsonWriter, BatchedMessage> WriteMessageItem =
         static (json, item) => ItemCodec.WriteMessage(json, item.CallSid, item.Message, item.ExpiresAt);
 
     /// <summary>One item: its own request (half the cost of a transaction). More: transactions, all or none each.</summary>
